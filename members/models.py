@@ -1,0 +1,1 @@
+"""Real-name member records and the membership lifecycle (built by the members issue)."""

@@ -1,0 +1,1 @@
+# Notifications are personal to their recipient; operators inspect them in the database.

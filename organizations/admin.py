@@ -1,0 +1,304 @@
+"""Admin for unions: the organization tree, roles and the audit log, all scoped."""
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.auth import get_user_model
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.http import HttpResponse, HttpResponseRedirect
+from django.urls import reverse
+from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
+from mptt.admin import DraggableMPTTAdmin
+
+from . import actions, scope
+from .models import AuditEntry, Level, Organization, OrgRole, Role
+
+
+class OrganizationForm(forms.ModelForm):
+    class Meta:
+        model = Organization
+        fields = ["name", "short_name", "level", "parent", *actions.EDITABLE_FIELDS[2:]]
+
+    def __init__(self, *args, user=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.user = user
+
+    def clean(self):
+        cleaned = super().clean()
+        parent = cleaned.get("parent")
+        level = cleaned.get("level")
+        if "parent" in self.fields and parent is None and level != Level.NATIONAL:
+            self.add_error("parent", _("Choose the parent organization."))
+        if parent is not None and level:
+            if self.user is not None and not scope.can(self.user, scope.Access.CHANGE, parent):
+                self.add_error("parent", _("This organization is outside your area."))
+            try:
+                actions.check_placement(level=level, parent=parent)
+            except ValidationError as error:
+                self.add_error(None, error)
+            inst = self.instance
+            if inst.pk and parent.tree_id == inst.tree_id and inst.lft <= parent.lft <= inst.rght:
+                self.add_error("parent", _("An organization cannot be moved into its own subtree."))
+        return cleaned
+
+
+@admin.register(Organization)
+class OrganizationAdmin(scope.ScopedAdminMixin, DraggableMPTTAdmin):
+    form = OrganizationForm
+    list_display = ("tree_actions", "indented_title", "level", "region_code", "status")
+    list_display_links = ("indented_title",)
+    list_filter = ("level", "status")
+    search_fields = ("name", "short_name", "name_initials", "name_pinyin", "uscc", "region_code")
+    autocomplete_fields = ("parent",)
+    readonly_fields = ("status", "dissolved_on")
+    list_per_page = 200
+    actions = ["dissolve_selected"]
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form_class = super().get_form(request, obj, change, **kwargs)
+
+        class BoundUserForm(form_class):
+            def __init__(self, *args, **kw):
+                super().__init__(*args, user=request.user, **kw)
+
+        return BoundUserForm
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = list(super().get_readonly_fields(request, obj))
+        # The place of a union in the tree belongs to whoever manages its parent.
+        if obj is not None and (
+            obj.parent is None or not scope.can(request.user, scope.Access.CHANGE, obj.parent)
+        ):
+            fields += ["parent", "level"]
+        return fields
+
+    def get_actions(self, request):
+        result = super().get_actions(request)
+        result.pop("delete_selected", None)  # deletes go one by one through the action
+        return result
+
+    def has_delete_permission(self, request, obj=None):
+        if obj is not None and (
+            obj.parent is None or not scope.can(request.user, scope.Access.CHANGE, obj.parent)
+        ):
+            return False
+        return super().has_delete_permission(request, obj)
+
+    # Display -------------------------------------------------------------------------
+
+    def _logical_depth(self, item):
+        # Each tree restarts at depth 0; below the national federation count one more.
+        return item.depth + (0 if item.level == Level.NATIONAL else 1)
+
+    def tree_actions(self, item):
+        return format_html(
+            '<div class="drag-handle"></div><div class="tree-node" data-pk="{}" '
+            'data-level="{}"></div>',
+            item.pk,
+            self._logical_depth(item),
+        )
+
+    tree_actions.short_description = ""
+
+    def indented_title(self, item):
+        return format_html(
+            '<div style="text-indent:{}px">{}</div>',
+            self._logical_depth(item) * self.mptt_level_indent,
+            item,
+        )
+
+    indented_title.short_description = _("name")
+
+    # Writes go through organizations.actions ----------------------------------------
+
+    def save_form(self, request, form, change):
+        data = {k: form.cleaned_data[k] for k in actions.EDITABLE_FIELDS if k in form.cleaned_data}
+        if not change:
+            return actions.create_organization(
+                parent=form.cleaned_data["parent"], data=data, acting_user=request.user
+            )
+        with transaction.atomic():
+            org = actions.update_organization(
+                organization=form.instance, data=data, acting_user=request.user
+            )
+            new_parent = form.cleaned_data.get("parent")
+            if "parent" in form.changed_data and new_parent is not None:
+                org = actions.move_organization(
+                    organization=org, new_parent=new_parent, acting_user=request.user
+                )
+        return org
+
+    def save_model(self, request, obj, form, change):
+        pass  # saved by save_form
+
+    def save_related(self, request, form, formsets, change):
+        pass  # no inlines or many-to-many fields
+
+    def delete_view(self, request, object_id, extra_context=None):
+        try:
+            return super().delete_view(request, object_id, extra_context)
+        except ValidationError as error:
+            self.message_user(request, " ".join(error.messages), level=messages.ERROR)
+            return HttpResponseRedirect(
+                reverse("admin:organizations_organization_change", args=[object_id])
+            )
+
+    def delete_model(self, request, obj):
+        actions.delete_organization(organization=obj, acting_user=request.user)
+
+    @admin.action(description=_("Dissolve selected organizations"))
+    def dissolve_selected(self, request, queryset):
+        done = 0
+        for org in queryset.filter(status="active"):
+            if not self.has_change_permission(request, org):
+                continue
+            try:
+                actions.dissolve_organization(organization=org, acting_user=request.user)
+                done += 1
+            except ValidationError as error:
+                self.message_user(request, " ".join(error.messages), level=messages.ERROR)
+            except PermissionDenied as error:
+                # Dissolving belongs to whoever manages the parent, which the change
+                # permission on the union itself does not imply.
+                self.message_user(request, f"{org}: {error}", level=messages.ERROR)
+        if done:
+            self.message_user(request, _("%(count)d organization(s) dissolved.") % {"count": done})
+
+    def _move_node(self, request):
+        """Drag and drop: dropping on a node makes it the parent, beside a node a sibling."""
+        position = request.POST.get("position")
+        queryset = self.get_queryset(request)
+        try:
+            cut_item = queryset.get(pk=request.POST.get("cut_item"))
+            pasted_on = queryset.get(pk=request.POST.get("pasted_on"))
+        except (Organization.DoesNotExist, TypeError, ValueError):
+            self.message_user(request, _("That organization was not found."), messages.ERROR)
+            return HttpResponse("FAIL, invalid objects.")
+        new_parent = pasted_on if position == "last-child" else pasted_on.parent
+        if position not in ("last-child", "left", "right") or new_parent is None:
+            self.message_user(request, _("This move is not possible."), messages.ERROR)
+            return HttpResponse("FAIL, invalid move.")
+        try:
+            actions.move_organization(
+                organization=cut_item, new_parent=new_parent, acting_user=request.user
+            )
+        except ValidationError as error:
+            self.message_user(request, " ".join(error.messages), messages.ERROR)
+            return HttpResponse("FAIL, invalid move.")
+        except PermissionDenied as error:
+            self.message_user(request, str(error), messages.ERROR)
+            return HttpResponse("FAIL, no permission.")
+        self.message_user(
+            request,
+            _("%(node)s now belongs to %(parent)s.") % {"node": cut_item, "parent": new_parent},
+        )
+        return HttpResponse("OK")
+
+
+class OrgRoleForm(forms.ModelForm):
+    username = forms.CharField(label=_("username"), max_length=150)
+    full_name = forms.CharField(label=_("full name"), max_length=150, required=False)
+    email = forms.EmailField(label=_("email"), required=False)
+    password = forms.CharField(
+        label=_("initial password"),
+        required=False,
+        widget=forms.PasswordInput,
+        help_text=_("Only for a new account: the officer changes it after logging in."),
+    )
+
+    class Meta:
+        model = OrgRole
+        fields = ["organization", "role"]
+
+    def clean(self):
+        cleaned = super().clean()
+        username = cleaned.get("username", "").strip()
+        User = get_user_model()
+        self.user_obj = User.objects.filter(username=username).first()
+        if self.user_obj is None and username:
+            password = cleaned.get("password")
+            if not password:
+                self.add_error(
+                    "password",
+                    _("There is no account %(name)s yet; give an initial password to create it.")
+                    % {"name": username},
+                )
+            else:
+                try:
+                    validate_password(password, User(username=username))
+                except ValidationError as error:
+                    self.add_error("password", error)
+        return cleaned
+
+
+@admin.register(OrgRole)
+class OrgRoleAdmin(scope.ScopedAdminMixin, admin.ModelAdmin):
+    form = OrgRoleForm
+    list_display = ("user", "organization", "role", "created_at")
+    list_filter = ("role", "organization")
+    search_fields = ("user__username", "organization__name")
+    autocomplete_fields = ("organization",)
+    list_select_related = ("user", "organization")
+
+    def get_fields(self, request, obj=None):
+        if obj is None:
+            return ["username", "full_name", "email", "password", "organization", "role"]
+        return ["user", "organization", "role", "granted_by", "created_at"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return [] if obj is None else ["user", "organization", "role", "granted_by", "created_at"]
+
+    def has_change_permission(self, request, obj=None):
+        return False  # a grant is added or revoked, never edited
+
+    def save_form(self, request, form, change):
+        user = form.user_obj
+        with transaction.atomic():
+            if user is None:
+                user = get_user_model().objects.create_user(
+                    username=form.cleaned_data["username"].strip(),
+                    email=form.cleaned_data.get("email", ""),
+                    password=form.cleaned_data["password"],
+                    first_name=form.cleaned_data.get("full_name", ""),
+                )
+            return actions.grant_role(
+                user=user,
+                organization=form.cleaned_data["organization"],
+                role=form.cleaned_data["role"],
+                acting_user=request.user,
+            )
+
+    def save_model(self, request, obj, form, change):
+        pass  # saved by save_form
+
+    def save_related(self, request, form, formsets, change):
+        pass
+
+    def delete_model(self, request, obj):
+        actions.revoke_role(grant=obj, acting_user=request.user)
+
+    def delete_queryset(self, request, queryset):
+        for grant in queryset:
+            actions.revoke_role(grant=grant, acting_user=request.user)
+
+
+@admin.register(AuditEntry)
+class AuditEntryAdmin(scope.ScopedAdminMixin, admin.ModelAdmin):
+    list_display = ("at", "actor", "action", "object_type", "object_id", "organization")
+    list_filter = ("action",)
+    search_fields = ("object_id", "action")
+    list_select_related = ("actor", "organization")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+__all__ = ["AuditEntryAdmin", "OrgRoleAdmin", "OrganizationAdmin", "Role"]

@@ -1,0 +1,29 @@
+"""The admin site: union officers enter by their roles, not by the is_staff flag."""
+
+from django import forms
+from django.contrib import admin
+from django.contrib.auth.forms import AuthenticationForm
+from django.utils.translation import gettext_lazy as _
+
+from . import scope
+
+
+class OfficerAuthenticationForm(AuthenticationForm):
+    def confirm_login_allowed(self, user):
+        super().confirm_login_allowed(user)
+        if not (user.is_staff or scope.is_union_officer(user)):
+            raise forms.ValidationError(
+                _("This account holds no role in any union, so it cannot enter the admin."),
+                code="no_role",
+            )
+
+
+class UnionAdminSite(admin.AdminSite):
+    site_header = _("UnionHub administration")
+    site_title = _("UnionHub")
+    index_title = _("Union work")
+    login_form = OfficerAuthenticationForm
+
+    def has_permission(self, request):
+        user = request.user
+        return user.is_active and (user.is_staff or scope.is_union_officer(user))

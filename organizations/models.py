@@ -1,0 +1,272 @@
+"""The union tree: organizations, the roles users hold in them, and the audit log.
+
+Every provincial-level federation and every national industry union roots its own MPTT tree
+(`tree_parent` is empty for them), so a write in one province shifts only that province's
+lft/rght values. The national federation is linked above them through `parent`, the logical
+parent that the rest of the code uses. `organizations.scope` treats a grant at the national
+federation as covering every tree.
+"""
+
+from django.conf import settings
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.db import models
+from django.db.models import Q
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+from mptt.models import MPTTModel, TreeForeignKey
+
+from . import validators
+
+
+class Level(models.TextChoices):
+    NATIONAL = "national", _("National federation")
+    PROVINCIAL = "provincial", _("Provincial federation")
+    INDUSTRY = "industry", _("Industry union")
+    CITY = "city", _("City federation")
+    COUNTY = "county", _("County federation")
+    TOWNSHIP = "township", _("Township / subdistrict federation")
+    GRASSROOTS = "grassroots", _("Grassroots union")
+    GROUP = "group", _("Union group")
+
+
+# A child's rank must be greater than its parent's. Industry unions sit between provincial
+# and city level: a provincial federation may have an industry union, which may have
+# city-level and grassroots unions under it.
+LEVEL_RANK = {
+    Level.NATIONAL: 0,
+    Level.PROVINCIAL: 10,
+    Level.INDUSTRY: 15,
+    Level.CITY: 20,
+    Level.COUNTY: 30,
+    Level.TOWNSHIP: 40,
+    Level.GRASSROOTS: 50,
+    Level.GROUP: 60,
+}
+
+
+class OrgStatus(models.TextChoices):
+    ACTIVE = "active", _("Active")
+    DISSOLVED = "dissolved", _("Dissolved")
+
+
+class Organization(MPTTModel):
+    name = models.CharField(_("name"), max_length=200)
+    short_name = models.CharField(_("short name"), max_length=60, blank=True)
+    level = models.CharField(_("level"), max_length=20, choices=Level.choices)
+    parent = models.ForeignKey(
+        "self",
+        verbose_name=_("parent organization"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="children",
+    )
+    # The MPTT parent: equal to `parent`, except for the roots of provincial and industry
+    # trees, whose logical parent (the national federation) lives in another tree.
+    tree_parent = TreeForeignKey(
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="tree_children",
+    )
+    uscc = models.CharField(
+        _("unified social credit code"),
+        max_length=18,
+        blank=True,
+        validators=[validators.validate_uscc],
+        help_text=_("18 characters. Leave empty for unions without legal-person status."),
+    )
+    region_code = models.CharField(
+        _("region code"),
+        max_length=6,
+        blank=True,
+        validators=[validators.validate_region_code],
+        help_text=_("Six-digit administrative division code (GB/T 2260), e.g. 330106."),
+    )
+    address = models.CharField(_("address"), max_length=255, blank=True)
+    contact_phone = models.CharField(
+        _("contact phone"),
+        max_length=32,
+        blank=True,
+        validators=[validators.validate_contact_phone],
+    )
+    founded_on = models.DateField(_("founded on"), null=True, blank=True)
+    status = models.CharField(
+        _("status"), max_length=20, choices=OrgStatus.choices, default=OrgStatus.ACTIVE
+    )
+    dissolved_on = models.DateField(_("dissolved on"), null=True, blank=True)
+    # Search keys for the directory, derived from the name.
+    name_pinyin = models.CharField(max_length=800, blank=True, editable=False)
+    name_initials = models.CharField(max_length=200, blank=True, editable=False)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    # Declared here rather than by django-mptt, to leave out its single-column index:
+    # ("tree_id", "lft") covers it, and every index costs a write per shifted row.
+    tree_id = models.PositiveIntegerField(editable=False)
+
+    class MPTTMeta:
+        parent_attr = "tree_parent"
+        level_attr = "depth"
+
+    class Meta:
+        verbose_name = _("union organization")
+        verbose_name_plural = _("union organizations")
+        indexes = [
+            models.Index(fields=["tree_id", "lft"], name="org_tree_lft"),
+            models.Index(fields=["level", "status"], name="org_level_status"),
+            models.Index(fields=["region_code"], name="org_region"),
+            # Pattern ops so that `startswith` (LIKE 'abc%') can use it in any collation.
+            models.Index(
+                fields=["name_initials"], name="org_initials", opclasses=["varchar_pattern_ops"]
+            ),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["uscc"],
+                condition=~Q(uscc=""),
+                name="org_uscc_unique",
+                violation_error_message=_("Another organization already uses this credit code."),
+                violation_error_code="uscc_taken",
+            ),
+            models.UniqueConstraint(
+                fields=["level"],
+                condition=Q(level="national"),
+                name="org_one_national_federation",
+            ),
+            models.CheckConstraint(
+                condition=(Q(level="national") & Q(parent__isnull=True))
+                | (~Q(level="national") & Q(parent__isnull=False)),
+                name="org_only_national_has_no_parent",
+            ),
+        ]
+
+    def __str__(self):
+        return self.name
+
+    def save(self, *args, **kwargs):
+        self.fill_search_keys()
+        super().save(*args, **kwargs)
+
+    def get_absolute_url(self):
+        return reverse("union-detail", args=[self.pk])
+
+    def fill_search_keys(self) -> None:
+        """Derive the pinyin search keys from the name (also for bulk loads)."""
+        self.name_pinyin, self.name_initials = validators.pinyin_keys(self.name)
+
+    @property
+    def rank(self) -> int:
+        return LEVEL_RANK[self.level]
+
+    @property
+    def is_active(self) -> bool:
+        return self.status == OrgStatus.ACTIVE
+
+    @property
+    def region_name(self) -> str:
+        return validators.region_name(self.region_code)
+
+    def validate_constraints(self, exclude=None):
+        """Report a taken credit code on its field, not on the form as a whole."""
+        try:
+            super().validate_constraints(exclude)
+        except ValidationError as error:
+            errors = error.update_error_dict({})
+            general = errors.pop(NON_FIELD_ERRORS, [])
+            taken = [e for e in general if getattr(e, "code", None) == "uscc_taken"]
+            if taken:
+                errors.setdefault("uscc", []).extend(taken)
+            rest = [e for e in general if e not in taken]
+            if rest:
+                errors[NON_FIELD_ERRORS] = rest
+            raise ValidationError(errors) from None
+
+    def clean(self):
+        self.uscc = (self.uscc or "").strip().upper()
+        self.name = (self.name or "").strip()
+
+
+class Role(models.TextChoices):
+    ADMIN = "admin", _("Administrator")
+    STAFF = "staff", _("Staff")
+    VIEWER = "viewer", _("Viewer (statistics only)")
+
+
+class OrgRole(models.Model):
+    """A user's grant in an organization; it covers the organization's whole subtree."""
+
+    tenant_path = "organization"
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("user"),
+        on_delete=models.CASCADE,
+        related_name="org_roles",
+    )
+    organization = models.ForeignKey(
+        Organization,
+        verbose_name=_("organization"),
+        on_delete=models.CASCADE,
+        related_name="roles",
+    )
+    role = models.CharField(_("role"), max_length=20, choices=Role.choices)
+    granted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("granted by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("granted at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("organization role")
+        verbose_name_plural = _("organization roles")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "organization", "role"], name="orgrole_unique_grant"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.user} · {self.get_role_display()} · {self.organization}"
+
+
+class AuditEntry(models.Model):
+    """One recorded change (or sensitive read). Rows are only ever inserted."""
+
+    tenant_path = "organization"
+
+    at = models.DateTimeField(_("time"), auto_now_add=True, db_index=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("actor"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    action = models.CharField(_("action"), max_length=60)
+    object_type = models.CharField(_("object type"), max_length=60)
+    object_id = models.CharField(_("object id"), max_length=40)
+    organization = models.ForeignKey(
+        Organization,
+        verbose_name=_("organization"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    changes = models.JSONField(_("changes"), default=dict, blank=True)
+
+    class Meta:
+        verbose_name = _("audit entry")
+        verbose_name_plural = _("audit entries")
+        indexes = [models.Index(fields=["object_type", "object_id"], name="audit_object")]
+
+    def __str__(self):
+        return f"{self.at:%Y-%m-%d %H:%M} {self.action} {self.object_type}#{self.object_id}"

@@ -1,0 +1,355 @@
+"""Tenant scope: the one place that decides which organizations a user may see or change.
+
+A user's reach is the union of the subtrees of their `OrgRole` grants. Each grant covers
+its organization's MPTT range (`tree_id`, `lft`..`rght`) plus every tree whose root hangs
+below that range across trees (so a grant at the national federation covers every
+provincial and industry tree). Every surface uses this module: the admin through
+`ScopedAdminMixin`, the API through `ScopedModelViewSet`, portal views and tasks through
+`organizations()`, `filter_queryset()` and `get_object_or_404()`. Outside its scope an
+object does not exist: lookups raise 404, never 403.
+
+Tenant-owned models declare where their organization is with a `tenant_path` class
+attribute (e.g. ``"organization"``); `Organization` itself has the empty path.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+from django.contrib import admin
+from django.core.exceptions import PermissionDenied
+from django.db.models import Model, Q, QuerySet
+from django.http import Http404
+from django.utils.translation import gettext as _
+from rest_framework import mixins, permissions, viewsets
+
+from .models import Level, Organization, OrgRole, Role
+
+_CACHE_ATTR = "_unionhub_scope_grants"
+
+
+class Access(enum.StrEnum):
+    VIEW = "view"  # organization records and aggregated figures
+    HANDLE = "handle"  # staff work: requests, concerns, activities
+    CHANGE = "change"  # manage the organizations and their records
+    PERSONAL = "personal"  # members' personal data
+
+
+ROLE_ACCESS: dict[str, frozenset[Access]] = {
+    Role.ADMIN: frozenset({Access.VIEW, Access.HANDLE, Access.CHANGE, Access.PERSONAL}),
+    Role.STAFF: frozenset({Access.VIEW, Access.HANDLE, Access.PERSONAL}),
+    Role.VIEWER: frozenset({Access.VIEW}),
+}
+
+# Levels at which a grant reaches members' personal data by default. Above grassroots,
+# officers see aggregates only (see DESIGN.md, "Tenancy").
+PERSONAL_DATA_LEVELS = frozenset({Level.GRASSROOTS, Level.GROUP})
+
+# Django model permissions each role holds in the admin. Other apps add theirs from their
+# AppConfig.ready() with `register_role_permissions`.
+ROLE_PERMISSIONS: dict[str, set[str]] = {
+    Role.ADMIN: {
+        "organizations.view_organization",
+        "organizations.add_organization",
+        "organizations.change_organization",
+        "organizations.delete_organization",
+        "organizations.view_orgrole",
+        "organizations.add_orgrole",
+        "organizations.change_orgrole",
+        "organizations.delete_orgrole",
+        "organizations.view_auditentry",
+    },
+    Role.STAFF: {"organizations.view_organization"},
+    Role.VIEWER: {"organizations.view_organization"},
+}
+
+
+def register_role_permissions(role: str, perms: set[str]) -> None:
+    ROLE_PERMISSIONS[role].update(perms)
+
+
+@dataclass(frozen=True)
+class Grant:
+    org_id: int
+    role: str
+    level: str
+    tree_id: int
+    lft: int
+    rght: int
+    linked_tree_ids: tuple[int, ...]
+
+    def allows(self, access: Access) -> bool:
+        if access not in ROLE_ACCESS[self.role]:
+            return False
+        if access is Access.PERSONAL:
+            return self.level in PERSONAL_DATA_LEVELS
+        return True
+
+    def covers(self, org: Organization) -> bool:
+        if org.tree_id == self.tree_id:
+            return self.lft <= org.lft <= self.rght
+        return org.tree_id in self.linked_tree_ids
+
+    def q(self, prefix: str) -> Q:
+        q = Q(
+            **{
+                f"{prefix}tree_id": self.tree_id,
+                f"{prefix}lft__gte": self.lft,
+                f"{prefix}lft__lte": self.rght,
+            }
+        )
+        if self.linked_tree_ids:
+            q |= Q(**{f"{prefix}tree_id__in": self.linked_tree_ids})
+        return q
+
+
+def grants(user) -> tuple[Grant, ...]:
+    """The user's grants with the current tree positions, cached on the user object."""
+    if not getattr(user, "is_authenticated", False):
+        return ()
+    cached = getattr(user, _CACHE_ATTR, None)
+    if cached is not None:
+        return cached
+    rows = list(
+        OrgRole.objects.filter(user=user).values_list(
+            "organization_id",
+            "role",
+            "organization__level",
+            "organization__tree_id",
+            "organization__lft",
+            "organization__rght",
+        )
+    )
+    # Roots of trees linked below another tree (provinces under the national federation).
+    linked = []
+    if rows:
+        linked = list(
+            Organization.objects.filter(tree_parent__isnull=True, parent__isnull=False).values_list(
+                "tree_id", "parent__tree_id", "parent__lft"
+            )
+        )
+    result = tuple(
+        Grant(
+            org_id=org_id,
+            role=role,
+            level=level,
+            tree_id=tree_id,
+            lft=lft,
+            rght=rght,
+            linked_tree_ids=tuple(
+                sorted(
+                    t
+                    for t, parent_tree, parent_lft in linked
+                    if parent_tree == tree_id and lft <= parent_lft <= rght
+                )
+            ),
+        )
+        for org_id, role, level, tree_id, lft, rght in rows
+    )
+    setattr(user, _CACHE_ATTR, result)
+    return result
+
+
+def forget(user) -> None:
+    """Drop the cached grants (after the user's roles or the tree changed)."""
+    if hasattr(user, _CACHE_ATTR):
+        delattr(user, _CACHE_ATTR)
+
+
+def is_operator(user) -> bool:
+    """Superusers operate the platform; they are not union officers but see everything."""
+    return bool(getattr(user, "is_superuser", False) and user.is_active)
+
+
+def is_union_officer(user) -> bool:
+    return bool(grants(user))
+
+
+def org_q(user, access: Access, prefix: str = "") -> Q:
+    """A filter selecting the organizations (at `prefix`) the user may reach for `access`."""
+    if is_operator(user):
+        return Q()
+    q = Q(pk__in=[])
+    for grant in grants(user):
+        if grant.allows(access):
+            q |= grant.q(prefix)
+    return q
+
+
+def organizations(user, access: Access = Access.VIEW) -> QuerySet[Organization]:
+    return Organization.objects.filter(org_q(user, access))
+
+
+def tenant_prefix(model: type[Model]) -> str:
+    if issubclass(model, Organization):
+        return ""
+    path = getattr(model, "tenant_path", None)
+    if path is None:
+        raise TypeError(f"{model.__name__} declares no tenant_path; it cannot be scoped.")
+    return f"{path}__"
+
+
+def filter_queryset(user, queryset: QuerySet, access: Access = Access.VIEW) -> QuerySet:
+    """Restrict a queryset of a tenant-owned model to the user's scope for `access`."""
+    return queryset.filter(org_q(user, access, tenant_prefix(queryset.model)))
+
+
+def tenant_of(obj: Model) -> Organization:
+    if isinstance(obj, Organization):
+        return obj
+    org = obj
+    for step in obj.tenant_path.split("__"):
+        org = getattr(org, step)
+    return org
+
+
+def can(user, access: Access, obj: Model) -> bool:
+    """Whether the user reaches `obj` (an organization or a tenant-owned row) for `access`."""
+    if is_operator(user):
+        return True
+    org = tenant_of(obj)
+    return any(g.allows(access) and g.covers(org) for g in grants(user))
+
+
+def get_object_or_404(user, queryset: QuerySet, access: Access = Access.VIEW, **lookup):
+    """The object if it exists within the user's scope for `access`; otherwise 404."""
+    try:
+        return filter_queryset(user, queryset, access).get(**lookup)
+    except (queryset.model.DoesNotExist, ValueError, TypeError):
+        raise Http404(_("Not found.")) from None
+
+
+def role_permissions(user) -> set[str]:
+    perms: set[str] = set()
+    for grant in grants(user):
+        perms |= ROLE_PERMISSIONS[grant.role]
+    return perms
+
+
+# --- Admin -----------------------------------------------------------------------------
+
+
+class ScopedAdminMixin:
+    """Scopes a ModelAdmin: rows, foreign-key choices, list filters, autocomplete and save.
+
+    Autocomplete needs nothing more: Django's autocomplete view asks the related model's
+    admin for `get_queryset`, which is scoped here.
+    """
+
+    scope_view_access = Access.VIEW
+    scope_change_access = Access.CHANGE
+
+    def get_queryset(self, request):
+        qs = super().get_queryset(request)
+        return filter_queryset(request.user, qs, self.scope_view_access)
+
+    def has_view_permission(self, request, obj=None):
+        allowed = super().has_view_permission(request, obj)
+        return allowed and (obj is None or can(request.user, self.scope_view_access, obj))
+
+    def has_change_permission(self, request, obj=None):
+        allowed = super().has_change_permission(request, obj)
+        return allowed and (obj is None or can(request.user, self.scope_change_access, obj))
+
+    def has_delete_permission(self, request, obj=None):
+        allowed = super().has_delete_permission(request, obj)
+        return allowed and (obj is None or can(request.user, self.scope_change_access, obj))
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        scoped = _scoped_choices(request.user, db_field.remote_field.model, self)
+        if scoped is not None:
+            kwargs["queryset"] = scoped
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def formfield_for_manytomany(self, db_field, request, **kwargs):
+        scoped = _scoped_choices(request.user, db_field.remote_field.model, self)
+        if scoped is not None:
+            kwargs["queryset"] = scoped
+        return super().formfield_for_manytomany(db_field, request, **kwargs)
+
+    def get_list_filter(self, request):
+        # A related filter lists only values present in the (scoped) rows, never all rows.
+        result = []
+        for item in super().get_list_filter(request):
+            if isinstance(item, str) and "__" not in item:
+                field = self.model._meta.get_field(item)
+                if field.is_relation:
+                    item = (item, admin.RelatedOnlyFieldListFilter)
+            result.append(item)
+        return result
+
+    def save_model(self, request, obj, form, change):
+        if not can(request.user, self.scope_change_access, obj):
+            raise PermissionDenied(_("This organization is outside your area of responsibility."))
+        super().save_model(request, obj, form, change)
+
+
+def _scoped_choices(user, model, model_admin) -> QuerySet | None:
+    if issubclass(model, Organization):
+        return organizations(user, model_admin.scope_change_access)
+    if getattr(model, "tenant_path", None) is not None:
+        return filter_queryset(user, model._default_manager.all(), Access.VIEW)
+    return None
+
+
+# --- API -------------------------------------------------------------------------------
+
+
+class ScopedPermission(permissions.IsAuthenticated):
+    """Authenticated, and any object reached must be in scope (checked again per object)."""
+
+    def has_object_permission(self, request, view, obj):
+        return can(request.user, view.required_access(), obj)
+
+
+class ScopedGenericViewSet(viewsets.GenericViewSet):
+    """The base of every tenant-scoped API viewset.
+
+    Subclasses set `queryset` and may narrow it in `narrow_queryset`; they cannot replace
+    `get_queryset` (refused when the class is created), so no endpoint forgets the scope.
+    Rows outside the scope answer 404. The tenant of a new row comes from
+    `tenant_for_create()` (the URL), never from the request body.
+    """
+
+    permission_classes = [ScopedPermission]
+    read_access = Access.VIEW
+    write_access = Access.CHANGE
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if "get_queryset" in cls.__dict__:
+            raise TypeError(
+                f"{cls.__name__} overrides get_queryset; narrow the scoped queryset in "
+                "narrow_queryset() instead."
+            )
+
+    def required_access(self) -> Access:
+        if self.request.method in permissions.SAFE_METHODS:
+            return self.read_access
+        return self.write_access
+
+    def get_queryset(self):
+        qs = filter_queryset(self.request.user, self.queryset.all(), self.required_access())
+        return self.narrow_queryset(qs)
+
+    def narrow_queryset(self, queryset: QuerySet) -> QuerySet:
+        return queryset
+
+    def tenant_for_create(self) -> Organization:
+        """The organization a new row belongs to, taken from the URL by subclasses."""
+        raise NotImplementedError
+
+    def perform_create(self, serializer):
+        serializer.save(organization=self.tenant_for_create())
+
+
+class ScopedModelViewSet(
+    mixins.CreateModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.UpdateModelMixin,
+    mixins.DestroyModelMixin,
+    mixins.ListModelMixin,
+    ScopedGenericViewSet,
+):
+    """Scoped list, detail, create, update and delete."""

@@ -1,0 +1,49 @@
+"""Read-only queries over the union tree."""
+
+from django.db.models import Q, QuerySet
+
+from .models import Organization, OrgStatus
+from .validators import pinyin_keys
+
+
+def chain(org: Organization) -> list[Organization]:
+    """The organizations above `org`, from the national federation down to its parent.
+
+    Two queries whatever the depth: the ancestors within its own tree, then the logical
+    parent of that tree's root (the national federation) when there is one.
+    """
+    ancestors = list(org.get_ancestors()) if org.tree_parent_id else []
+    root = ancestors[0] if ancestors else org
+    if root.parent_id is not None:
+        ancestors.insert(0, Organization.objects.get(pk=root.parent_id))
+    return ancestors
+
+
+def directory(*, query: str = "", region: str = "", level: str = "") -> QuerySet[Organization]:
+    """Active unions for the public directory: name, pinyin or initials, region, level."""
+    qs = Organization.objects.filter(status=OrgStatus.ACTIVE)
+    query = query.strip()
+    if query:
+        condition = Q(name__icontains=query) | Q(short_name__icontains=query)
+        ascii_query = query.replace(" ", "").lower()
+        if ascii_query.isascii() and ascii_query.isalnum():
+            condition |= Q(name_initials__startswith=ascii_query)
+            condition |= Q(name_pinyin__contains=ascii_query)
+            if ascii_query.isdigit():
+                condition |= Q(region_code__startswith=ascii_query)
+            if len(ascii_query) == 18:
+                # A credit code ends in a check character that may be a letter.
+                condition |= Q(uscc=ascii_query.upper())
+        elif not query.isascii():
+            # A mixed query such as "杭州dx" also matches by its own initials.
+            condition |= Q(name_initials__startswith=pinyin_keys(query)[1])
+        qs = qs.filter(condition)
+    if region:
+        # Province "33" or "330000" → every code starting 33; city "3301…" likewise.
+        prefix = region.rstrip("0") if region.isdigit() else ""
+        if len(prefix) % 2:
+            prefix += "0"
+        qs = qs.filter(region_code__startswith=prefix) if prefix else qs.none()
+    if level:
+        qs = qs.filter(level=level)
+    return qs.order_by("tree_id", "lft")

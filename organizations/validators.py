@@ -1,0 +1,78 @@
+"""Validation of codes and phone numbers, built on maintained libraries."""
+
+import re
+from functools import lru_cache
+
+import phonenumbers
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
+from pypinyin import Style, lazy_pinyin
+from stdnum import numdb
+from stdnum.cn import uscc
+from stdnum.exceptions import InvalidChecksum
+from stdnum.exceptions import ValidationError as StdnumError
+
+_REGION_CODE = re.compile(r"^\d{6}$")
+_BRACKETED_YEARS = re.compile(r"\[[^\]]*\]")
+
+
+def validate_uscc(value: str) -> None:
+    """Accept a valid unified social credit code (GB 32100-2015), checksum included."""
+    try:
+        uscc.validate(value)
+    except InvalidChecksum:
+        raise ValidationError(
+            _("The check character of this credit code is wrong; please check it again."),
+            code="uscc_checksum",
+        ) from None
+    except StdnumError:
+        raise ValidationError(
+            _("A unified social credit code has 18 digits or capital letters."),
+            code="uscc_format",
+        ) from None
+
+
+@lru_cache(maxsize=4096)
+def _region_entry(code: str) -> str | None:
+    """The name of a GB/T 2260 code from python-stdnum's division table, or None."""
+    parts = numdb.get("cn/loc").info(code)
+    if len(parts) != 2 or "county" not in parts[1][1]:
+        return None
+    # Historical names are listed as "[1983-1989]old,[1990-]new": keep the newest.
+    names = [_BRACKETED_YEARS.sub("", n) for n in parts[1][1]["county"].split(",")]
+    return names[-1]
+
+
+def validate_region_code(value: str) -> None:
+    if not _REGION_CODE.match(value or "") or _region_entry(value) is None:
+        raise ValidationError(
+            _("%(code)s is not an administrative division code (GB/T 2260)."),
+            params={"code": value},
+            code="region_code",
+        )
+
+
+def region_name(code: str) -> str:
+    return (_region_entry(code) or "") if code else ""
+
+
+def validate_contact_phone(value: str) -> None:
+    """A mainland China mobile or fixed-line number (fixed lines with their area code)."""
+    try:
+        number = phonenumbers.parse(value, "CN")
+    except phonenumbers.NumberParseException:
+        number = None
+    if number is None or not phonenumbers.is_valid_number_for_region(number, "CN"):
+        raise ValidationError(
+            _("Enter a mainland China phone number, e.g. 13800138000 or 0571-87654321."),
+            code="phone",
+        )
+
+
+def pinyin_keys(name: str) -> tuple[str, str]:
+    """Full pinyin and initials of a name, lower case, for searching the directory."""
+    syllables = lazy_pinyin(name, errors=lambda chars: list(chars.lower()))
+    initials = lazy_pinyin(name, style=Style.FIRST_LETTER, errors=lambda c: list(c.lower()))
+    full = "".join(s for s in syllables if s.strip())
+    short = "".join(s for s in initials if s.strip())
+    return full[:800], short[:200]

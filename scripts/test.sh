@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# The one test command, for developers and CI alike:
+#   system packages -> .venv + requirements -> ruff lint and format check -> pytest.
+# Arguments are passed to pytest (e.g. scripts/test.sh -x -k members).
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+scripts/install-system-deps.sh
+
+if [ ! -x .venv/bin/python ]; then
+    python3 -m venv .venv
+fi
+export VIRTUAL_ENV="$PWD/.venv"
+export PATH="$VIRTUAL_ENV/bin:$PATH"
+export PIP_DISABLE_PIP_VERSION_CHECK=1
+
+python -m pip install -q -r requirements-dev.txt
+
+ruff check .
+ruff format --check .
+
+status=0
+python -m pytest "$@" || status=$?
+if [ "$status" -eq 5 ]; then
+    # pytest's "no tests collected": a test run that tested nothing must not pass.
+    echo "test.sh: pytest collected no tests" >&2
+fi
+exit "$status"

@@ -1,0 +1,1 @@
+"""Service menu, requests, activities, aid and worker voice (built by the services issue)."""

@@ -1,0 +1,128 @@
+"""Shared fixtures: a small real tree with a sibling tenant for every isolation test.
+
+中华全国总工会 (national)
+├── 浙江省总工会 (provincial, tree 2)
+│   └── 杭州市总工会 (city)
+│       └── 西湖区总工会 (county)
+│           ├── 甲公司工会 union_a (grassroots) ── 研发部工会小组 group_a
+│           └── 乙公司工会 union_b (grassroots, sibling of A)
+└── 广东省总工会 (provincial, tree 3)
+    └── 深圳市总工会 (city) ── 丙公司工会 union_c (grassroots)
+"""
+
+from types import SimpleNamespace
+
+import pytest
+
+from organizations import actions
+from organizations.models import Level
+from tests.factories import OrganizationFactory, UserFactory, make_uscc
+
+
+@pytest.fixture
+def tree(db):
+    national = OrganizationFactory(name="中华全国总工会", short_name="全总", level=Level.NATIONAL)
+    zj = OrganizationFactory(
+        name="浙江省总工会",
+        short_name="浙江",
+        level=Level.PROVINCIAL,
+        parent=national,
+        region_code="330000",
+    )
+    hz = OrganizationFactory(name="杭州市总工会", level=Level.CITY, parent=zj, region_code="330100")
+    xihu = OrganizationFactory(
+        name="西湖区总工会", level=Level.COUNTY, parent=hz, region_code="330106"
+    )
+    union_a = OrganizationFactory(
+        name="杭州甲科技有限公司工会",
+        level=Level.GRASSROOTS,
+        parent=xihu,
+        region_code="330106",
+        uscc=make_uscc("330106"),
+    )
+    group_a = OrganizationFactory(name="甲公司研发部工会小组", level=Level.GROUP, parent=union_a)
+    union_b = OrganizationFactory(
+        name="杭州乙物流有限公司工会",
+        level=Level.GRASSROOTS,
+        parent=xihu,
+        region_code="330106",
+        uscc=make_uscc("330106"),
+    )
+    gd = OrganizationFactory(
+        name="广东省总工会",
+        short_name="广东",
+        level=Level.PROVINCIAL,
+        parent=national,
+        region_code="440000",
+    )
+    sz = OrganizationFactory(name="深圳市总工会", level=Level.CITY, parent=gd, region_code="440300")
+    union_c = OrganizationFactory(
+        name="深圳丙电子有限公司工会", level=Level.GRASSROOTS, parent=sz, region_code="440305"
+    )
+    return SimpleNamespace(
+        national=national,
+        zj=zj,
+        hz=hz,
+        xihu=xihu,
+        union_a=union_a,
+        group_a=group_a,
+        union_b=union_b,
+        gd=gd,
+        sz=sz,
+        union_c=union_c,
+    )
+
+
+@pytest.fixture
+def make_officer(db):
+    """A user holding `role` at `org` (one grant), logged-in-able with Pass-word-123."""
+
+    def make(username, org, role="admin"):
+        user = UserFactory(username=username)
+        actions.grant_role(user=user, organization=org, role=role)
+        return user
+
+    return make
+
+
+@pytest.fixture
+def officers(tree, make_officer):
+    return SimpleNamespace(
+        national_admin=make_officer("national_admin", tree.national),
+        zj_admin=make_officer("zj_admin", tree.zj),
+        zj_viewer=make_officer("zj_viewer", tree.zj, "viewer"),
+        hz_admin=make_officer("hz_admin", tree.hz),
+        a_admin=make_officer("a_admin", tree.union_a),
+        a_staff=make_officer("a_staff", tree.union_a, "staff"),
+        b_admin=make_officer("b_admin", tree.union_b),
+        gd_admin=make_officer("gd_admin", tree.gd),
+    )
+
+
+def tree_dump(orgs) -> str:
+    """A readable dump of tree fields, as django-mptt's assertTreeEqual compares them."""
+    lines = []
+    for o in sorted(orgs, key=lambda o: (o.tree_id, o.lft)):
+        lines.append(
+            f"{o.name} parent={o.parent.name if o.parent else '-'} "
+            f"tree={o.tree_id} depth={o.depth} {o.lft}-{o.rght}"
+        )
+    return "\n".join(lines)
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings):
+    """Fixtures set many passwords; the production hasher would dominate the run time."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def eager_celery(request):
+    """Tasks run in-process unless a test asks for the real worker (marker `real_worker`)."""
+    from unionhub.celery import app
+
+    eager = request.node.get_closest_marker("real_worker") is None
+    previous = app.conf.task_always_eager
+    app.conf.task_always_eager = eager
+    yield
+    app.conf.task_always_eager = previous

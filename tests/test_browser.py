@@ -1,0 +1,184 @@
+"""A worker's journey through the directory in a real browser, on a phone and a desktop.
+
+Uses Debian's Chromium (TESTING.md): `playwright install` cannot download browsers here.
+Outside CI a missing browser skips these tests; in CI (`CI` set) it fails them.
+`UNIONHUB_CHROMIUM` points at another Chromium binary.
+"""
+
+import os
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+from django.conf import settings
+
+
+@pytest.fixture(scope="module", autouse=True)
+def allow_orm_beside_playwright():
+    # Playwright's sync API runs an event loop in this thread; Django would otherwise refuse
+    # the ORM calls that the fixtures make from it. Only for this module, then restored.
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+        yield
+
+
+CHROMIUM = os.environ.get("UNIONHUB_CHROMIUM", "/usr/bin/chromium")
+LAUNCH_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+SCREENSHOTS = Path(settings.BASE_DIR) / "docs" / "screenshots"
+PHONE = {"width": 390, "height": 844}
+DESKTOP = {"width": 1280, "height": 800}
+
+
+def _missing_browser() -> str | None:
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        return "the playwright package is not installed (pip install -r requirements-dev.txt)"
+    if not os.access(CHROMIUM, os.X_OK):
+        return f"Chromium is not installed at {CHROMIUM} (apt-get install -y chromium)"
+    return None
+
+
+@pytest.fixture(scope="module")
+def browser():
+    reason = _missing_browser()
+    if reason:
+        if os.environ.get("CI"):
+            pytest.fail(f"Browser tests must run in CI: {reason}")
+        pytest.skip(reason)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
+        yield browser
+        browser.close()
+
+
+def open_page(browser, live_server, viewport, *, is_mobile=False):
+    """A fresh context (no cookies) whose every request is checked against the live server."""
+    context = browser.new_context(
+        viewport=viewport,
+        is_mobile=is_mobile,
+        has_touch=is_mobile,
+        device_scale_factor=2 if is_mobile else 1,
+        locale="zh-CN",
+    )
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    ours = urlsplit(live_server.url).netloc
+    foreign = []
+
+    def check(request):
+        url = urlsplit(request.url)
+        if url.scheme in {"data", "blob", "about"}:
+            return
+        if url.netloc != ours:
+            foreign.append(request.url)
+
+    page.on("request", check)
+    return page, foreign
+
+
+def search_for_hangzhou(page, live_server):
+    page.goto(live_server.url + "/")
+    assert page.locator("html").get_attribute("lang") == "zh-hans"
+    search_box = page.get_by_role("searchbox")
+    search_box.fill("hz")
+    search_box.press("Enter")
+    page.wait_for_url("**/?q=hz*")
+    results = page.locator("ul.results")
+    results.get_by_role("link", name="杭州市总工会").wait_for()
+    return results
+
+
+def fonts_render_chinese(page) -> bool:
+    """True when a CJK font is available, i.e. Chinese is not drawn as boxes."""
+    return page.evaluate("() => document.fonts.check('16px \"WenQuanYi Micro Hei\"', '杭州')")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_worker_finds_their_union_on_a_phone(browser, live_server, tree):
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page, foreign = open_page(browser, live_server, PHONE, is_mobile=True)
+
+    results = search_for_hangzhou(page, live_server)
+    assert results.get_by_role("link", name=tree.union_a.name).is_visible()
+    assert not results.get_by_role("link", name=tree.union_c.name).count()
+    # Nothing wider than the phone: no sideways scrolling.
+    assert page.evaluate("() => document.documentElement.scrollWidth") <= PHONE["width"]
+    assert fonts_render_chinese(page)
+    page.screenshot(path=SCREENSHOTS / "directory-phone.png", full_page=True)
+
+    results.get_by_role("link", name="杭州市总工会").click()
+    page.wait_for_url(f"**{tree.hz.get_absolute_url()}")
+    assert page.get_by_role("heading", level=1).inner_text() == "杭州市总工会"
+    chain = page.locator("ol.chain > li")
+    assert chain.nth(0).get_by_role("link").inner_text() == "中华全国总工会"
+    assert chain.nth(1).get_by_role("link").inner_text() == "浙江省总工会"
+    assert page.locator("ul.children").get_by_role("link", name="西湖区总工会").is_visible()
+    assert page.evaluate("() => document.documentElement.scrollWidth") <= PHONE["width"]
+    page.screenshot(path=SCREENSHOTS / "union-phone.png", full_page=True)
+
+    page.get_by_role("button", name="English").click()
+    page.wait_for_function("() => document.documentElement.lang === 'en'")
+    assert page.url.endswith(tree.hz.get_absolute_url())
+    assert page.get_by_role("button", name="简体中文").is_visible()
+
+    page.context.close()
+    assert foreign == [], f"requests left the site: {foreign}"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_worker_finds_their_union_on_a_desktop(browser, live_server, tree):
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page, foreign = open_page(browser, live_server, DESKTOP)
+
+    results = search_for_hangzhou(page, live_server)
+    page.screenshot(path=SCREENSHOTS / "directory-desktop.png", full_page=True)
+
+    results.get_by_role("link", name="杭州市总工会").click()
+    page.wait_for_url(f"**{tree.hz.get_absolute_url()}")
+    chain = page.locator("ol.chain > li")
+    assert chain.nth(0).get_by_role("link").inner_text() == "中华全国总工会"
+
+    page.get_by_role("button", name="English").click()
+    page.wait_for_function("() => document.documentElement.lang === 'en'")
+
+    page.context.close()
+    assert foreign == [], f"requests left the site: {foreign}"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_search_form_is_usable_with_the_keyboard_alone(browser, live_server, tree):
+    page, foreign = open_page(browser, live_server, DESKTOP)
+    page.goto(live_server.url + "/")
+
+    # The first Tab reaches the skip link, which moves the focus to the content.
+    page.keyboard.press("Tab")
+    assert page.evaluate("() => document.activeElement.className") == "skip-link"
+    page.keyboard.press("Enter")
+    # Tab on to the search box, type, choose a level with the keyboard and submit.
+    for _ in range(10):
+        page.keyboard.press("Tab")
+        if page.evaluate("() => document.activeElement.id") == "id_q":
+            break
+    assert page.evaluate("() => document.activeElement.id") == "id_q"
+    page.keyboard.type("杭州")
+    page.keyboard.press("Tab")  # region
+    page.keyboard.press("Tab")  # level
+    assert page.evaluate("() => document.activeElement.id") == "id_level"
+    page.locator("#id_level").select_option("grassroots")
+    page.keyboard.press("Tab")  # the search button
+    page.keyboard.press("Enter")
+    page.wait_for_url("**level=grassroots*")
+
+    names = page.locator("ul.results .result-link").all_inner_texts()
+    assert sorted(names) == sorted([tree.union_a.name, tree.union_b.name])
+    page.context.close()
+    assert foreign == []
