@@ -24,7 +24,7 @@ class UserFactory(factory.django.DjangoModelFactory):
         django_get_or_create = ("username",)
 
     username = factory.Sequence(lambda n: f"user{n}")
-    password = factory.PostGenerationMethodCall("set_password", "Pass-word-123")
+    password = factory.django.Password("Pass-word-123")
 
 
 class OrganizationFactory(factory.Factory):
