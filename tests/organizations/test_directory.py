@@ -456,3 +456,11 @@ def test_login_page_has_labelled_fields(client, db):
     assert '<label for="id_username">' in html
     assert '<label for="id_password">' in html
     assert '<meta charset="utf-8">' in html
+
+
+def test_pages_stay_chinese_for_an_english_browser_until_english_is_chosen(client, tree):
+    page = client.get("/", HTTP_ACCEPT_LANGUAGE="en-US,en;q=0.9")
+    assert 'lang="zh-hans"' in page.content.decode()
+    client.cookies["django_language"] = "en"
+    page = client.get("/", HTTP_ACCEPT_LANGUAGE="zh-CN")
+    assert 'lang="en"' in page.content.decode()
