@@ -41,6 +41,18 @@ EDITABLE_FIELDS = (
     "founded_on",
 )
 
+
+def editable_data(values) -> dict:
+    """The editable fields present in `values` (cleaned form or serializer data)."""
+    return {k: values[k] for k in EDITABLE_FIELDS if k in values}
+
+
+def _reject_unknown_fields(data: dict) -> None:
+    unknown = set(data) - set(EDITABLE_FIELDS)
+    if unknown:
+        raise ValueError(f"Not editable: {sorted(unknown)}")
+
+
 # Other apps register checks that may refuse dissolving a union (e.g. active members).
 # A guard returns a message explaining the refusal, or None.
 DissolveGuard = Callable[[Organization], str | None]
@@ -160,6 +172,14 @@ def check_placement(*, level: str, parent: Organization) -> None:
         )
 
 
+def check_not_into_own_subtree(*, org: Organization, parent: Organization) -> None:
+    """Raise ValidationError if `parent` is `org` itself or one of its descendants."""
+    if org.pk and parent.tree_id == org.tree_id and org.lft <= parent.lft <= org.rght:
+        raise ValidationError(
+            {"parent": _("An organization cannot be moved into its own subtree.")}
+        )
+
+
 def _check_children_below(org: Organization, level: str) -> None:
     child_levels = set(org.children.values_list("level", flat=True))
     if any(LEVEL_RANK[c] <= LEVEL_RANK[level] for c in child_levels):
@@ -213,9 +233,7 @@ def create_organization(*, parent: Organization, data: dict, acting_user=None) -
     """Create an organization under `parent` after checking the tree rules."""
     _check_can_change(acting_user, parent)
     level = data.get("level")
-    unknown = set(data) - set(EDITABLE_FIELDS)
-    if unknown:
-        raise ValueError(f"Not editable: {sorted(unknown)}")
+    _reject_unknown_fields(data)
     with tree_write(parent, new_tree=parent.level == Level.NATIONAL) as (parent,):
         check_placement(level=level, parent=parent)
         org = Organization(parent=parent, tree_parent=_tree_parent_for(parent), **data)
@@ -233,6 +251,7 @@ def create_organization(*, parent: Organization, data: dict, acting_user=None) -
 
 @retry_on_tree_race
 def create_national_federation(*, data: dict, acting_user=None) -> Organization:
+    _reject_unknown_fields({k: v for k, v in data.items() if k != "level"})
     with tree_write(new_tree=True):
         org = Organization(**{**data, "level": Level.NATIONAL})
         org.full_clean(exclude=["tree_parent", "lft", "rght", "tree_id"])
@@ -246,9 +265,7 @@ def update_organization(
 ) -> Organization:
     """Change an organization's own details (not its place in the tree)."""
     _check_can_change(acting_user, organization)
-    unknown = set(data) - set(EDITABLE_FIELDS)
-    if unknown:
-        raise ValueError(f"Not editable: {sorted(unknown)}")
+    _reject_unknown_fields(data)
     with transaction.atomic():
         org = Organization.objects.select_for_update().get(pk=organization.pk)
         changes = {
@@ -292,10 +309,7 @@ def move_organization(
     with tree_write(organization, new_parent, new_tree=new_tree) as (org, parent):
         if org.parent_id == parent.pk:
             return org
-        if parent.tree_id == org.tree_id and org.lft <= parent.lft <= org.rght:
-            raise ValidationError(
-                {"parent": _("An organization cannot be moved into its own subtree.")}
-            )
+        check_not_into_own_subtree(org=org, parent=parent)
         check_placement(level=org.level, parent=parent)
         old_parent_id = org.parent_id
         org.parent = parent

@@ -36,11 +36,9 @@ class OrganizationForm(forms.ModelForm):
                 self.add_error("parent", _("This organization is outside your area."))
             try:
                 actions.check_placement(level=level, parent=parent)
+                actions.check_not_into_own_subtree(org=self.instance, parent=parent)
             except ValidationError as error:
                 self.add_error(None, error)
-            inst = self.instance
-            if inst.pk and parent.tree_id == inst.tree_id and inst.lft <= parent.lft <= inst.rght:
-                self.add_error("parent", _("An organization cannot be moved into its own subtree."))
         return cleaned
 
 
@@ -114,7 +112,7 @@ class OrganizationAdmin(scope.ScopedAdminMixin, DraggableMPTTAdmin):
     # Writes go through organizations.actions ----------------------------------------
 
     def save_form(self, request, form, change):
-        data = {k: form.cleaned_data[k] for k in actions.EDITABLE_FIELDS if k in form.cleaned_data}
+        data = actions.editable_data(form.cleaned_data)
         if not change:
             return actions.create_organization(
                 parent=form.cleaned_data["parent"], data=data, acting_user=request.user

@@ -89,7 +89,7 @@ class OrganizationViewSet(scope.ScopedModelViewSet):
         )
 
     def perform_update(self, serializer):
-        data = {k: v for k, v in serializer.validated_data.items() if k in actions.EDITABLE_FIELDS}
+        data = actions.editable_data(serializer.validated_data)
         serializer.instance = actions.update_organization(
             organization=serializer.instance, data=data, acting_user=self.request.user
         )
@@ -114,9 +114,7 @@ class OrganizationViewSet(scope.ScopedModelViewSet):
         if request.method == "POST":
             serializer = OrganizationSerializer(data=request.data)
             serializer.is_valid(raise_exception=True)
-            data = {
-                k: v for k, v in serializer.validated_data.items() if k in actions.EDITABLE_FIELDS
-            }
+            data = actions.editable_data(serializer.validated_data)
             org = actions.create_organization(parent=parent, data=data, acting_user=request.user)
             return Response(OrganizationSerializer(org).data, status=status.HTTP_201_CREATED)
         children = self.get_queryset().filter(parent=parent)
