@@ -5,3 +5,52 @@ from django.utils.translation import gettext_lazy as _
 class MembersConfig(AppConfig):
     name = "members"
     verbose_name = _("Members")
+
+    def ready(self):
+        from django.db.models.signals import post_migrate
+
+        from notifications import kinds
+        from organizations.actions import register_dissolve_guard
+        from organizations.models import Role
+        from organizations.scope import register_role_permissions
+
+        # Importing the actions registers the counter source and notification kinds.
+        from . import actions  # noqa: F401
+        from .actions import dues, joining, spreadsheets, transfers  # noqa: F401
+        from .guards import union_has_current_members
+        from .schedules import ensure_schedules
+
+        register_dissolve_guard(union_has_current_members)
+        post_migrate.connect(ensure_schedules, sender=self, dispatch_uid="members-schedules")
+        models = ("member", "joinapplication", "transfer", "duesrecord", "importjob")
+        register_role_permissions(
+            Role.ADMIN,
+            {f"members.{verb}_{m}" for m in models for verb in ("view", "add", "change")}
+            | {
+                "members.view_membershipevent",
+                "members.reveal_personal_data",
+                "members.change_wage_base",
+            },
+        )
+        register_role_permissions(
+            Role.STAFF,
+            {
+                "members.view_member",
+                "members.view_membershipevent",
+                "members.view_joinapplication",
+                "members.change_joinapplication",
+                "members.view_transfer",
+                "members.view_duesrecord",
+            },
+        )
+        for kind, title, body in NOTIFICATION_KINDS:
+            kinds.register(kind, title, body)
+
+
+NOTIFICATION_KINDS = [
+    (
+        "member.status_changed",
+        _("Your membership status is now: %(status)s"),
+        _("Contact your union if you have questions."),
+    ),
+]

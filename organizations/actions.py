@@ -39,6 +39,8 @@ EDITABLE_FIELDS = (
     "address",
     "contact_phone",
     "founded_on",
+    "dues_share_percent",
+    "keeps_retained_members",
 )
 
 

@@ -24,6 +24,13 @@ class OrganizationForm(forms.ModelForm):
     def __init__(self, *args, user=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.user = user
+        if "dues_share_percent" in self.fields:
+            self.fields["dues_share_percent"].required = False
+
+    def clean_dues_share_percent(self):
+        # Left empty, a union takes no share of the dues.
+        value = self.cleaned_data.get("dues_share_percent")
+        return 0 if value is None else value
 
     def clean(self):
         cleaned = super().clean()
@@ -69,7 +76,8 @@ class OrganizationAdmin(scope.ScopedAdminMixin, DraggableMPTTAdmin):
         if obj is not None and (
             obj.parent is None or not scope.can(request.user, scope.Access.CHANGE, obj.parent)
         ):
-            fields += ["parent", "level"]
+            # So is its share of the dues and whether it keeps retained memberships.
+            fields += ["parent", "level", "dues_share_percent", "keeps_retained_members"]
         return fields
 
     def get_actions(self, request):

@@ -44,6 +44,8 @@ class OrganizationSerializer(serializers.ModelSerializer):
             "address",
             "contact_phone",
             "founded_on",
+            "dues_share_percent",
+            "keeps_retained_members",
             "status",
             "status_display",
             "dissolved_on",

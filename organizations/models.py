@@ -9,6 +9,7 @@ federation as covering every tree.
 
 from django.conf import settings
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.urls import reverse
@@ -97,6 +98,27 @@ class Organization(MPTTModel):
         _("status"), max_length=20, choices=OrgStatus.choices, default=OrgStatus.ACTIVE
     )
     dissolved_on = models.DateField(_("dissolved on"), null=True, blank=True)
+    # Dues: the percentage of the dues collected in this organization's subtree that is
+    # remitted to it. A grassroots union keeps what its ancestors do not take.
+    dues_share_percent = models.DecimalField(
+        _("share of dues received (%)"),
+        max_digits=5,
+        decimal_places=2,
+        default=0,
+        validators=[MinValueValidator(0), MaxValueValidator(100)],
+        help_text=_(
+            "Percentage of the dues collected by the grassroots unions below that is "
+            "remitted to this organization."
+        ),
+    )
+    keeps_retained_members = models.BooleanField(
+        _("keeps retained memberships"),
+        default=False,
+        help_text=_(
+            "Members who leave their employer without a new union may be parked here "
+            "(township and subdistrict federations always may)."
+        ),
+    )
     # Search keys for the directory, derived from the name.
     name_pinyin = models.CharField(max_length=800, blank=True, editable=False)
     name_initials = models.CharField(max_length=200, blank=True, editable=False)
@@ -270,3 +292,27 @@ class AuditEntry(models.Model):
 
     def __str__(self):
         return f"{self.at:%Y-%m-%d %H:%M} {self.action} {self.object_type}#{self.object_id}"
+
+
+class OrgCounter(models.Model):
+    """One statistics counter of one organization, fed by other apps through `counters`.
+
+    Keys are dotted names owned by the app that feeds them (e.g. ``members.status.active``).
+    A subtree's figure is the SUM over the organizations in its MPTT range.
+    """
+
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="counters"
+    )
+    key = models.CharField(max_length=80)
+    value = models.BigIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("statistics counter")
+        verbose_name_plural = _("statistics counters")
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "key"], name="orgcounter_unique_key")
+        ]
+
+    def __str__(self):
+        return f"{self.organization_id} {self.key}={self.value}"

@@ -9,7 +9,8 @@ provincial and industry tree). Every surface uses this module: the admin through
 object does not exist: lookups raise 404, never 403.
 
 Tenant-owned models declare where their organization is with a `tenant_path` class
-attribute (e.g. ``"organization"``); `Organization` itself has the empty path.
+attribute (e.g. ``"organization"``, or a tuple of paths for a row that belongs to several
+organizations at once, like a transfer); `Organization` itself has the empty path.
 """
 
 from __future__ import annotations
@@ -181,35 +182,50 @@ def organizations(user, access: Access = Access.VIEW) -> QuerySet[Organization]:
     return Organization.objects.filter(org_q(user, access))
 
 
-def tenant_prefix(model: type[Model]) -> str:
+def tenant_paths(model: type[Model]) -> tuple[str, ...]:
+    """Where a model's organization is; a row with several (a transfer) belongs to each."""
     if issubclass(model, Organization):
-        return ""
+        return ("",)
     path = getattr(model, "tenant_path", None)
     if path is None:
         raise TypeError(f"{model.__name__} declares no tenant_path; it cannot be scoped.")
-    return f"{path}__"
+    return (path,) if isinstance(path, str) else tuple(path)
+
+
+def tenant_q(user, access: Access, model: type[Model]) -> Q:
+    """A filter selecting the rows of `model` the user may reach for `access`."""
+    if is_operator(user):
+        return Q()
+    q = Q(pk__in=[])
+    for path in tenant_paths(model):
+        q |= org_q(user, access, f"{path}__" if path else "")
+    return q
 
 
 def filter_queryset(user, queryset: QuerySet, access: Access = Access.VIEW) -> QuerySet:
     """Restrict a queryset of a tenant-owned model to the user's scope for `access`."""
-    return queryset.filter(org_q(user, access, tenant_prefix(queryset.model)))
+    return queryset.filter(tenant_q(user, access, queryset.model))
 
 
-def tenant_of(obj: Model) -> Organization:
+def tenants_of(obj: Model) -> list[Organization]:
     if isinstance(obj, Organization):
-        return obj
-    org = obj
-    for step in obj.tenant_path.split("__"):
-        org = getattr(org, step)
-    return org
+        return [obj]
+    result = []
+    for path in tenant_paths(type(obj)):
+        org = obj
+        for step in path.split("__"):
+            org = getattr(org, step) if org is not None else None
+        if org is not None:
+            result.append(org)
+    return result
 
 
 def can(user, access: Access, obj: Model) -> bool:
     """Whether the user reaches `obj` (an organization or a tenant-owned row) for `access`."""
     if is_operator(user):
         return True
-    org = tenant_of(obj)
-    return any(g.allows(access) and g.covers(org) for g in grants(user))
+    orgs = tenants_of(obj)
+    return any(g.allows(access) and g.covers(org) for g in grants(user) for org in orgs)
 
 
 def get_object_or_404(user, queryset: QuerySet, access: Access = Access.VIEW, **lookup):

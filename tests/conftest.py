@@ -96,6 +96,7 @@ def officers(tree, make_officer):
         a_staff=make_officer("a_staff", tree.union_a, "staff"),
         b_admin=make_officer("b_admin", tree.union_b),
         gd_admin=make_officer("gd_admin", tree.gd),
+        c_admin=make_officer("c_admin", tree.union_c),
     )
 
 

@@ -5,11 +5,14 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
+from members.api import ROUTES as MEMBER_ROUTES
 from organizations import views as org_views
 from organizations.api import OrganizationViewSet
 
 router = DefaultRouter()
 router.register("organizations", OrganizationViewSet, basename="organization")
+for prefix, viewset, basename in MEMBER_ROUTES:
+    router.register(prefix, viewset, basename=basename)
 
 urlpatterns = [
     path("", org_views.directory, name="directory"),
@@ -21,6 +24,7 @@ urlpatterns = [
     ),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("inbox/", include("notifications.urls")),
+    path("", include("members.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("api/v1/", include(router.urls)),

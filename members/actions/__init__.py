@@ -1,0 +1,575 @@
+"""State changes of memberships: one function per use case, called by every surface.
+
+Each action validates, writes in one transaction with its `MembershipEvent`, counter
+adjustments (`organizations.counters`) and audit entry, and schedules side effects with
+`transaction.on_commit`. The feature modules beside this one (joining, transfers, dues,
+spreadsheets) build on the helpers here.
+"""
+
+from __future__ import annotations
+
+import datetime
+import secrets
+from collections import Counter
+from collections.abc import Iterable, Mapping
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.signing import BadSignature, Signer
+from django.db import IntegrityError, transaction
+from django.db.models import Count
+from django.db.models.functions import ExtractYear
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from stdnum import luhn
+
+from organizations import counters, scope
+from organizations.actions import record_audit
+from organizations.models import Level, Organization, OrgStatus
+
+from .. import validators
+from ..models import (
+    CURRENT_STATUSES,
+    ETHNICITIES,
+    Education,
+    EmploymentType,
+    EventKind,
+    Gender,
+    Member,
+    MembershipEvent,
+    MemberStatus,
+)
+
+# --- Validation of real-name data -------------------------------------------------------
+
+PERSON_FIELDS = (
+    "name",
+    "id_number",
+    "phone",
+    "ethnicity",
+    "education",
+    "employer",
+    "job",
+    "employment_type",
+)
+_CHOICES = {
+    "ethnicity": dict(ETHNICITIES),
+    "education": dict(Education.choices),
+    "employment_type": dict(EmploymentType.choices),
+}
+
+
+def clean_person(raw: Mapping, *, require_phone: bool = True) -> dict:
+    """Validate real-name data; returns normalized values or raises ValidationError per field.
+
+    Optional `gender` and `birth_date` in `raw` are cross-checked against the ID number,
+    which is what they are taken from.
+    """
+    errors: dict[str, list] = {}
+    data: dict = {}
+    name = str(raw.get("name") or "").strip()
+    if not name:
+        errors["name"] = [_("Enter the name as written on the ID card.")]
+    elif len(name) > 60:
+        errors["name"] = [_("A name has at most 60 characters.")]
+    data["name"] = name
+    try:
+        data["id_number"] = validators.validate_id_number(raw.get("id_number") or "")
+    except ValidationError as error:
+        errors["id_number"] = error.messages
+    phone = str(raw.get("phone") or "").strip()
+    if phone or require_phone:
+        try:
+            data["phone"] = validators.normalize_phone(phone)
+        except ValidationError as error:
+            errors["phone"] = error.messages
+    else:
+        data["phone"] = ""
+    for field, choices in _CHOICES.items():
+        value = raw.get(field)
+        if value in (None, ""):
+            if field == "education":
+                data[field] = ""
+                continue
+            value = {"ethnicity": "01", "employment_type": EmploymentType.FULL_TIME}[field]
+        if value not in choices:
+            errors[field] = [_("Choose one of the listed values.")]
+        data[field] = value
+    employer = str(raw.get("employer") or "").strip()
+    if not employer:
+        errors["employer"] = [_("Enter the employer (work unit).")]
+    data["employer"] = employer[:200]
+    data["job"] = str(raw.get("job") or "").strip()[:100]
+    if "id_number" in data:
+        number = data["id_number"]
+        gender = raw.get("gender")
+        if gender and gender != validators.gender_of(number):
+            errors["gender"] = [
+                _("The ID number belongs to a %(gender)s; please check the gender or the ID.")
+                % {"gender": Gender(validators.gender_of(number)).label}
+            ]
+        born = raw.get("birth_date")
+        if born and born != validators.birth_date_of(number):
+            errors["birth_date"] = [
+                _("The ID number gives the birth date %(date)s; please check.")
+                % {"date": validators.birth_date_of(number).isoformat()}
+            ]
+    if errors:
+        raise ValidationError(errors)
+    return data
+
+
+def apply_person(obj, data: Mapping) -> None:
+    """Copy cleaned real-name data onto a member or an application (encrypting identifiers)."""
+    for field in ("name", "ethnicity", "education", "employer", "job", "employment_type"):
+        if field in data:
+            setattr(obj, field, data[field])
+    if "id_number" in data:
+        obj.set_id_number(data["id_number"])
+    if "phone" in data:
+        obj.set_phone(data["phone"])
+
+
+# --- Numbers and cards ------------------------------------------------------------------
+
+
+def _random_number(prefix: str, length: int = 16) -> str:
+    body = prefix + "".join(str(secrets.randbelow(10)) for _ in range(length - len(prefix) - 1))
+    return body + luhn.calc_check_digit(body)
+
+
+def new_membership_numbers(count: int, year: int | None = None) -> list[str]:
+    """`count` unused membership numbers: year, 11 random digits and a Luhn check digit."""
+    prefix = str(year or timezone.localdate().year)
+    numbers: set[str] = set()
+    while len(numbers) < count:
+        batch = {_random_number(prefix) for _ in range(count - len(numbers))}
+        taken = set(
+            Member.objects.filter(membership_number__in=batch).values_list(
+                "membership_number", flat=True
+            )
+        )
+        numbers |= batch - taken
+    return sorted(numbers)
+
+
+def new_card_numbers(count: int) -> list[str]:
+    numbers: set[str] = set()
+    while len(numbers) < count:
+        batch = {_random_number("8") for _ in range(count - len(numbers))}
+        taken = set(
+            Member.objects.filter(card_number__in=batch).values_list("card_number", flat=True)
+        )
+        numbers |= batch - taken
+    return sorted(numbers)
+
+
+_CARD_SIGNER_SALT = "members.card"
+
+
+def card_token(member: Member) -> str:
+    """The signed token in the card's QR code: card number and serial, nothing personal."""
+    return Signer(salt=_CARD_SIGNER_SALT).sign(f"{member.card_number}.{member.card_serial}")
+
+
+def member_for_card_token(token: str) -> tuple[Member | None, bool]:
+    """The member a card token names and whether that card is still valid.
+
+    (None, False) for a forged or unknown token; (member, False) for a card that was
+    reissued or revoked, or whose membership ended.
+    """
+    try:
+        value = Signer(salt=_CARD_SIGNER_SALT).unsign(token)
+        card_number, serial = value.rsplit(".", 1)
+        serial = int(serial)
+    except (BadSignature, ValueError):
+        return None, False
+    member = (
+        Member.objects.select_related("organization")
+        .filter(card_number=card_number, deleted_at__isnull=True)
+        .first()
+    )
+    if member is None:
+        return None, False
+    return member, member.card_is_valid and member.card_serial == serial
+
+
+def issue_card(*, member: Member, acting_user=None) -> Member:
+    """Issue a card, or reissue one (the old card's QR stops verifying)."""
+    if not member.is_current:
+        raise ValidationError(_("Only current members can have a membership card."))
+    with transaction.atomic():
+        member = Member.objects.select_for_update().get(pk=member.pk)
+        if member.card_number:
+            member.card_serial += 1
+        else:
+            member.card_number = new_card_numbers(1)[0]
+        member.card_issued_at = timezone.now()
+        member.card_revoked_at = None
+        member.save(
+            update_fields=["card_number", "card_serial", "card_issued_at", "card_revoked_at"]
+        )
+        record_audit(
+            actor=acting_user,
+            action="member.card_issued",
+            obj=member,
+            organization=member.organization,
+            changes={"serial": member.card_serial},
+        )
+    return member
+
+
+# --- Counters ---------------------------------------------------------------------------
+
+
+def counter_keys(member: Member) -> list[tuple[int, str]]:
+    """The counters one member row contributes to (its union's, by status and profile).
+
+    Profile breakdowns count active members only. Age is kept as birth year, so that the
+    counters stay exact as people grow older; age bands are derived when read.
+    """
+    if member.deleted_at is not None:
+        return []
+    org = member.organization_id
+    keys = [(org, f"members.status.{member.status}")]
+    if member.status == MemberStatus.ACTIVE:
+        keys += [
+            (org, f"members.gender.{member.gender}"),
+            (org, f"members.birth_year.{member.birth_date.year}"),
+            (org, f"members.employment.{member.employment_type}"),
+        ]
+    return keys
+
+
+def counter_delta(before: Iterable[Member], after: Iterable[Member]) -> Counter:
+    delta: Counter = Counter()
+    for member in before:
+        for key in counter_keys(member):
+            delta[key] -= 1
+    for member in after:
+        for key in counter_keys(member):
+            delta[key] += 1
+    return delta
+
+
+def event_counter_keys(event: MembershipEvent) -> list[tuple[int, str]]:
+    """Flows: joins, transfers in and out, and status changes, per union."""
+    if event.kind in (EventKind.JOINED, EventKind.REJOINED):
+        return [(event.to_organization_id, "members.flow.joined")]
+    if event.kind in (EventKind.TRANSFERRED, EventKind.RETAINED):
+        return [
+            (event.from_organization_id, "members.flow.transfer_out"),
+            (event.to_organization_id, "members.flow.transfer_in"),
+        ]
+    return [(event.to_organization_id, f"members.flow.status.{event.to_status}")]
+
+
+def count_member_counters() -> dict[tuple[int, str], int]:
+    """Ground truth of every `members.` counter, counted from the rows."""
+    truth: Counter = Counter()
+    live = Member.objects.filter(deleted_at__isnull=True)
+    for org, status, n in live.values_list("organization_id", "status").annotate(n=Count("pk")):
+        truth[(org, f"members.status.{status}")] += n
+    active = live.filter(status=MemberStatus.ACTIVE)
+    for field, key in (("gender", "gender"), ("employment_type", "employment")):
+        for org, value, n in active.values_list("organization_id", field).annotate(n=Count("pk")):
+            truth[(org, f"members.{key}.{value}")] += n
+    for org, year, n in (
+        active.annotate(year=ExtractYear("birth_date"))
+        .values_list("organization_id", "year")
+        .annotate(n=Count("pk"))
+    ):
+        truth[(org, f"members.birth_year.{year}")] += n
+    events = MembershipEvent.objects.values_list(
+        "kind", "from_organization_id", "to_organization_id", "to_status"
+    ).annotate(n=Count("pk"))
+    for kind, from_org, to_org, to_status, n in events:
+        event = MembershipEvent(
+            kind=kind, from_organization_id=from_org, to_organization_id=to_org, to_status=to_status
+        )
+        for key in event_counter_keys(event):
+            truth[key] += n
+    return dict(truth)
+
+
+counters.register_source("members.", count_member_counters)
+
+
+# --- Events -----------------------------------------------------------------------------
+
+
+def record_event(
+    *,
+    member: Member,
+    kind: str,
+    actor=None,
+    from_status: str = "",
+    from_organization: Organization | None = None,
+    reason: str = "",
+    effective_on: datetime.date | None = None,
+    transfer=None,
+) -> MembershipEvent:
+    """Append a history event for the member's current state, and count its flow."""
+    event = MembershipEvent.objects.create(
+        member=member,
+        kind=kind,
+        actor=actor if getattr(actor, "is_authenticated", False) else None,
+        from_status=from_status,
+        to_status=member.status,
+        from_organization=from_organization,
+        to_organization=member.organization,
+        reason=reason[:500],
+        effective_on=effective_on or timezone.localdate(),
+        transfer=transfer,
+    )
+    counters.adjust(Counter(event_counter_keys(event)))
+    return event
+
+
+# --- Permissions ------------------------------------------------------------------------
+
+
+def require(user, access: scope.Access, obj, message: str | None = None) -> None:
+    """PermissionDenied unless `user` (None: the system itself) reaches `obj` for `access`."""
+    if user is not None and not scope.can(user, access, obj):
+        raise PermissionDenied(message or _("This is outside your area of responsibility."))
+
+
+def require_member_admin(user, org: Organization) -> None:
+    """Keeping member records: administrators of the member's own grassroots union."""
+    require(user, scope.Access.PERSONAL, org)
+    require(user, scope.Access.CHANGE, org)
+
+
+def check_member_union(org: Organization, status: str = MemberStatus.ACTIVE) -> None:
+    if org.status != OrgStatus.ACTIVE:
+        raise ValidationError(_("%(union)s is dissolved.") % {"union": org.name})
+    if status == MemberStatus.RETAINED:
+        if not (org.level == Level.TOWNSHIP or org.keeps_retained_members):
+            raise ValidationError(
+                _(
+                    "Retained memberships are kept at a township or subdistrict federation "
+                    "or a union designated for them."
+                )
+            )
+    elif org.level != Level.GRASSROOTS:
+        raise ValidationError(_("Members belong to a grassroots union."))
+
+
+# --- Members ----------------------------------------------------------------------------
+
+
+def existing_member_for(id_hash: str) -> Member | None:
+    return Member.objects.filter(id_hash=id_hash, deleted_at__isnull=True).first()
+
+
+def create_member(
+    *,
+    organization: Organization,
+    data: Mapping,
+    acting_user=None,
+    join_date: datetime.date | None = None,
+    reason: str = "",
+) -> Member:
+    """Enrol a person whose real-name data passed `clean_person` in a grassroots union."""
+    require_member_admin(acting_user, organization)
+    return enrol_member(
+        organization=organization,
+        data=data,
+        acting_user=acting_user,
+        join_date=join_date,
+        reason=reason,
+    )
+
+
+def enrol_member(
+    *,
+    organization: Organization,
+    data: Mapping,
+    acting_user=None,
+    join_date: datetime.date | None = None,
+    reason: str = "",
+) -> Member:
+    """`create_member` without the permission check, for callers that made their own
+    (approving a join application is staff work)."""
+    check_member_union(organization)
+    with transaction.atomic():
+        member = Member(organization=organization, join_date=join_date or timezone.localdate())
+        apply_person(member, data)
+        if existing_member_for(member.id_hash) is not None:
+            raise ValidationError(
+                {"id_number": [_("This person is already a member; transfer them instead.")]}
+            )
+        member.membership_number = new_membership_numbers(1, member.join_date.year)[0]
+        member.card_number = new_card_numbers(1)[0]
+        member.card_issued_at = timezone.now()
+        try:
+            with transaction.atomic():
+                member.save()
+        except IntegrityError:
+            raise ValidationError(
+                {"id_number": [_("This person is already a member; transfer them instead.")]}
+            ) from None
+        counters.adjust(counter_delta([], [member]))
+        record_event(
+            member=member,
+            kind=EventKind.JOINED,
+            actor=acting_user,
+            reason=reason,
+            effective_on=member.join_date,
+        )
+        record_audit(
+            actor=acting_user, action="member.created", obj=member, organization=organization
+        )
+    return member
+
+
+EDITABLE_MEMBER_FIELDS = frozenset(PERSON_FIELDS)
+
+
+def update_member(*, member: Member, data: Mapping, acting_user=None) -> Member:
+    """Correct a member's real-name data (cleaned with `clean_person`); counters follow."""
+    unknown = set(data) - EDITABLE_MEMBER_FIELDS
+    if unknown:
+        raise ValueError(f"Not editable here: {sorted(unknown)}")
+    require_member_admin(acting_user, member.organization)
+    with transaction.atomic():
+        before = Member.objects.select_for_update().get(pk=member.pk)
+        after = Member.objects.get(pk=member.pk)
+        apply_person(after, data)
+        changed = [
+            f
+            for f in (
+                "name",
+                "ethnicity",
+                "education",
+                "employer",
+                "job",
+                "employment_type",
+                "id_hash",
+                "phone_hash",
+            )
+            if getattr(before, f) != getattr(after, f)
+        ]
+        if not changed:
+            return after
+        if "id_hash" in changed:
+            other = existing_member_for(after.id_hash)
+            if other is not None and other.pk != after.pk:
+                raise ValidationError({"id_number": [_("This person is already a member.")]})
+        after.save()
+        counters.adjust(counter_delta([before], [after]))
+        # Field names only: the audit log holds no personal data.
+        record_audit(
+            actor=acting_user,
+            action="member.changed",
+            obj=after,
+            organization=after.organization,
+            changes={"fields": sorted(f.replace("_hash", "_number") for f in changed)},
+        )
+    return after
+
+
+# Allowed status changes by this action. Transfers and parking a retained membership
+# have their own actions; a withdrawn person returns through a join application.
+STATUS_TRANSITIONS = {
+    MemberStatus.ACTIVE: {MemberStatus.WITHDRAWN, MemberStatus.EXPELLED, MemberStatus.DECEASED},
+    MemberStatus.RETAINED: {
+        MemberStatus.WITHDRAWN,
+        MemberStatus.EXPELLED,
+        MemberStatus.DECEASED,
+    },
+    MemberStatus.WITHDRAWN: set(),
+    MemberStatus.EXPELLED: set(),
+    MemberStatus.DECEASED: set(),
+}
+
+
+def change_status(
+    *,
+    member: Member,
+    status: str,
+    reason: str,
+    acting_user=None,
+    effective_on: datetime.date | None = None,
+) -> Member:
+    """End (or otherwise change) a membership, with the reason in its history."""
+    require_member_admin(acting_user, member.organization)
+    if not reason.strip():
+        raise ValidationError({"reason": [_("Give the reason for the change.")]})
+    with transaction.atomic():
+        before = Member.objects.select_for_update().get(pk=member.pk)
+        if status not in STATUS_TRANSITIONS[before.status]:
+            raise ValidationError(
+                {
+                    "status": [
+                        _("A member who is “%(old)s” cannot become “%(new)s”.")
+                        % {
+                            "old": MemberStatus(before.status).label,
+                            "new": MemberStatus(status).label,
+                        }
+                    ]
+                }
+            )
+        if before.transfers.filter(status="open").exists():
+            raise ValidationError(_("This member has an open transfer; it must be closed first."))
+        after = Member.objects.get(pk=member.pk)
+        after.status = status
+        after.status_changed_on = effective_on or timezone.localdate()
+        if status not in CURRENT_STATUSES:
+            after.card_revoked_at = timezone.now()
+        after.save()
+        counters.adjust(counter_delta([before], [after]))
+        record_event(
+            member=after,
+            kind=EventKind.STATUS_CHANGED,
+            actor=acting_user,
+            from_status=before.status,
+            from_organization=before.organization,
+            reason=reason,
+            effective_on=after.status_changed_on,
+        )
+        record_audit(
+            actor=acting_user,
+            action="member.status_changed",
+            obj=after,
+            organization=after.organization,
+            changes={"status": [before.status, status]},
+        )
+    if status not in CURRENT_STATUSES and after.user_id:
+        from notifications.actions import notify
+
+        transaction.on_commit(
+            lambda: notify(
+                [after.user_id],
+                "member.status_changed",
+                {"status": str(MemberStatus(status).label)},
+                dedupe_key=f"member.status:{after.pk}:{status}:{after.status_changed_on}",
+            )
+        )
+    return after
+
+
+REVEALABLE = {"id_number", "phone"}
+
+
+def reveal(*, member: Member, field: str, acting_user, reason: str = "") -> str:
+    """Show a member's full ID number or phone to an officer; writes an audit entry."""
+    if field not in REVEALABLE:
+        raise ValueError(field)
+    require(acting_user, scope.Access.PERSONAL, member)
+    if not acting_user.has_perm("members.reveal_personal_data"):
+        raise PermissionDenied(_("You may not see full ID numbers and phone numbers."))
+    value = getattr(member, field)
+    record_audit(
+        actor=acting_user,
+        action=f"member.revealed_{field}",
+        obj=member,
+        organization=member.organization,
+        changes={"reason": reason[:200]},
+    )
+    return value
+
+
+def reveal_for_owner(member: Member, user) -> bool:
+    """Whether `user` is the member themself (they always see their own data)."""
+    return member.user_id is not None and member.user_id == getattr(user, "pk", None)

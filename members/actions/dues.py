@@ -1,0 +1,1 @@
+"""Membership actions: dues. (Being built.)"""

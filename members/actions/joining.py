@@ -1,0 +1,1 @@
+"""Membership actions: joining. (Being built.)"""

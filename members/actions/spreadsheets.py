@@ -1,0 +1,1 @@
+"""Membership actions: spreadsheets. (Being built.)"""

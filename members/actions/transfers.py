@@ -1,0 +1,1 @@
+"""Membership actions: transfers. (Being built.)"""

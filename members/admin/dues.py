@@ -1,0 +1,1 @@
+"""Admin: dues. (Being built.)"""

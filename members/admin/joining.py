@@ -1,0 +1,1 @@
+"""Admin: joining. (Being built.)"""

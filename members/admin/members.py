@@ -1,0 +1,1 @@
+"""Admin: members and their history."""

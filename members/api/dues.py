@@ -1,0 +1,3 @@
+"""API: dues. (Being built.)"""
+
+ROUTES: list = []

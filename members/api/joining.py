@@ -1,0 +1,3 @@
+"""API: joining. (Being built.)"""
+
+ROUTES: list = []

@@ -1,0 +1,3 @@
+"""API: members."""
+
+ROUTES: list = []

@@ -1,0 +1,3 @@
+"""API: spreadsheets. (Being built.)"""
+
+ROUTES: list = []

@@ -1,0 +1,3 @@
+"""API: transfers. (Being built.)"""
+
+ROUTES: list = []

@@ -1,0 +1,1 @@
+"""Read-only querysets of the members app, one module per feature."""

@@ -1,0 +1,1 @@
+"""Background jobs: dues. (Being built.)"""

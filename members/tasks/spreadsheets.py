@@ -1,0 +1,1 @@
+"""Background jobs: spreadsheets. (Being built.)"""

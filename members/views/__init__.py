@@ -1,0 +1,1 @@
+"""Portal views of the members app, one module per feature."""

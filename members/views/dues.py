@@ -1,0 +1,3 @@
+"""Portal views: dues. (Being built.)"""
+
+urlpatterns: list = []

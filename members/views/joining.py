@@ -1,0 +1,3 @@
+"""Portal views: joining. (Being built.)"""
+
+urlpatterns: list = []

@@ -1,0 +1,3 @@
+"""Portal views: spreadsheets. (Being built.)"""
+
+urlpatterns: list = []

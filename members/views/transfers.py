@@ -1,0 +1,3 @@
+"""Portal views: transfers. (Being built.)"""
+
+urlpatterns: list = []

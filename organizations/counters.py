@@ -1,0 +1,110 @@
+"""Per-organization statistics counters: the small API other apps feed the tree through.
+
+`organizations` never imports the apps that count things. They call `adjust()` inside the
+transaction of the change they count, and register a ground-truth source with
+`register_source()` so that `verify()` (the `check_counters` command and its nightly job)
+can compare every stored counter with a COUNT over the underlying rows and repair drift.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+
+from django.db import connection, transaction
+from django.db.models import Q, Sum
+
+from .models import Organization, OrgCounter
+
+# A source returns the true value of every non-zero counter it owns, keyed by
+# (organization id, counter key). Keys it owns start with its prefix.
+Source = Callable[[], Mapping[tuple[int, str], int]]
+SOURCES: dict[str, Source] = {}
+
+
+def register_source(prefix: str, source: Source) -> None:
+    """Declare that counter keys starting with `prefix` are computed by `source`."""
+    SOURCES[prefix] = source
+
+
+def adjust(changes: Mapping[tuple[int, str], int]) -> None:
+    """Add each delta to the counter (organization id, key); call inside the change's transaction.
+
+    One upsert per counter with the increment done by the database, so concurrent
+    adjustments never lose an update. Keys are sorted so that two transactions touching
+    the same counters lock them in the same order.
+    """
+    rows = sorted((org_id, key, delta) for (org_id, key), delta in changes.items() if delta)
+    if not rows:
+        return
+    table = OrgCounter._meta.db_table
+    sql = (
+        f"INSERT INTO {table} (organization_id, key, value) VALUES (%s, %s, %s) "  # noqa: S608
+        f"ON CONFLICT (organization_id, key) DO UPDATE SET value = {table}.value + EXCLUDED.value"
+    )
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.executemany(sql, rows)
+
+
+def adjust_counter(org: Organization | int, key: str, delta: int) -> None:
+    adjust({(getattr(org, "pk", org), key): delta})
+
+
+def values(org: Organization, keys: Iterable[str] | None = None) -> dict[str, int]:
+    """The organization's own counters (not its subtree's)."""
+    qs = OrgCounter.objects.filter(organization=org)
+    if keys is not None:
+        qs = qs.filter(key__in=list(keys))
+    return dict(qs.values_list("key", "value"))
+
+
+def subtree_totals(org: Organization, prefix: str = "") -> dict[str, int]:
+    """Each counter summed over the organization's subtree (one range scan per tree)."""
+    # Provincial and industry trees hang below the national federation across trees.
+    ranges = Q(
+        organization__tree_id=org.tree_id,
+        organization__lft__gte=org.lft,
+        organization__lft__lte=org.rght,
+    )
+    if org.level == "national":
+        ranges = Q()
+    qs = OrgCounter.objects.filter(ranges)
+    if prefix:
+        qs = qs.filter(key__startswith=prefix)
+    return dict(qs.values("key").annotate(total=Sum("value")).values_list("key", "total"))
+
+
+@dataclass
+class Drift:
+    checked: int = 0
+    wrong: dict[tuple[int, str], tuple[int, int]] = field(default_factory=dict)  # stored, true
+
+    @property
+    def ok(self) -> bool:
+        return not self.wrong
+
+
+def verify(prefixes: Iterable[str] | None = None) -> Drift:
+    """Compare the stored counters of each registered source with its ground truth."""
+    drift = Drift()
+    for prefix in prefixes or sorted(SOURCES):
+        truth = {k: v for k, v in SOURCES[prefix]().items() if v}
+        stored = defaultdict(int)
+        for org_id, key, value in OrgCounter.objects.filter(key__startswith=prefix).values_list(
+            "organization_id", "key", "value"
+        ):
+            if value:
+                stored[(org_id, key)] = value
+        for counter in set(truth) | set(stored):
+            drift.checked += 1
+            if truth.get(counter, 0) != stored.get(counter, 0):
+                drift.wrong[counter] = (stored.get(counter, 0), truth.get(counter, 0))
+    return drift
+
+
+def repair(drift: Drift) -> int:
+    """Set every drifted counter to its true value; returns how many were fixed."""
+    with transaction.atomic():
+        adjust({counter: true - stored for counter, (stored, true) in drift.wrong.items()})
+    return len(drift.wrong)
