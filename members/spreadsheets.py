@@ -73,9 +73,7 @@ def _read_xlsx(file) -> Table:
         for number, values in enumerate(rows, start=2):
             if values is None or all(v is None or str(v).strip() == "" for v in values):
                 continue
-            yield number, {
-                h: _cell_text(v) for h, v in zip(headers, values, strict=False) if h
-            }
+            yield number, {h: _cell_text(v) for h, v in zip(headers, values, strict=False) if h}
         workbook.close()
 
     return Table(headers=[h for h in headers if h], rows=generate())
