@@ -11,16 +11,21 @@ class MembersConfig(AppConfig):
 
         from notifications import kinds
         from organizations.actions import register_dissolve_guard
+        from organizations.demo_data import register_seeder
         from organizations.models import Role
         from organizations.scope import register_role_permissions
 
         # Importing the actions registers the counter source and notification kinds.
-        from . import actions  # noqa: F401
+        from . import (
+            actions,  # noqa: F401
+            demo,
+        )
         from .actions import dues, joining, spreadsheets, transfers  # noqa: F401
         from .guards import union_has_current_members
         from .schedules import ensure_schedules
 
         register_dissolve_guard(union_has_current_members)
+        register_seeder("members", demo.seed, demo.reset)
         post_migrate.connect(ensure_schedules, sender=self, dispatch_uid="members-schedules")
         models = ("member", "joinapplication", "transfer", "duesrecord", "importjob")
         register_role_permissions(

@@ -272,6 +272,22 @@ class ScopedAdminMixin:
         allowed = super().has_delete_permission(request, obj)
         return allowed and (obj is None or can(request.user, self.scope_change_access, obj))
 
+    # A user without any permission on the model learns nothing either: not found.
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        if object_id is not None and not self.has_view_or_change_permission(request):
+            raise Http404(_("Not found."))
+        return super().changeform_view(request, object_id, form_url, extra_context)
+
+    def history_view(self, request, object_id, extra_context=None):
+        if not self.has_view_or_change_permission(request):
+            raise Http404(_("Not found."))
+        return super().history_view(request, object_id, extra_context)
+
+    def delete_view(self, request, object_id, extra_context=None):
+        if not self.has_view_or_change_permission(request):
+            raise Http404(_("Not found."))
+        return super().delete_view(request, object_id, extra_context)
+
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         scoped = _scoped_choices(request.user, db_field.remote_field.model, self)
         if scoped is not None:

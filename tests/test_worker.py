@@ -18,10 +18,12 @@ def worker(transactional_db):
     if not broker.startswith("redis://"):
         pytest.fail("the worker tests need the Redis broker the test plugin starts")
     app.conf.update(broker_url=broker, result_backend=os.environ["REDIS_URL"])
+    vars(app._local).pop("backend", None)  # an eager task may have cached the disabled one
     app.loader.import_module("celery.contrib.testing.tasks")  # the worker's ping task
     with start_worker(app, pool="solo", perform_ping_check=True, shutdown_timeout=10) as w:
         yield w
     app.conf.result_backend = None
+    vars(app._local).pop("backend", None)
 
 
 def test_worker_runs_the_nightly_tree_check_and_repairs(worker, tree_committed):

@@ -7,6 +7,7 @@ git-ignored `.env` on first run.
 """
 
 import secrets
+from decimal import Decimal
 from pathlib import Path
 
 import environ
@@ -122,6 +123,7 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTHENTICATION_BACKENDS = [
     "django.contrib.auth.backends.ModelBackend",
+    "members.backends.MemberPhoneBackend",
     "organizations.backends.OrgRoleBackend",
 ]
 AUTH_PASSWORD_VALIDATORS = [
@@ -194,6 +196,13 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # One name per choice set shared by several serializers.
+    "ENUM_NAME_OVERRIDES": {
+        "MemberStatusEnum": "members.models.MemberStatus",
+        "ApplicationStatusEnum": "members.models.ApplicationStatus",
+        "TransferStatusEnum": "members.models.TransferStatus",
+        "OrgStatusEnum": "organizations.models.OrgStatus",
+    },
 }
 
 # Celery: with no broker configured, tasks run eagerly in-process (the embedded default).
@@ -211,6 +220,8 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 # With acks_late, an unacknowledged task is redelivered after this many seconds; it must
 # exceed the longest countdown/ETA we schedule (12 hours here).
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 12 * 3600}
+# Days an open member transfer waits for both unions before it expires (nightly job).
+MEMBERS_TRANSFER_EXPIRY_DAYS = env.int("MEMBERS_TRANSFER_EXPIRY_DAYS", default=30)
 
 LOGGING = {
     "version": 1,
@@ -238,3 +249,10 @@ SESSION_COOKIE_AGE = 8 * 3600
 
 # Labels for the admin's site header, in the user's language.
 UNIONHUB_SITE_TITLE = _("UnionHub")
+
+# Dues (会费): 0.5 % of the monthly wage per the union constitution, rounded to the quantum
+# (0.01 yuan) with a `decimal` rounding mode named here (ROUND_HALF_UP, ROUND_HALF_EVEN,
+# ROUND_DOWN, ...); a wrong name fails loudly when dues are computed. See docs/dues.md.
+MEMBERS_DUES_RATE = Decimal(env.str("MEMBERS_DUES_RATE", default="0.005"))
+MEMBERS_DUES_QUANTUM = Decimal(env.str("MEMBERS_DUES_QUANTUM", default="0.01"))
+MEMBERS_DUES_ROUNDING = env.str("MEMBERS_DUES_ROUNDING", default="ROUND_HALF_UP")

@@ -1,5 +1,269 @@
-"""Admin: spreadsheet import and export of members. (Being built.)"""
+"""Admin: spreadsheet import and export of members.
+
+The member admin gets an upload page (`import/`), the template download
+(`import/template/`), an export of the whole filtered list (`export/`) and export actions
+for selected rows. An upload becomes an `ImportJob` (kind "members"), shown on its own page
+with progress, the row report and the confirm and cancel buttons; every step calls
+`members.actions.spreadsheets`. Exports carry masked identifiers only.
+"""
+
+from django.contrib import admin, messages
+from django.contrib.admin.options import IS_POPUP_VAR, IncorrectLookupParameters
+from django.contrib.admin.views.main import ERROR_FLAG
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404, HttpResponse, HttpResponseNotAllowed
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.html import format_html
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from organizations import scope
+
+from ..actions import spreadsheets as actions
+from ..forms.spreadsheets import MemberImportForm
+from ..models import ImportJob, ImportKind, ImportStatus
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+CSV = "text/csv; charset=utf-8"
+EXPORT_ACTIONS = ("export_selected_xlsx", "export_selected_csv")
+FORMAT_VAR = "_format"
+
+
+def _download(content: bytes, filename: str, content_type: str) -> HttpResponse:
+    response = HttpResponse(content, content_type=content_type)
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    # Personal data: no copy in shared caches or the browser's cache.
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+def _export_response(content: bytes, fmt: str) -> HttpResponse:
+    stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
+    return _download(content, f"members-{stamp}.{fmt}", XLSX if fmt == "xlsx" else CSV)
 
 
 class MemberSpreadsheetAdminMixin:
     """Adds the import views and export actions to the member admin."""
+
+    def get_urls(self):
+        wrap = self.admin_site.admin_view
+        return [
+            path("import/", wrap(self.import_view), name="members_member_import"),
+            path(
+                "import/template/",
+                wrap(self.import_template_view),
+                name="members_member_import_template",
+            ),
+            path("export/", wrap(self.export_view), name="members_member_export"),
+            *super().get_urls(),
+        ]
+
+    # Export --------------------------------------------------------------------------
+
+    def get_actions(self, request):
+        found = super().get_actions(request)
+        if self.actions is None or IS_POPUP_VAR in request.GET:
+            return found
+        if self.has_view_permission(request):
+            for name in EXPORT_ACTIONS:
+                found.setdefault(name, self.get_action(name))
+        return found
+
+    @admin.action(description=gettext_lazy("Export selected members (Excel)"))
+    def export_selected_xlsx(self, request, queryset):
+        return self._export(request, queryset, "xlsx")
+
+    @admin.action(description=gettext_lazy("Export selected members (CSV)"))
+    def export_selected_csv(self, request, queryset):
+        return self._export(request, queryset, "csv")
+
+    def _export(self, request, queryset, fmt):
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        content = actions.export_members(queryset=queryset, acting_user=request.user, fmt=fmt)
+        return _export_response(content, fmt)
+
+    def export_view(self, request):
+        """Every member of the current filter and search (the querystring of the list)."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        params = request.GET.copy()
+        fmt = params.pop(FORMAT_VAR, ["xlsx"])[-1]
+        if fmt not in ("xlsx", "csv"):
+            fmt = "xlsx"
+        request.GET = params
+        try:
+            changelist = self.get_changelist_instance(request)
+        except IncorrectLookupParameters:
+            url = reverse("admin:members_member_changelist")
+            return redirect(f"{url}?{ERROR_FLAG}=1")
+        queryset = changelist.get_queryset(request)
+        return self._export(request, queryset, fmt)
+
+    # Import --------------------------------------------------------------------------
+
+    def import_template_view(self, request):
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        return _download(actions.template_xlsx(), "member-import-template.xlsx", XLSX)
+
+    def import_view(self, request):
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        form = MemberImportForm(request.POST or None, request.FILES or None, user=request.user)
+        if request.method == "POST" and form.is_valid():
+            try:
+                job = actions.start_member_import(
+                    organization=form.cleaned_data["organization"],
+                    uploaded_file=form.cleaned_data["file"],
+                    acting_user=request.user,
+                )
+            except PermissionDenied as error:
+                form.add_error(
+                    None, str(error) or _("This is outside your area of responsibility.")
+                )
+            except ValidationError as error:
+                if hasattr(error, "error_dict"):
+                    for field, errors in error.message_dict.items():
+                        for message in errors:
+                            form.add_error(field if field in form.fields else None, message)
+                else:
+                    for message in error.messages:
+                        form.add_error(None, message)
+            else:
+                messages.success(
+                    request,
+                    _("The file was uploaded and is being checked. Nothing is imported yet."),
+                )
+                return redirect(reverse("admin:members_importjob_change", args=[job.pk]))
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": _("Import members from a spreadsheet"),
+            "form": form,
+            "has_unions": form.fields["organization"].queryset.exists(),
+            "columns": actions.COLUMNS,
+        }
+        return TemplateResponse(request, "admin/members/importjob/upload.html", context)
+
+
+@admin.register(ImportJob)
+class ImportJobAdmin(scope.ScopedAdminMixin, admin.ModelAdmin):
+    """Member import jobs (payroll imports have their own pages)."""
+
+    scope_view_access = scope.Access.PERSONAL
+    list_display = (
+        "original_name",
+        "organization",
+        "status",
+        "progress_display",
+        "total_rows",
+        "created_by",
+        "created_at",
+    )
+    list_filter = ("status",)
+    list_select_related = ("organization", "created_by")
+    list_per_page = 50
+    change_list_template = "admin/members/importjob/change_list.html"
+
+    @admin.display(description=gettext_lazy("progress"))
+    def progress_display(self, obj):
+        return format_html("{} %", min(obj.progress_percent, 100))
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).filter(kind=ImportKind.MEMBERS)
+
+    # Uploads go through the member import page; a job is never edited or deleted.
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def get_urls(self):
+        wrap = self.admin_site.admin_view
+        return [
+            path("<int:pk>/confirm/", wrap(self.confirm_view), name="members_importjob_confirm"),
+            path("<int:pk>/cancel/", wrap(self.cancel_view), name="members_importjob_cancel"),
+            path("<int:pk>/errors/", wrap(self.errors_view), name="members_importjob_errors"),
+            *super().get_urls(),
+        ]
+
+    def _job_or_404(self, request, pk) -> ImportJob:
+        if not self.has_view_permission(request):
+            raise Http404(_("Not found."))
+        return scope.get_object_or_404(
+            request.user,
+            self.get_queryset(request).select_related("organization", "created_by"),
+            scope.Access.PERSONAL,
+            pk=pk,
+        )
+
+    def _may_decide(self, request, job) -> bool:
+        user = request.user
+        return (
+            user.has_perm("members.add_member")
+            and scope.can(user, scope.Access.PERSONAL, job.organization)
+            and scope.can(user, scope.Access.CHANGE, job.organization)
+        )
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        job = self._job_or_404(request, object_id)
+        may_decide = self._may_decide(request, job)
+        errors = job.errors or []
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": job.original_name,
+            "job": job,
+            "result": job.result or {},
+            "errors": errors[: actions.ERRORS_SHOWN],
+            "errors_total": len(errors),
+            "errors_truncated": len(errors) > actions.ERRORS_SHOWN,
+            "refresh": job.status
+            in (ImportStatus.UPLOADED, ImportStatus.VALIDATING, ImportStatus.IMPORTING),
+            "progress": min(job.progress_percent, 100),
+            "can_confirm": may_decide and job.status == ImportStatus.VALIDATED,
+            "can_cancel": may_decide and job.status in actions.ACTIVE_STATUSES,
+            "is_done": job.status == ImportStatus.DONE,
+        }
+        return TemplateResponse(request, "admin/members/importjob/change_form.html", context)
+
+    def _back(self, job):
+        return redirect(reverse("admin:members_importjob_change", args=[job.pk]))
+
+    def confirm_view(self, request, pk):
+        job = self._job_or_404(request, pk)
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        if not request.user.has_perm("members.add_member"):
+            raise PermissionDenied
+        try:
+            actions.confirm_member_import(job=job, acting_user=request.user)
+        except (PermissionDenied, ValidationError) as error:
+            messages.error(request, " ".join(getattr(error, "messages", [str(error)])))
+        else:
+            messages.success(request, _("The import has started; this page shows its progress."))
+        return self._back(job)
+
+    def cancel_view(self, request, pk):
+        job = self._job_or_404(request, pk)
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        try:
+            actions.cancel_member_import(job=job, acting_user=request.user)
+        except (PermissionDenied, ValidationError) as error:
+            messages.error(request, " ".join(getattr(error, "messages", [str(error)])))
+        else:
+            messages.success(request, _("The import was cancelled and its file deleted."))
+        return self._back(job)
+
+    def errors_view(self, request, pk):
+        job = self._job_or_404(request, pk)
+        return _download(actions.import_errors_xlsx(job=job), f"import-{job.pk}-errors.xlsx", XLSX)

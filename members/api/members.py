@@ -1,3 +1,233 @@
-"""API: members."""
+"""API: the member register (/api/v1/members/), scoped to personal-data access.
 
-ROUTES: list = []
+Identifiers are masked in every response; the full ID number or phone comes only from
+`POST …/{id}/reveal/`, which writes an audit entry. New members are enrolled in the union
+named in the URL (`?organization=`), never in one named by the request body.
+"""
+
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import mixins, serializers, status
+from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
+from rest_framework.response import Response
+
+from organizations import scope
+from organizations.models import Organization
+
+from .. import actions
+from ..models import ETHNICITIES, Education, EmploymentType, Member, MembershipEvent
+
+
+class MemberSerializer(serializers.ModelSerializer):
+    organization_name = serializers.CharField(source="organization.name", read_only=True)
+    status_display = serializers.CharField(source="get_status_display", read_only=True)
+    employment_type_display = serializers.CharField(
+        source="get_employment_type_display", read_only=True
+    )
+
+    class Meta:
+        model = Member
+        fields = [
+            "id",
+            "membership_number",
+            "name",
+            "gender",
+            "birth_date",
+            "ethnicity",
+            "id_masked",
+            "phone_masked",
+            "education",
+            "employer",
+            "job",
+            "employment_type",
+            "employment_type_display",
+            "join_date",
+            "status",
+            "status_display",
+            "status_changed_on",
+            "organization",
+            "organization_name",
+            "card_number",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+
+class PersonInputSerializer(serializers.Serializer):
+    """Real-name data as typed; validated by `members.actions.clean_person`."""
+
+    name = serializers.CharField(max_length=60)
+    id_number = serializers.CharField(max_length=24, write_only=True)
+    phone = serializers.CharField(max_length=20, write_only=True)
+    ethnicity = serializers.ChoiceField(choices=ETHNICITIES, default="01")
+    education = serializers.ChoiceField(choices=Education.choices, required=False, default="")
+    employer = serializers.CharField(max_length=200)
+    job = serializers.CharField(max_length=100, required=False, default="", allow_blank=True)
+    employment_type = serializers.ChoiceField(
+        choices=EmploymentType.choices, default=EmploymentType.FULL_TIME
+    )
+    join_date = serializers.DateField(required=False)
+
+
+class PersonUpdateSerializer(PersonInputSerializer):
+    """A correction: fields left out keep their value."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for field in self.fields.values():
+            field.required = False
+        self.fields.pop("join_date")
+
+
+class StatusSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=["withdrawn", "expelled", "deceased"])
+    reason = serializers.CharField(max_length=500)
+    effective_on = serializers.DateField(required=False)
+
+
+class RevealSerializer(serializers.Serializer):
+    field = serializers.ChoiceField(choices=sorted(actions.REVEALABLE))
+    reason = serializers.CharField(max_length=200)
+
+
+class EventSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = MembershipEvent
+        fields = [
+            "id",
+            "kind",
+            "effective_on",
+            "at",
+            "from_status",
+            "to_status",
+            "from_organization",
+            "to_organization",
+            "reason",
+            "transfer",
+        ]
+
+
+def _current_person(member: Member) -> dict:
+    return {
+        "name": member.name,
+        "id_number": member.id_number,
+        "phone": member.phone,
+        "ethnicity": member.ethnicity,
+        "education": member.education,
+        "employer": member.employer,
+        "job": member.job,
+        "employment_type": member.employment_type,
+    }
+
+
+@extend_schema(
+    parameters=[
+        OpenApiParameter(
+            "organization",
+            OpenApiTypes.INT,
+            description=_("For POST: the grassroots union the new member joins."),
+        )
+    ]
+)
+class MemberViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.UpdateModelMixin,
+    scope.ScopedGenericViewSet,
+):
+    """Members of the grassroots unions where the caller keeps member records."""
+
+    queryset = Member.objects.filter(deleted_at__isnull=True).select_related("organization")
+    serializer_class = MemberSerializer
+    read_access = scope.Access.PERSONAL
+    write_access = scope.Access.PERSONAL
+    filterset_fields = ["status", "employment_type", "gender", "organization", "education"]
+    search_fields = ["name", "membership_number", "employer"]
+    ordering_fields = ["join_date", "name", "membership_number", "created_at"]
+    http_method_names = ["get", "post", "patch", "head", "options"]
+
+    def narrow_queryset(self, queryset):
+        return queryset.order_by("-pk")
+
+    def tenant_for_create(self) -> Organization:
+        org_id = self.request.query_params.get("organization")
+        if not org_id:
+            raise ValidationError({"organization": [_("Give ?organization=<union id>.")]})
+        return scope.get_object_or_404(
+            self.request.user, Organization.objects.all(), scope.Access.PERSONAL, pk=org_id
+        )
+
+    @extend_schema(request=PersonInputSerializer, responses={201: MemberSerializer})
+    def create(self, request, *args, **kwargs):
+        org = self.tenant_for_create()
+        body = PersonInputSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        raw = dict(body.validated_data)
+        join_date = raw.pop("join_date", None)
+        member = actions.create_member(
+            organization=org,
+            data=actions.clean_person(raw),
+            acting_user=request.user,
+            join_date=join_date,
+        )
+        return Response(MemberSerializer(member).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=PersonUpdateSerializer, responses=MemberSerializer)
+    def partial_update(self, request, *args, **kwargs):
+        member = self.get_object()
+        body = PersonUpdateSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        raw = {**_current_person(member), **body.validated_data}
+        member = actions.update_member(
+            member=member, data=actions.clean_person(raw), acting_user=request.user
+        )
+        return Response(MemberSerializer(member).data)
+
+    def update(self, request, *args, **kwargs):
+        if not kwargs.get("partial"):
+            return self.partial_update(request, *args, **kwargs)
+        return super().update(request, *args, **kwargs)
+
+    @extend_schema(request=StatusSerializer, responses=MemberSerializer)
+    @action(detail=True, methods=["post"])
+    def status(self, request, pk=None):
+        """End a membership (withdrawn, expelled, deceased) with a reason."""
+        member = self.get_object()
+        body = StatusSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        member = actions.change_status(
+            member=member, acting_user=request.user, **body.validated_data
+        )
+        return Response(MemberSerializer(member).data)
+
+    @extend_schema(
+        request=RevealSerializer,
+        responses=inline_serializer(
+            "Revealed", {"field": serializers.CharField(), "value": serializers.CharField()}
+        ),
+    )
+    @action(detail=True, methods=["post"])
+    def reveal(self, request, pk=None):
+        """The full ID number or phone; recorded in the audit log."""
+        member = self.get_object()
+        body = RevealSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        value = actions.reveal(member=member, acting_user=request.user, **body.validated_data)
+        response = Response({"field": body.validated_data["field"], "value": value})
+        response["Cache-Control"] = "no-store"
+        return response
+
+    @extend_schema(responses=EventSerializer(many=True))
+    @action(detail=True, methods=["get"])
+    def events(self, request, pk=None):
+        """The membership history, oldest first."""
+        member = self.get_object()
+        events = member.events.order_by("at", "pk")
+        return Response(EventSerializer(events, many=True).data)
+
+
+ROUTES = [("members", MemberViewSet, "member")]

@@ -1,1 +1,34 @@
-"""Background jobs: dues. (Being built.)"""
+"""Background jobs: dues. Thin: ids in, re-fetch, call the action in members.actions.dues."""
+
+from celery import shared_task
+
+from ..actions import dues
+from ..models import ImportJob, ImportKind
+
+__all__ = ["apply_payroll_task", "check_payroll_task"]
+
+
+def _payroll_job(job_id: int) -> ImportJob | None:
+    return (
+        ImportJob.objects.select_related("organization")
+        .filter(pk=job_id, kind=ImportKind.PAYROLL)
+        .first()
+    )
+
+
+@shared_task(acks_late=True)
+def check_payroll_task(job_id: int) -> None:
+    """Check an uploaded payroll file whole and store its row errors; writes no dues."""
+    job = _payroll_job(job_id)
+    if job is None:
+        return
+    dues.check_payroll_file(job=job)
+
+
+@shared_task(acks_late=True)
+def apply_payroll_task(job_id: int) -> None:
+    """Import a confirmed payroll file in one transaction, as the user who confirmed it."""
+    job = _payroll_job(job_id)
+    if job is None:
+        return
+    dues.apply_confirmed_payroll(job=job)

@@ -1,3 +1,32 @@
-"""Portal views: dues. (Being built.)"""
+"""Portal views: the member's own dues, month by month."""
 
-urlpatterns: list = []
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.shortcuts import render
+from django.urls import path
+from django.views.decorators.cache import never_cache
+
+from ..selectors import dues as selectors
+from .portal import member_of
+
+
+@login_required
+@never_cache
+def my_dues(request):
+    member = member_of(request.user)
+    if member is None:
+        return render(request, "members/dues_no_member.html")
+    records = member.dues.order_by("-period", "-pk")
+    page = Paginator(records, 24).get_page(request.GET.get("page"))
+    context = {
+        "member": member,
+        "page": page,
+        "total_outstanding": selectors.total_outstanding(records),
+        "arrears": selectors.arrears(records).count(),
+    }
+    return render(request, "members/dues_list.html", context)
+
+
+urlpatterns = [
+    path("me/dues/", my_dues, name="my-dues"),
+]

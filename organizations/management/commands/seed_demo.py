@@ -69,12 +69,16 @@ class Command(BaseCommand):
             self._ensure_generated_grassroots(grassroots)
         self._print_summary()
         users = self._ensure_users(password)
+        for _name, (seed, _reset) in demo_data.SEEDERS.items():
+            seed(self.stdout, password)
         self._print_credentials(users, password)
 
     # --- Phases --------------------------------------------------------------------------
 
     def _reset(self) -> None:
         with transaction.atomic():
+            for _name, (_seed, reset) in reversed(demo_data.SEEDERS.items()):
+                reset()
             audit_count, _ = AuditEntry.objects.all().delete()
             role_count, _ = OrgRole.objects.all().delete()
             org_count = 0

@@ -1,0 +1,134 @@
+"""Forms for members' real-name data, shared by the admin and the portal.
+
+Fields hold raw text; `members.actions.clean_person` does the validation, so a form,
+the API and the spreadsheet importer give the same answer for the same input.
+"""
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from organizations import scope
+from organizations.models import Level, Organization, OrgStatus
+
+from .. import actions
+from ..models import ETHNICITIES, Education, EmploymentType, MemberStatus
+
+
+class PersonFieldsMixin(forms.Form):
+    name = forms.CharField(label=_("Name"), max_length=60)
+    id_number = forms.CharField(
+        label=_("Resident ID number"),
+        max_length=24,
+        help_text=_("18 characters, as on the ID card."),
+        widget=forms.TextInput(attrs={"autocomplete": "off", "inputmode": "text"}),
+    )
+    phone = forms.CharField(
+        label=_("Mobile phone"),
+        max_length=20,
+        widget=forms.TextInput(attrs={"autocomplete": "tel", "inputmode": "tel"}),
+    )
+    ethnicity = forms.ChoiceField(label=_("Ethnicity"), choices=ETHNICITIES, initial="01")
+    education = forms.ChoiceField(
+        label=_("Education"), choices=[("", "—"), *Education.choices], required=False
+    )
+    employer = forms.CharField(label=_("Employer (work unit)"), max_length=200)
+    job = forms.CharField(label=_("Job"), max_length=100, required=False)
+    employment_type = forms.ChoiceField(
+        label=_("Employment type"), choices=EmploymentType.choices, initial="full_time"
+    )
+
+    person_fields = actions.PERSON_FIELDS
+
+    def raw_person(self) -> dict:
+        return {f: self.data.get(self.add_prefix(f), "") for f in self.person_fields}
+
+    def clean(self):
+        cleaned = super().clean()
+        try:
+            self.person = actions.clean_person(self.raw_person())
+        except ValidationError as error:
+            for field, messages in error.message_dict.items():
+                target = field if field in self.fields else None
+                for message in messages:
+                    if target is None or target not in self.errors:
+                        self.add_error(target, message)
+        return cleaned
+
+
+def member_unions(user):
+    """Active grassroots unions whose member records the user keeps."""
+    return (
+        scope.organizations(user, scope.Access.PERSONAL)
+        .filter(scope.org_q(user, scope.Access.CHANGE), level=Level.GRASSROOTS)
+        .filter(status=OrgStatus.ACTIVE)
+        .order_by("name")
+    )
+
+
+class MemberAddForm(PersonFieldsMixin):
+    organization = forms.ModelChoiceField(
+        label=_("Grassroots union"), queryset=Organization.objects.none()
+    )
+    join_date = forms.DateField(label=_("Join date"), required=False)
+
+    def __init__(self, *args, user=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["organization"].queryset = member_unions(user)
+        self.fields["join_date"].initial = timezone.localdate()
+
+    def clean_join_date(self):
+        value = self.cleaned_data.get("join_date")
+        if value and value > timezone.localdate():
+            raise ValidationError(_("The join date cannot be in the future."))
+        return value
+
+
+class MemberChangeForm(PersonFieldsMixin):
+    """Correcting a member's data. The ID number and phone stay masked: leave them empty
+    to keep them, type a new value to replace them."""
+
+    def __init__(self, *args, member=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.member = member
+        for field in ("id_number", "phone"):
+            self.fields[field].required = False
+        self.fields["id_number"].help_text = _("Now %(masked)s. Leave empty to keep it.") % {
+            "masked": member.id_masked
+        }
+        self.fields["phone"].help_text = _("Now %(masked)s. Leave empty to keep it.") % {
+            "masked": member.phone_masked or "—"
+        }
+
+    def raw_person(self) -> dict:
+        # Unchanged identifiers are taken from the record; they are never put in the form.
+        raw = super().raw_person()
+        for field in ("id_number", "phone"):
+            if not str(raw.get(field) or "").strip():
+                raw[field] = getattr(self.member, field)
+        return raw
+
+
+class StatusChangeForm(forms.Form):
+    status = forms.ChoiceField(
+        label=_("New status"),
+        choices=[
+            (s, label)
+            for s, label in MemberStatus.choices
+            if s in (MemberStatus.WITHDRAWN, MemberStatus.EXPELLED, MemberStatus.DECEASED)
+        ],
+    )
+    effective_on = forms.DateField(label=_("Effective on"), required=False)
+    reason = forms.CharField(label=_("Reason"), max_length=500, widget=forms.Textarea)
+
+
+class RevealForm(forms.Form):
+    field = forms.ChoiceField(
+        label=_("Show"), choices=[("id_number", _("ID number")), ("phone", _("Mobile phone"))]
+    )
+    reason = forms.CharField(
+        label=_("Why do you need it?"),
+        max_length=200,
+        help_text=_("Recorded in the audit log with your name."),
+    )
