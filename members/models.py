@@ -13,6 +13,7 @@ from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 from mptt.models import TreeForeignKey
 
 from organizations.models import Organization
@@ -81,7 +82,7 @@ NEW_FORMS_OF_EMPLOYMENT = frozenset(
 
 
 class MemberStatus(models.TextChoices):
-    ACTIVE = "active", _("Active")
+    ACTIVE = "active", pgettext_lazy("membership status", "Active")
     RETAINED = "retained", _("Retained membership")
     WITHDRAWN = "withdrawn", _("Withdrawn")
     EXPELLED = "expelled", _("Expelled")

@@ -325,6 +325,32 @@ def record_event(
     return event
 
 
+def save_membership_change(
+    *,
+    before: Member,
+    after: Member,
+    kind: str,
+    acting_user=None,
+    reason: str = "",
+    effective_on: datetime.date | None = None,
+    transfer=None,
+) -> MembershipEvent:
+    """Save `after` (a changed copy of the locked row `before`): counters follow, and the
+    change goes into the history. Call inside the transaction that locked `before`."""
+    after.save()
+    counters.adjust(counter_delta([before], [after]))
+    return record_event(
+        member=after,
+        kind=kind,
+        actor=acting_user,
+        from_status=before.status,
+        from_organization=before.organization,
+        reason=reason,
+        effective_on=effective_on,
+        transfer=transfer,
+    )
+
+
 # --- Permissions ------------------------------------------------------------------------
 
 
@@ -517,14 +543,11 @@ def change_status(
         after.status_changed_on = effective_on or timezone.localdate()
         if status not in CURRENT_STATUSES:
             after.card_revoked_at = timezone.now()
-        after.save()
-        counters.adjust(counter_delta([before], [after]))
-        record_event(
-            member=after,
+        save_membership_change(
+            before=before,
+            after=after,
             kind=EventKind.STATUS_CHANGED,
-            actor=acting_user,
-            from_status=before.status,
-            from_organization=before.organization,
+            acting_user=acting_user,
             reason=reason,
             effective_on=after.status_changed_on,
         )

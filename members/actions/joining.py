@@ -25,7 +25,7 @@ from django.utils.translation import gettext_lazy
 
 from notifications import kinds
 from notifications.actions import notify
-from organizations import counters, scope
+from organizations import scope
 from organizations.actions import record_audit
 from organizations.models import Organization
 
@@ -42,12 +42,11 @@ from . import (
     apply_person,
     check_member_union,
     clean_person,
-    counter_delta,
     enrol_member,
     existing_member_for,
     new_card_numbers,
-    record_event,
     require,
+    save_membership_change,
 )
 
 # The version of the privacy notice the applicant accepted; bump it when the text changes.
@@ -395,15 +394,8 @@ def _rejoin(
         after.card_number = new_card_numbers(1)[0]
     after.card_issued_at = timezone.now()
     after.card_revoked_at = None
-    after.save()
-    counters.adjust(counter_delta([before], [after]))
-    record_event(
-        member=after,
-        kind=EventKind.REJOINED,
-        actor=acting_user,
-        from_status=before.status,
-        from_organization=before.organization,
-        reason=reason,
+    save_membership_change(
+        before=before, after=after, kind=EventKind.REJOINED, acting_user=acting_user, reason=reason
     )
     record_audit(
         actor=acting_user,

@@ -25,7 +25,6 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from notifications import kinds
-from organizations import counters
 from organizations.actions import record_audit
 from organizations.models import Organization, OrgRole, Role
 
@@ -39,7 +38,7 @@ from ..models import (
     TransferSide,
     TransferStatus,
 )
-from . import check_member_union, counter_delta, record_event, require_member_admin
+from . import check_member_union, require_member_admin, save_membership_change
 
 __all__ = [
     "accept_transfer",
@@ -402,14 +401,11 @@ def _complete(transfer: Transfer, acting_user, now: datetime.datetime) -> None:
         after.status_changed_on = timezone.localdate(now)
     if transfer.new_employer:
         after.employer = transfer.new_employer
-    after.save()
-    counters.adjust(counter_delta([before], [after]))
-    record_event(
-        member=after,
+    save_membership_change(
+        before=before,
+        after=after,
         kind=EventKind.TRANSFERRED,
-        actor=acting_user,
-        from_status=before.status,
-        from_organization=before.organization,
+        acting_user=acting_user,
         reason=transfer.reason,
         effective_on=timezone.localdate(now),
         transfer=transfer,
@@ -640,14 +636,11 @@ def retain_membership(
         after.organization = at_organization
         after.status = MemberStatus.RETAINED
         after.status_changed_on = timezone.localdate()
-        after.save()
-        counters.adjust(counter_delta([before], [after]))
-        record_event(
-            member=after,
+        save_membership_change(
+            before=before,
+            after=after,
             kind=EventKind.RETAINED,
-            actor=acting_user,
-            from_status=before.status,
-            from_organization=before.organization,
+            acting_user=acting_user,
             reason=reason,
             effective_on=after.status_changed_on,
         )

@@ -8,11 +8,9 @@ show only to users holding `members.change_wage_base`.
 
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
-from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse, HttpResponseRedirect
-from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
@@ -33,6 +31,7 @@ from ..forms.dues import (
 )
 from ..models import DuesRecord, ImportJob, ImportKind, ImportStatus
 from ..selectors import dues as selectors
+from .common import RecordAdminMixin
 
 RUNNING_STATUSES = {ImportStatus.UPLOADED, ImportStatus.VALIDATING, ImportStatus.IMPORTING}
 
@@ -84,7 +83,7 @@ class ArrearsListFilter(admin.SimpleListFilter):
 
 
 @admin.register(DuesRecord)
-class DuesRecordAdmin(scope.ScopedAdminMixin, admin.ModelAdmin):
+class DuesRecordAdmin(RecordAdminMixin, scope.ScopedAdminMixin, admin.ModelAdmin):
     scope_view_access = scope.Access.PERSONAL
     list_display = (
         "member_display",
@@ -146,14 +145,7 @@ class DuesRecordAdmin(scope.ScopedAdminMixin, admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None):
         return False  # money records are kept
 
-    def get_actions(self, request):
-        result = super().get_actions(request)
-        result.pop("delete_selected", None)
-        return result
-
     def changelist_view(self, request, extra_context=None):
-        if not self.has_view_or_change_permission(request):
-            raise Http404(_("Not found."))
         extra_context = {
             **(extra_context or {}),
             "can_generate": self._dues_unions(request).exists()
@@ -162,34 +154,9 @@ class DuesRecordAdmin(scope.ScopedAdminMixin, admin.ModelAdmin):
         }
         return super().changelist_view(request, extra_context)
 
-    def _in_scope_or_404(self, request, object_id):
-        obj = self.get_object(request, unquote(str(object_id)))
-        if obj is None:
-            raise Http404(_("Not found."))
-        return obj
-
-    def change_view(self, request, object_id, form_url="", extra_context=None):
-        obj = self._in_scope_or_404(request, object_id)
-        if request.method == "POST":
-            return redirect(request.path)  # payments go through the payment page
-        extra_context = {
-            **(extra_context or {}),
-            "can_pay": obj.outstanding > 0 and self.has_change_permission(request, obj),
-            "show_save": False,
-            "show_save_and_continue": False,
-            "show_save_and_add_another": False,
-        }
-        return super().change_view(request, object_id, form_url, extra_context)
-
-    def history_view(self, request, object_id, extra_context=None):
-        self._in_scope_or_404(request, object_id)
-        return super().history_view(request, object_id, extra_context)
-
-    def delete_view(self, request, object_id, extra_context=None):
-        raise Http404(_("Not found."))
-
-    def save_model(self, request, obj, form, change):
-        pass  # never written through the generic form
+    def record_context(self, request, obj):
+        # Payments go through the payment page.
+        return {"can_pay": obj.outstanding > 0 and self.has_change_permission(request, obj)}
 
     # Payments ------------------------------------------------------------------------
 

@@ -9,10 +9,8 @@ asking for a correction are buttons on its page and bulk actions on the list, ea
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
-from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import Http404, HttpResponseRedirect
-from django.shortcuts import redirect
+from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.translation import gettext as _
@@ -22,6 +20,7 @@ from organizations import scope
 
 from ..actions import joining
 from ..models import JoinApplication
+from .common import RecordAdminMixin
 
 
 class ApproveForm(forms.Form):
@@ -76,7 +75,7 @@ REVIEW_FIELDS = ("review_note", "reviewed_by", "reviewed_at", "member")
 
 
 @admin.register(JoinApplication)
-class JoinApplicationAdmin(scope.ScopedAdminMixin, admin.ModelAdmin):
+class JoinApplicationAdmin(RecordAdminMixin, scope.ScopedAdminMixin, admin.ModelAdmin):
     scope_view_access = scope.Access.PERSONAL
     # Reviewing is staff work: the union's staff approve and reject, as its admins do.
     scope_change_access = scope.Access.HANDLE
@@ -114,46 +113,9 @@ class JoinApplicationAdmin(scope.ScopedAdminMixin, admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None):
         return False  # closed applications are kept as the record of the decision
 
-    def get_actions(self, request):
-        result = super().get_actions(request)
-        result.pop("delete_selected", None)
-        return result
-
-    def _in_scope_or_404(self, request, object_id):
-        obj = self.get_object(request, unquote(str(object_id)))
-        if obj is None:
-            raise Http404(_("Not found."))
-        return obj
-
-    def changelist_view(self, request, extra_context=None):
-        if not self.has_view_or_change_permission(request):
-            raise Http404(_("Not found."))
-        return super().changelist_view(request, extra_context)
-
-    def change_view(self, request, object_id, form_url="", extra_context=None):
-        obj = self._in_scope_or_404(request, object_id)
-        if request.method == "POST":
-            # Nothing is edited here; decisions go through the review buttons.
-            return redirect(request.path)
-        can_review = obj.is_open and self.has_change_permission(request, obj)
-        extra_context = {
-            **(extra_context or {}),
-            "can_review": can_review,
-            "show_save": False,
-            "show_save_and_continue": False,
-            "show_save_and_add_another": False,
-        }
-        return super().change_view(request, object_id, form_url, extra_context)
-
-    def history_view(self, request, object_id, extra_context=None):
-        self._in_scope_or_404(request, object_id)
-        return super().history_view(request, object_id, extra_context)
-
-    def delete_view(self, request, object_id, extra_context=None):
-        raise Http404(_("Not found."))
-
-    def save_model(self, request, obj, form, change):
-        pass  # never written through the generic form
+    def record_context(self, request, obj):
+        # Decisions go through the review buttons.
+        return {"can_review": obj.is_open and self.has_change_permission(request, obj)}
 
     # Review buttons -------------------------------------------------------------------
 
