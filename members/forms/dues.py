@@ -63,7 +63,7 @@ class WageBaseForm(forms.Form):
         max_value=dues.MAX_WAGE_BASE,
         max_digits=12,
         decimal_places=2,
-        help_text=_("Dues are 0.5 % of it each month. Leave empty if unknown."),
+        help_text=_("Dues are 0.5 percent of it each month. Leave empty if unknown."),
     )
 
     def __init__(self, *args, member: Member | None = None, **kwargs):
