@@ -3,6 +3,8 @@
 Created after every migrate if missing; an operator's edits are never overwritten.
 """
 
+from organizations.schedules import ensure_daily_task
+
 DAILY_TRANSFER_EXPIRY = "daily transfer expiry"
 # The privacy notice promises that unsuccessful applications are deleted after a year.
 DAILY_APPLICATION_PURGE = "daily purge of unsuccessful join applications"
@@ -10,32 +12,17 @@ DAILY_APPLICATION_PURGE = "daily purge of unsuccessful join applications"
 
 def ensure_schedules(sender=None, using="default", **kwargs):
     """Create the nightly transfer expiry (03:10) and application purge (03:30) if missing."""
-    from django_celery_beat.models import CrontabSchedule, PeriodicTask
-
-    crontab, _ = CrontabSchedule.objects.using(using).get_or_create(
-        minute="10",
-        hour="3",
-        day_of_week="*",
-        day_of_month="*",
-        month_of_year="*",
-        timezone="Asia/Shanghai",
-    )
-    PeriodicTask.objects.using(using).get_or_create(
+    ensure_daily_task(
         name=DAILY_TRANSFER_EXPIRY,
-        defaults={"task": "members.tasks.transfers.expire_transfers_task", "crontab": crontab},
+        task="members.tasks.transfers.expire_transfers_task",
+        hour=3,
+        minute=10,
+        using=using,
     )
-    purge_crontab, _ = CrontabSchedule.objects.using(using).get_or_create(
-        minute="30",
-        hour="3",
-        day_of_week="*",
-        day_of_month="*",
-        month_of_year="*",
-        timezone="Asia/Shanghai",
-    )
-    PeriodicTask.objects.using(using).get_or_create(
+    ensure_daily_task(
         name=DAILY_APPLICATION_PURGE,
-        defaults={
-            "task": "members.tasks.joining.purge_unsuccessful_join_applications_task",
-            "crontab": purge_crontab,
-        },
+        task="members.tasks.joining.purge_unsuccessful_join_applications_task",
+        hour=3,
+        minute=30,
+        using=using,
     )

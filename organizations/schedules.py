@@ -2,27 +2,37 @@
 
 Created after every migrate (post_migrate) if missing; an operator's edits in the admin
 (time, enabled, arguments) are kept, because an existing entry is never overwritten.
+Other apps create theirs with `ensure_daily_task`.
 """
 
 NIGHTLY_TREE_CHECK = "nightly union tree check"
 
 
-def ensure_schedules(sender=None, using="default", **kwargs):
+def ensure_daily_task(
+    *, name: str, task: str, hour: int, minute: int, kwargs: str = "{}", using="default"
+) -> None:
+    """A daily job at hh:mm Beijing time, created unless one of that name exists."""
     from django_celery_beat.models import CrontabSchedule, PeriodicTask
 
     crontab, _ = CrontabSchedule.objects.using(using).get_or_create(
-        minute="30",
-        hour="2",
+        minute=str(minute),
+        hour=str(hour),
         day_of_week="*",
         day_of_month="*",
         month_of_year="*",
         timezone="Asia/Shanghai",
     )
     PeriodicTask.objects.using(using).get_or_create(
+        name=name, defaults={"task": task, "crontab": crontab, "kwargs": kwargs}
+    )
+
+
+def ensure_schedules(sender=None, using="default", **kwargs):
+    ensure_daily_task(
         name=NIGHTLY_TREE_CHECK,
-        defaults={
-            "task": "organizations.tasks.check_tree_task",
-            "crontab": crontab,
-            "kwargs": '{"repair": false}',
-        },
+        task="organizations.tasks.check_tree_task",
+        hour=2,
+        minute=30,
+        kwargs='{"repair": false}',
+        using=using,
     )

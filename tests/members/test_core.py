@@ -174,3 +174,18 @@ class TestMembers:
         make_member(tree.union_b)
         with pytest.raises(ValidationError):
             dissolve_organization(organization=tree.union_b, acting_user=officers.hz_admin)
+
+
+@pytest.mark.django_db
+def test_members_schedules_exist_after_migrate_and_keep_operator_edits():
+    from django_celery_beat.models import PeriodicTask
+
+    from members import schedules
+
+    purge = PeriodicTask.objects.get(name=schedules.DAILY_APPLICATION_PURGE)
+    assert purge.task == "members.tasks.joining.purge_unsuccessful_join_applications_task"
+    assert (purge.crontab.hour, purge.crontab.minute) == ("3", "30")
+    purge.enabled = False
+    purge.save()
+    schedules.ensure_schedules()
+    assert PeriodicTask.objects.get(name=schedules.DAILY_APPLICATION_PURGE).enabled is False
