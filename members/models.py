@@ -93,6 +93,19 @@ class MemberStatus(models.TextChoices):
 CURRENT_STATUSES = frozenset({MemberStatus.ACTIVE, MemberStatus.RETAINED})
 
 
+# The real-name fields as typed into a form; `members.actions.clean_person` validates them.
+PERSON_FIELDS = (
+    "name",
+    "id_number",
+    "phone",
+    "ethnicity",
+    "education",
+    "employer",
+    "job",
+    "employment_type",
+)
+
+
 class PersonalDataMixin(models.Model):
     """The real-name fields shared by a member and a join application."""
 
@@ -129,6 +142,10 @@ class PersonalDataMixin(models.Model):
     @property
     def phone(self) -> str:
         return crypto.decrypt(self.phone_encrypted)
+
+    def person_data(self) -> dict:
+        """The stored real-name data in the shape `clean_person` takes and returns."""
+        return {field: getattr(self, field) for field in PERSON_FIELDS}
 
     @property
     def masked_name(self) -> str:

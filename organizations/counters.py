@@ -13,7 +13,6 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
 from django.db import connection, transaction
-from django.db.models import Q, Sum
 
 from .models import Organization, OrgCounter
 
@@ -57,22 +56,6 @@ def values(org: Organization, keys: Iterable[str] | None = None) -> dict[str, in
     if keys is not None:
         qs = qs.filter(key__in=list(keys))
     return dict(qs.values_list("key", "value"))
-
-
-def subtree_totals(org: Organization, prefix: str = "") -> dict[str, int]:
-    """Each counter summed over the organization's subtree (one range scan per tree)."""
-    # Provincial and industry trees hang below the national federation across trees.
-    ranges = Q(
-        organization__tree_id=org.tree_id,
-        organization__lft__gte=org.lft,
-        organization__lft__lte=org.rght,
-    )
-    if org.level == "national":
-        ranges = Q()
-    qs = OrgCounter.objects.filter(ranges)
-    if prefix:
-        qs = qs.filter(key__startswith=prefix)
-    return dict(qs.values("key").annotate(total=Sum("value")).values_list("key", "total"))
 
 
 @dataclass

@@ -30,6 +30,7 @@ from .. import validators
 from ..models import (
     CURRENT_STATUSES,
     ETHNICITIES,
+    PERSON_FIELDS,
     Education,
     EmploymentType,
     EventKind,
@@ -41,16 +42,6 @@ from ..models import (
 
 # --- Validation of real-name data -------------------------------------------------------
 
-PERSON_FIELDS = (
-    "name",
-    "id_number",
-    "phone",
-    "ethnicity",
-    "education",
-    "employer",
-    "job",
-    "employment_type",
-)
 _CHOICES = {
     "ethnicity": dict(ETHNICITIES),
     "education": dict(Education.choices),
@@ -360,10 +351,18 @@ def require(user, access: scope.Access, obj, message: str | None = None) -> None
         raise PermissionDenied(message or _("This is outside your area of responsibility."))
 
 
+def keeps_member_records(user, org: Organization) -> bool:
+    """Whether `user` (None: the system itself) keeps the member records of `org`:
+    an administrator of the grassroots union (personal data and change)."""
+    return user is None or (
+        scope.can(user, scope.Access.PERSONAL, org) and scope.can(user, scope.Access.CHANGE, org)
+    )
+
+
 def require_member_admin(user, org: Organization) -> None:
     """Keeping member records: administrators of the member's own grassroots union."""
-    require(user, scope.Access.PERSONAL, org)
-    require(user, scope.Access.CHANGE, org)
+    if not keeps_member_records(user, org):
+        raise PermissionDenied(_("This is outside your area of responsibility."))
 
 
 def check_member_union(org: Organization, status: str = MemberStatus.ACTIVE) -> None:
@@ -591,8 +590,3 @@ def reveal(*, member: Member, field: str, acting_user, reason: str = "") -> str:
         changes={"reason": reason[:200]},
     )
     return value
-
-
-def reveal_for_owner(member: Member, user) -> bool:
-    """Whether `user` is the member themself (they always see their own data)."""
-    return member.user_id is not None and member.user_id == getattr(user, "pk", None)

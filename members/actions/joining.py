@@ -152,20 +152,6 @@ def _lock_open(application: JoinApplication) -> JoinApplication:
     return locked
 
 
-def _person_data(application: JoinApplication) -> dict:
-    """The application's real-name data in the shape `clean_person` returns."""
-    return {
-        "name": application.name,
-        "id_number": application.id_number,
-        "phone": application.phone,
-        "ethnicity": application.ethnicity,
-        "education": application.education,
-        "employer": application.employer,
-        "job": application.job,
-        "employment_type": application.employment_type,
-    }
-
-
 # --- Applying ---------------------------------------------------------------------------
 
 
@@ -326,7 +312,7 @@ def approve_join_application(*, application: JoinApplication, acting_user) -> Me
         old_status = locked.status
         org = locked.organization
         check_member_union(org)
-        data = _person_data(locked)
+        data = locked.person_data()
         reason = _("Online join application no. %(id)s") % {"id": locked.pk}
         # Re-checked under the lock: a member may have been enrolled since the application.
         former = existing_member_for(locked.id_hash)

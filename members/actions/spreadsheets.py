@@ -59,6 +59,7 @@ from . import (
     clean_person,
     counter_delta,
     event_counter_keys,
+    keeps_member_records,
     new_card_numbers,
     new_membership_numbers,
     require_member_admin,
@@ -459,10 +460,7 @@ class RowChecker:
                 _("%(union)s is not an active grassroots union.") % {"union": union.name},
                 code="unknown_union",
             )
-        if not self.system and not (
-            scope.can(self.user, scope.Access.PERSONAL, union)
-            and scope.can(self.user, scope.Access.CHANGE, union)
-        ):
+        if not self.system and not keeps_member_records(self.user, union):
             raise ValidationError(
                 _("You do not keep the member records of %(union)s.") % {"union": union.name},
                 code="union_out_of_scope",

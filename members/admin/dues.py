@@ -22,6 +22,7 @@ from organizations import scope
 
 from .. import spreadsheets
 from ..actions import dues as actions
+from ..forms import add_action_errors
 from ..forms.dues import (
     DuesSplitForm,
     FullPaymentForm,
@@ -31,6 +32,7 @@ from ..forms.dues import (
 )
 from ..models import DuesRecord, ImportJob, ImportKind, ImportStatus
 from ..selectors import dues as selectors
+from ..selectors import member_record_unions
 from .common import RecordAdminMixin
 
 RUNNING_STATUSES = {ImportStatus.UPLOADED, ImportStatus.VALIDATING, ImportStatus.IMPORTING}
@@ -40,14 +42,6 @@ def _error_text(error: Exception) -> str:
     if isinstance(error, ValidationError):
         return " ".join(error.messages)
     return str(error) or _("You may not do this.")
-
-
-def _form_errors(form, error: ValidationError) -> None:
-    if hasattr(error, "error_dict"):
-        for field, errors in error.error_dict.items():
-            form.add_error(field if field in form.fields else None, errors)
-    else:
-        form.add_error(None, error)
 
 
 class PeriodListFilter(admin.SimpleListFilter):
@@ -235,7 +229,7 @@ class DuesRecordAdmin(RecordAdminMixin, scope.ScopedAdminMixin, admin.ModelAdmin
             try:
                 actions.record_payment(record=record, acting_user=request.user, **form.cleaned_data)
             except ValidationError as error:
-                _form_errors(form, error)
+                add_action_errors(form, error)
             else:
                 self.message_user(request, _("The payment was recorded."), messages.SUCCESS)
                 return HttpResponseRedirect(
@@ -286,7 +280,7 @@ class DuesRecordAdmin(RecordAdminMixin, scope.ScopedAdminMixin, admin.ModelAdmin
         return TemplateResponse(request, template, context)
 
     def _dues_unions(self, request):
-        return selectors.dues_unions(request.user)
+        return member_record_unions(request.user)
 
     def _can_import(self, request) -> bool:
         return (
@@ -307,7 +301,7 @@ class DuesRecordAdmin(RecordAdminMixin, scope.ScopedAdminMixin, admin.ModelAdmin
                     acting_user=request.user,
                 )
             except ValidationError as error:
-                _form_errors(form, error)
+                add_action_errors(form, error)
             except PermissionDenied as error:
                 form.add_error(None, _error_text(error))
             else:
@@ -350,7 +344,7 @@ class DuesRecordAdmin(RecordAdminMixin, scope.ScopedAdminMixin, admin.ModelAdmin
                     acting_user=request.user,
                 )
             except ValidationError as error:
-                _form_errors(form, error)
+                add_action_errors(form, error)
             except PermissionDenied as error:
                 form.add_error(None, _error_text(error))
             else:
@@ -425,7 +419,7 @@ class DuesRecordAdmin(RecordAdminMixin, scope.ScopedAdminMixin, admin.ModelAdmin
             try:
                 parts = selectors.dues_split(organization=org, period=period)
             except ValidationError as error:
-                _form_errors(form, error)
+                add_action_errors(form, error)
             else:
                 rows = selectors.period_summary(
                     organizations_qs=unions.filter(pk=org.pk), period=period

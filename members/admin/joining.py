@@ -19,6 +19,7 @@ from django.utils.translation import gettext_lazy
 from organizations import scope
 
 from ..actions import joining
+from ..forms import add_action_errors
 from ..models import JoinApplication
 from .common import RecordAdminMixin
 
@@ -157,11 +158,7 @@ class JoinApplicationAdmin(RecordAdminMixin, scope.ScopedAdminMixin, admin.Model
                 self.message_user(request, _error_text(error), messages.ERROR)
                 return self._back(application)
             except ValidationError as error:
-                if hasattr(error, "error_dict"):
-                    for field, errors in error.error_dict.items():
-                        form.add_error(field if field in form.fields else None, errors)
-                else:
-                    form.add_error(None, error)
+                add_action_errors(form, error)
             else:
                 self.message_user(request, message, messages.SUCCESS)
                 return self._back(application)

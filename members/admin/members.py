@@ -21,7 +21,7 @@ from organizations import scope
 from .. import actions, crypto, validators
 from ..forms.dues import WageBaseForm, can_change_wage_base
 from ..forms.person import MemberAddForm, MemberChangeForm, RevealForm, StatusChangeForm
-from ..models import Member, MembershipEvent
+from ..models import PERSON_FIELDS, Member, MembershipEvent
 from .spreadsheets import MemberSpreadsheetAdminMixin
 
 
@@ -56,18 +56,6 @@ class MemberAdminChangeForm(MemberChangeForm, forms.ModelForm):
             if other is not None and other.pk != self.instance.pk:
                 self.add_error("id_number", _("This person is already a member."))
         return cleaned
-
-
-PERSON_FIELDSET = (
-    "name",
-    "id_number",
-    "phone",
-    "ethnicity",
-    "education",
-    "employer",
-    "job",
-    "employment_type",
-)
 
 
 @admin.register(Member)
@@ -109,7 +97,7 @@ class MemberAdmin(MemberSpreadsheetAdminMixin, scope.ScopedAdminMixin, admin.Mod
         if obj is None:
             return [
                 (None, {"fields": ("organization", "join_date")}),
-                (_("Person"), {"fields": PERSON_FIELDSET}),
+                (_("Person"), {"fields": PERSON_FIELDS}),
             ]
         return [
             (
@@ -125,7 +113,7 @@ class MemberAdmin(MemberSpreadsheetAdminMixin, scope.ScopedAdminMixin, admin.Mod
                     )
                 },
             ),
-            (_("Person"), {"fields": ("gender", "birth_date", *PERSON_FIELDSET)}),
+            (_("Person"), {"fields": ("gender", "birth_date", *PERSON_FIELDS)}),
         ]
 
     def get_readonly_fields(self, request, obj=None):

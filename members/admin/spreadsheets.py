@@ -22,7 +22,9 @@ from django.utils.translation import gettext_lazy
 
 from organizations import scope
 
+from ..actions import keeps_member_records
 from ..actions import spreadsheets as actions
+from ..forms import add_action_errors
 from ..forms.spreadsheets import MemberImportForm
 from ..models import ImportJob, ImportKind, ImportStatus
 
@@ -126,13 +128,7 @@ class MemberSpreadsheetAdminMixin:
                     None, str(error) or _("This is outside your area of responsibility.")
                 )
             except ValidationError as error:
-                if hasattr(error, "error_dict"):
-                    for field, errors in error.message_dict.items():
-                        for message in errors:
-                            form.add_error(field if field in form.fields else None, message)
-                else:
-                    for message in error.messages:
-                        form.add_error(None, message)
+                add_action_errors(form, error)
             else:
                 messages.success(
                     request,
@@ -207,11 +203,7 @@ class ImportJobAdmin(scope.ScopedAdminMixin, admin.ModelAdmin):
 
     def _may_decide(self, request, job) -> bool:
         user = request.user
-        return (
-            user.has_perm("members.add_member")
-            and scope.can(user, scope.Access.PERSONAL, job.organization)
-            and scope.can(user, scope.Access.CHANGE, job.organization)
-        )
+        return user.has_perm("members.add_member") and keeps_member_records(user, job.organization)
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         job = self._job_or_404(request, object_id)

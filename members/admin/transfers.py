@@ -20,8 +20,10 @@ from django.utils.translation import gettext_lazy
 from organizations import scope
 
 from ..actions import transfers as actions
-from ..forms.transfers import RefuseForm, RetainForm, TransferStartForm, own_member_unions
+from ..forms import add_action_errors
+from ..forms.transfers import RefuseForm, RetainForm, TransferStartForm
 from ..models import Member, Transfer, TransferSide
+from ..selectors import member_record_unions
 
 FIELDS = (
     "member_display",
@@ -42,17 +44,6 @@ FIELDS = (
     "expires_at",
     "closed_at",
 )
-
-
-def _add_errors(form, error: ValidationError, field_map: dict) -> None:
-    if hasattr(error, "error_dict"):
-        for field, messages_ in error.message_dict.items():
-            target = field_map.get(field, field if field in form.fields else None)
-            for message in messages_:
-                form.add_error(target, message)
-    else:
-        for message in error.messages:
-            form.add_error(None, message)
 
 
 @admin.register(Transfer)
@@ -101,7 +92,7 @@ class TransferAdmin(scope.ScopedAdminMixin, admin.ModelAdmin):
         return False
 
     def has_add_permission(self, request):
-        return super().has_add_permission(request) and own_member_unions(request.user).exists()
+        return super().has_add_permission(request) and member_record_unions(request.user).exists()
 
     def _get_obj_does_not_exist_redirect(self, request, opts, object_id):
         # Outside the scope a transfer does not exist: 404, not a redirect with a message.
@@ -138,7 +129,9 @@ class TransferAdmin(scope.ScopedAdminMixin, admin.ModelAdmin):
                 form.add_error(None, str(error))
             except ValidationError as error:
                 target = "target" if mode == TransferSide.SENDING else "own_union"
-                _add_errors(form, error, {"to_organization": target, "side": "mode"})
+                add_action_errors(
+                    form, error, field_map={"to_organization": target, "side": "mode"}
+                )
             else:
                 messages.success(request, _("The transfer was started."))
                 return redirect(reverse("admin:members_transfer_change", args=[transfer.pk]))
@@ -232,7 +225,7 @@ class TransferAdmin(scope.ScopedAdminMixin, admin.ModelAdmin):
             except PermissionDenied as error:
                 form.add_error(None, str(error) or _("You may not do this."))
             except ValidationError as error:
-                _add_errors(form, error, {})
+                add_action_errors(form, error)
             else:
                 messages.success(request, _("The transfer was refused."))
                 return self._back(transfer)
@@ -268,7 +261,7 @@ class TransferAdmin(scope.ScopedAdminMixin, admin.ModelAdmin):
             except PermissionDenied as error:
                 form.add_error(None, str(error) or _("You may not do this."))
             except ValidationError as error:
-                _add_errors(form, error, {"at_organization": "keeper"})
+                add_action_errors(form, error, field_map={"at_organization": "keeper"})
             else:
                 messages.success(request, _("The membership is now retained."))
                 return redirect(reverse("admin:members_member_changelist"))

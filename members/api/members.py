@@ -110,19 +110,6 @@ class EventSerializer(serializers.ModelSerializer):
         ]
 
 
-def _current_person(member: Member) -> dict:
-    return {
-        "name": member.name,
-        "id_number": member.id_number,
-        "phone": member.phone,
-        "ethnicity": member.ethnicity,
-        "education": member.education,
-        "employer": member.employer,
-        "job": member.job,
-        "employment_type": member.employment_type,
-    }
-
-
 @extend_schema(
     parameters=[
         OpenApiParameter(
@@ -181,7 +168,7 @@ class MemberViewSet(
         member = self.get_object()
         body = PersonUpdateSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        raw = {**_current_person(member), **body.validated_data}
+        raw = {**member.person_data(), **body.validated_data}
         member = actions.update_member(
             member=member, data=actions.clean_person(raw), acting_user=request.user
         )

@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy as _
 from ..actions import dues
 from ..models import Member, PaymentMethod
 from ..selectors import dues as selectors
+from . import add_action_errors
 
 
 class MonthInput(forms.TextInput):
@@ -82,11 +83,7 @@ class WageBaseForm(forms.Form):
                 acting_user=acting_user,
             )
         except ValidationError as error:
-            if hasattr(error, "error_dict"):
-                for field, errors in error.error_dict.items():
-                    self.add_error(field if field in self.fields else None, errors)
-            else:
-                self.add_error(None, error)
+            add_action_errors(self, error)
             return None
 
 

@@ -14,7 +14,8 @@ from django.contrib.auth.password_validation import (
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
-from .person import PersonFieldsMixin
+from . import add_action_errors
+from .person import PersonCorrectionForm, PersonFieldsMixin
 
 
 class JoinApplicationForm(PersonFieldsMixin):
@@ -68,46 +69,24 @@ class JoinApplicationForm(PersonFieldsMixin):
 
     def add_action_error(self, error: ValidationError) -> None:
         """Show an error of the join action next to the field it concerns."""
-        if hasattr(error, "error_dict"):
-            for field, errors in error.error_dict.items():
-                field = {"password": "password1"}.get(field, field)
-                self.add_error(field if field in self.fields else None, errors)
-        else:
-            self.add_error("id_number", error)
+        add_action_errors(self, error, field_map={"password": "password1"}, non_field="id_number")
 
 
-class JoinCorrectionForm(PersonFieldsMixin):
-    """The applicant corrects their data. The ID number and phone are never put back into
-    the page: left empty they stay as they were."""
+class JoinCorrectionForm(PersonCorrectionForm):
+    """The applicant corrects their data; the ID number and phone stay as they were unless
+    typed anew."""
 
     def __init__(self, *args, application, **kwargs):
         initial = {
             field: getattr(application, field)
             for field in ("name", "ethnicity", "education", "employer", "job", "employment_type")
         }
-        super().__init__(*args, initial=initial, **kwargs)
-        self.application = application
-        for field in ("id_number", "phone"):
-            self.fields[field].required = False
-        self.fields["id_number"].help_text = _("Now %(masked)s. Leave empty to keep it.") % {
-            "masked": application.id_masked
-        }
-        self.fields["phone"].help_text = _("Now %(masked)s. Leave empty to keep it.") % {
-            "masked": application.phone_masked or "—"
-        }
-
-    def raw_person(self) -> dict:
-        raw = super().raw_person()
-        for field in ("id_number", "phone"):
-            if not str(raw.get(field) or "").strip():
-                raw[field] = getattr(self.application, field)
-        return raw
+        super().__init__(*args, record=application, initial=initial, **kwargs)
 
     def add_action_error(self, error: ValidationError) -> None:
-        if hasattr(error, "error_dict"):
-            for field, errors in error.error_dict.items():
-                self.add_error(field if field in self.fields else None, errors)
-        elif error.code in ("already_member", "deceased", "open_application"):
-            self.add_error("id_number", error)
-        else:
-            self.add_error(None, error)
+        person_code = getattr(error, "code", None) in (
+            "already_member",
+            "deceased",
+            "open_application",
+        )
+        add_action_errors(self, error, non_field="id_number" if person_code else None)

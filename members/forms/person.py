@@ -9,11 +9,11 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from organizations import scope
-from organizations.models import Level, Organization, OrgStatus
+from organizations.models import Organization
 
 from .. import actions
 from ..models import ETHNICITIES, Education, EmploymentType, MemberStatus
+from ..selectors import member_record_unions
 
 
 class PersonFieldsMixin(forms.Form):
@@ -57,16 +57,6 @@ class PersonFieldsMixin(forms.Form):
         return cleaned
 
 
-def member_unions(user):
-    """Active grassroots unions whose member records the user keeps."""
-    return (
-        scope.organizations(user, scope.Access.PERSONAL)
-        .filter(scope.org_q(user, scope.Access.CHANGE), level=Level.GRASSROOTS)
-        .filter(status=OrgStatus.ACTIVE)
-        .order_by("name")
-    )
-
-
 class MemberAddForm(PersonFieldsMixin):
     organization = forms.ModelChoiceField(
         label=_("Grassroots union"), queryset=Organization.objects.none()
@@ -75,7 +65,7 @@ class MemberAddForm(PersonFieldsMixin):
 
     def __init__(self, *args, user=None, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["organization"].queryset = member_unions(user)
+        self.fields["organization"].queryset = member_record_unions(user)
         self.fields["join_date"].initial = timezone.localdate()
 
     def clean_join_date(self):
@@ -85,29 +75,31 @@ class MemberAddForm(PersonFieldsMixin):
         return value
 
 
-class MemberChangeForm(PersonFieldsMixin):
-    """Correcting a member's data. The ID number and phone stay masked: leave them empty
-    to keep them, type a new value to replace them."""
+class PersonCorrectionForm(PersonFieldsMixin):
+    """Correcting stored real-name data (of a member or an application). The ID number and
+    phone are never put back into the page: left empty they stay as they were, typed anew
+    they replace the stored ones."""
 
-    def __init__(self, *args, member=None, **kwargs):
+    def __init__(self, *args, record, **kwargs):
         super().__init__(*args, **kwargs)
-        self.member = member
-        for field in ("id_number", "phone"):
+        self.record = record
+        for field, masked in (("id_number", record.id_masked), ("phone", record.phone_masked)):
             self.fields[field].required = False
-        self.fields["id_number"].help_text = _("Now %(masked)s. Leave empty to keep it.") % {
-            "masked": member.id_masked
-        }
-        self.fields["phone"].help_text = _("Now %(masked)s. Leave empty to keep it.") % {
-            "masked": member.phone_masked or "—"
-        }
+            self.fields[field].help_text = _("Now %(masked)s. Leave empty to keep it.") % {
+                "masked": masked or "—"
+            }
 
     def raw_person(self) -> dict:
-        # Unchanged identifiers are taken from the record; they are never put in the form.
         raw = super().raw_person()
         for field in ("id_number", "phone"):
             if not str(raw.get(field) or "").strip():
-                raw[field] = getattr(self.member, field)
+                raw[field] = getattr(self.record, field)
         return raw
+
+
+class MemberChangeForm(PersonCorrectionForm):
+    def __init__(self, *args, member, **kwargs):
+        super().__init__(*args, record=member, **kwargs)
 
 
 class StatusChangeForm(forms.Form):

@@ -4,20 +4,8 @@ from django import forms
 from django.core.validators import FileExtensionValidator
 from django.utils.translation import gettext_lazy as _
 
-from organizations import scope
-from organizations.models import Level, OrgStatus
-
 from ..actions.spreadsheets import MAX_UPLOAD_BYTES
-
-
-def member_admin_unions(user):
-    """The active grassroots unions whose member records `user` keeps (personal + change)."""
-    return (
-        scope.organizations(user, scope.Access.PERSONAL)
-        .filter(scope.org_q(user, scope.Access.CHANGE))
-        .filter(level=Level.GRASSROOTS, status=OrgStatus.ACTIVE)
-        .order_by("name", "pk")
-    )
+from ..selectors import member_record_unions
 
 
 class MemberImportForm(forms.Form):
@@ -34,7 +22,7 @@ class MemberImportForm(forms.Form):
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
-        unions = member_admin_unions(user)
+        unions = member_record_unions(user)
         self.fields["organization"].queryset = unions
         only = list(unions[:2])
         if len(only) == 1:

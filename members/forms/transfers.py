@@ -11,6 +11,7 @@ from organizations.models import Level, Organization, OrgStatus
 
 from ..actions import transfers
 from ..models import CURRENT_STATUSES, Member, Transfer, TransferSide
+from ..selectors import member_record_unions
 
 
 def _by_code_or_number(queryset, value: str) -> Organization | None:
@@ -37,16 +38,6 @@ def find_target_union(value: str) -> Organization:
             code="unknown_union",
         )
     return union
-
-
-def own_member_unions(user):
-    """The grassroots unions where `user` keeps member records (personal data and change)."""
-    return (
-        scope.organizations(user, scope.Access.PERSONAL)
-        .filter(scope.org_q(user, scope.Access.CHANGE))
-        .filter(level=Level.GRASSROOTS, status=OrgStatus.ACTIVE)
-        .order_by("name", "pk")
-    )
 
 
 class TransferRequestForm(forms.Form):
@@ -164,7 +155,7 @@ class TransferStartForm(forms.Form):
             field = self.fields["member"]
             field.widget = AutocompleteSelect(Transfer._meta.get_field("member"), admin_site)
             field.widget.choices = field.choices
-        unions = own_member_unions(user)
+        unions = member_record_unions(user)
         self.fields["own_union"].queryset = unions
         if len(unions) == 1:
             self.fields["own_union"].initial = unions[0].pk

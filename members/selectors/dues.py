@@ -12,7 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from organizations import scope
-from organizations.models import Level, Organization, OrgStatus
+from organizations.models import Level, Organization
 from organizations.selectors import chain
 
 from ..models import DuesRecord
@@ -175,16 +175,6 @@ def period_summary(*, organizations_qs: QuerySet[Organization], period: datetime
         }
         for row in rows
     ]
-
-
-def dues_unions(user) -> QuerySet[Organization]:
-    """The active grassroots unions where `user` keeps dues (member records: personal+change)."""
-    return (
-        scope.organizations(user, scope.Access.PERSONAL)
-        .filter(scope.org_q(user, scope.Access.CHANGE))
-        .filter(level=Level.GRASSROOTS, status=OrgStatus.ACTIVE)
-        .order_by("name", "pk")
-    )
 
 
 def summary_unions(user) -> QuerySet[Organization]:
