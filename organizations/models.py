@@ -215,6 +215,7 @@ class Role(models.TextChoices):
     ADMIN = "admin", _("Administrator")
     STAFF = "staff", _("Staff")
     VIEWER = "viewer", _("Viewer (statistics only)")
+    AID = "aid", _("Hardship aid officer")
 
 
 class OrgRole(models.Model):

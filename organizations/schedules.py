@@ -2,7 +2,7 @@
 
 Created after every migrate (post_migrate) if missing; an operator's edits in the admin
 (time, enabled, arguments) are kept, because an existing entry is never overwritten.
-Other apps create theirs with `ensure_daily_task`.
+Other apps create theirs with `ensure_daily_task` or `ensure_interval_task`.
 """
 
 NIGHTLY_TREE_CHECK = "nightly union tree check"
@@ -24,6 +24,20 @@ def ensure_daily_task(
     )
     PeriodicTask.objects.using(using).get_or_create(
         name=name, defaults={"task": task, "crontab": crontab, "kwargs": kwargs}
+    )
+
+
+def ensure_interval_task(
+    *, name: str, task: str, every_minutes: int, kwargs: str = "{}", using="default"
+) -> None:
+    """A job every `every_minutes` minutes, created unless one of that name exists."""
+    from django_celery_beat.models import IntervalSchedule, PeriodicTask
+
+    interval, _ = IntervalSchedule.objects.using(using).get_or_create(
+        every=every_minutes, period=IntervalSchedule.MINUTES
+    )
+    PeriodicTask.objects.using(using).get_or_create(
+        name=name, defaults={"task": task, "interval": interval, "kwargs": kwargs}
     )
 
 

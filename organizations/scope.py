@@ -35,12 +35,14 @@ class Access(enum.StrEnum):
     HANDLE = "handle"  # staff work: requests, concerns, activities
     CHANGE = "change"  # manage the organizations and their records
     PERSONAL = "personal"  # members' personal data
+    AID = "aid"  # hardship aid case details (a dedicated role, at any level)
 
 
 ROLE_ACCESS: dict[str, frozenset[Access]] = {
     Role.ADMIN: frozenset({Access.VIEW, Access.HANDLE, Access.CHANGE, Access.PERSONAL}),
     Role.STAFF: frozenset({Access.VIEW, Access.HANDLE, Access.PERSONAL}),
     Role.VIEWER: frozenset({Access.VIEW}),
+    Role.AID: frozenset({Access.VIEW, Access.AID}),
 }
 
 # Levels at which a grant reaches members' personal data by default. Above grassroots,
@@ -63,6 +65,7 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
     },
     Role.STAFF: {"organizations.view_organization"},
     Role.VIEWER: {"organizations.view_organization"},
+    Role.AID: {"organizations.view_organization"},
 }
 
 

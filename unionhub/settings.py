@@ -256,3 +256,13 @@ UNIONHUB_SITE_TITLE = _("UnionHub")
 MEMBERS_DUES_RATE = Decimal(env.str("MEMBERS_DUES_RATE", default="0.005"))
 MEMBERS_DUES_QUANTUM = Decimal(env.str("MEMBERS_DUES_QUANTUM", default="0.01"))
 MEMBERS_DUES_ROUNDING = env.str("MEMBERS_DUES_ROUNDING", default="ROUND_HALF_UP")
+
+# Member services. Concern due times by grade (days) and the hardship aid approval level
+# and public-notice length apply where an organization has not set its own.
+SERVICES_CONCERN_DUE_DAYS = {
+    "general": env.int("SERVICES_CONCERN_DAYS_GENERAL", default=3),
+    "difficult": env.int("SERVICES_CONCERN_DAYS_DIFFICULT", default=7),
+    "complex": env.int("SERVICES_CONCERN_DAYS_COMPLEX", default=15),
+}
+SERVICES_AID_APPROVAL_LEVEL = env.str("SERVICES_AID_APPROVAL_LEVEL", default="county")
+SERVICES_AID_NOTICE_DAYS = env.int("SERVICES_AID_NOTICE_DAYS", default=5)

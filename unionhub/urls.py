@@ -8,10 +8,11 @@ from rest_framework.routers import DefaultRouter
 from members.api import ROUTES as MEMBER_ROUTES
 from organizations import views as org_views
 from organizations.api import OrganizationViewSet
+from services.api import ROUTES as SERVICE_ROUTES
 
 router = DefaultRouter()
 router.register("organizations", OrganizationViewSet, basename="organization")
-for prefix, viewset, basename in MEMBER_ROUTES:
+for prefix, viewset, basename in [*MEMBER_ROUTES, *SERVICE_ROUTES]:
     router.register(prefix, viewset, basename=basename)
 
 urlpatterns = [
@@ -25,6 +26,7 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("inbox/", include("notifications.urls")),
     path("", include("members.urls")),
+    path("", include("services.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("api/v1/", include(router.urls)),

@@ -1,0 +1,107 @@
+"""State changes of member services: one function per use case, called by every surface.
+
+The feature modules beside this one (menu, activities, aid, voice, stations) build on
+the helpers here. Each action validates, writes in one transaction together with its
+history row, counter adjustments (`organizations.counters`) and audit entry, and sends
+in-app notifications on commit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from members.models import CURRENT_STATUSES, Member
+from notifications.actions import notify
+from organizations import scope
+from organizations.models import Organization, OrgRole, OrgStatus, Role
+from organizations.selectors import chain
+
+from ..models import AudienceMixin
+
+# Figures in sensitive categories (hardship aid, legal aid, counselling) below this are
+# shown as "fewer than 5" to anyone without the right to see the cases themselves.
+SUPPRESSION_THRESHOLD = 5
+
+
+def union_chain(org: Organization) -> list[Organization]:
+    """`org` and every organization above it, top first (two queries whatever the depth)."""
+    return [*chain(org), org]
+
+
+def require(user, access: scope.Access, obj, message: str | None = None) -> None:
+    """PermissionDenied unless `user` (None: the system itself) reaches `obj` for `access`."""
+    if user is not None and not scope.can(user, access, obj):
+        raise PermissionDenied(message or _("This is outside your area of responsibility."))
+
+
+def require_current_member(member: Member | None) -> Member:
+    """The member, if their membership is current; otherwise a clear error."""
+    if member is None or member.deleted_at is not None:
+        raise ValidationError(_("Only union members can use the union's services."))
+    if member.status not in CURRENT_STATUSES:
+        raise ValidationError(
+            _("Your membership is not current, so you cannot use the union's services.")
+        )
+    return member
+
+
+def audience_allows(item: AudienceMixin, member: Member, chain_ids: Iterable[int]) -> bool:
+    """Whether the audience rules of a service or activity admit `member`.
+
+    `chain_ids` are the member's union and its ancestors; `audience_unions` must be
+    prefetched by the caller when it checks many items.
+    """
+    if item.audience_levels and member.organization.level not in item.audience_levels:
+        return False
+    if item.audience_employment_types and member.employment_type not in (
+        item.audience_employment_types
+    ):
+        return False
+    unions = {u.pk for u in item.audience_unions.all()}
+    return not unions or bool(unions & set(chain_ids))
+
+
+def check_offered_to(item, member: Member, chain_ids: Iterable[int]) -> None:
+    """ValidationError unless a service or activity of the member's chain admits them."""
+    chain_ids = list(chain_ids)
+    if item.organization_id not in chain_ids or not audience_allows(item, member, chain_ids):
+        raise ValidationError(_("This is not offered to members of your union."))
+
+
+def check_active_org(org: Organization) -> None:
+    if org.status != OrgStatus.ACTIVE:
+        raise ValidationError(_("%(union)s is dissolved.") % {"union": org.name})
+
+
+def officers_of(org: Organization | int, roles: Iterable[str] = (Role.ADMIN, Role.STAFF)):
+    """Ids of the users holding one of `roles` at exactly `org` (to notify them)."""
+    org_id = getattr(org, "pk", org)
+    return list(
+        OrgRole.objects.filter(organization_id=org_id, role__in=list(roles))
+        .values_list("user_id", flat=True)
+        .distinct()
+    )
+
+
+def notify_on_commit(
+    recipients, kind: str, context: dict | None = None, link: str = "", dedupe_key: str = ""
+) -> None:
+    """Send in-app notifications once the current transaction commits."""
+    ids = [getattr(r, "pk", r) for r in recipients if r is not None]
+    if not ids:
+        return
+    transaction.on_commit(
+        lambda: notify(ids, kind, context or {}, link, dedupe_key=dedupe_key or None)
+    )
+
+
+def suppressed(value: int, user=None, access: scope.Access | None = None, org=None):
+    """A sensitive count as shown: the number, or None ("fewer than 5") when it is small
+    and the user may not see the underlying cases."""
+    if None not in (access, user, org) and scope.can(user, access, org):
+        return value
+    return value if value == 0 or value >= SUPPRESSION_THRESHOLD else None

@@ -1,0 +1,3 @@
+"""The services admin, one module per feature; importing registers every ModelAdmin."""
+
+from . import activities, aid, menu, stations, voice  # noqa: F401

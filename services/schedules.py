@@ -1,0 +1,19 @@
+"""Scheduled jobs of the services app, kept in django-celery-beat (editable in the admin).
+
+Each feature's action module lists its jobs in `SCHEDULES` as keyword arguments of
+`organizations.schedules.ensure_daily_task` or `ensure_interval_task`.
+"""
+
+from organizations.schedules import ensure_daily_task, ensure_interval_task
+
+
+def ensure_schedules(sender=None, using="default", **kwargs):
+    from .actions import activities, aid, menu, stations, voice
+
+    for module in (menu, activities, aid, voice, stations):
+        for job in getattr(module, "SCHEDULES", []):
+            job = dict(job)
+            if "every_minutes" in job:
+                ensure_interval_task(using=using, **job)
+            else:
+                ensure_daily_task(using=using, **job)

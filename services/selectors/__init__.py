@@ -1,0 +1,1 @@
+"""Read-only queries of the services app, one module per feature."""

@@ -1,0 +1,11 @@
+"""Portal URLs of the services app, collected from each feature's views module."""
+
+from .views import activities, aid, menu, stations, voice
+
+urlpatterns = [
+    *menu.urlpatterns,
+    *activities.urlpatterns,
+    *aid.urlpatterns,
+    *voice.urlpatterns,
+    *stations.urlpatterns,
+]

@@ -1,0 +1,1 @@
+"""Portal views of the services app, one module per feature."""
