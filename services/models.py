@@ -199,6 +199,14 @@ class StationVisit(models.Model):
     member = models.ForeignKey(
         Member, verbose_name=_("member"), on_delete=models.CASCADE, related_name="+"
     )
+    # The member's union when they rated: the counters stay where they were counted even
+    # after the member transfers.
+    member_union = models.ForeignKey(
+        Organization,
+        verbose_name=_("member's union"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
     visited_on = models.DateField(_("visited on"), default=timezone.localdate)
     rating = models.PositiveSmallIntegerField(_("rating"), validators=RATING_VALIDATORS)
     comment = models.CharField(_("comment"), max_length=500, blank=True)
@@ -328,7 +336,7 @@ class Service(AudienceMixin):
 
 
 class RequestStatus(models.TextChoices):
-    SUBMITTED = "submitted", _("Submitted")
+    SUBMITTED = "submitted", pgettext_lazy("request status", "Submitted")
     ACCEPTED = "accepted", _("Accepted")
     IN_PROGRESS = "in_progress", _("In progress")
     COMPLETED = "completed", _("Completed")

@@ -202,6 +202,9 @@ SPECTACULAR_SETTINGS = {
         "ApplicationStatusEnum": "members.models.ApplicationStatus",
         "TransferStatusEnum": "members.models.TransferStatus",
         "OrgStatusEnum": "organizations.models.OrgStatus",
+        "StationKindEnum": "services.models.StationKind",
+        "ConcernStepKindEnum": "services.models.ConcernStepKind",
+        "AidStepKindEnum": "services.models.AidStepKind",
     },
 }
 
