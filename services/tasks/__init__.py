@@ -1,1 +1,4 @@
-"""Celery tasks of the services app: thin wrappers taking ids and calling actions."""
+"""Celery tasks of the services app (autodiscovered as `services.tasks`). Tasks are thin."""
+
+from .aid import *  # noqa: F403
+from .voice import *  # noqa: F403
