@@ -1,1 +1,268 @@
-ROUTES = []
+"""API: service stations (/api/v1/stations/) and each organization's service settings
+(/api/v1/service-settings/), scoped to the caller's unions.
+
+Officers see the stations of their subtrees; administrators create them in the union named
+by `?organization=` (never by the request body), correct them, and close or reopen them.
+Settings are for administrators only; `POST ?organization=` creates or changes a union's
+row, `PATCH …/{id}/` changes it.
+"""
+
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import mixins, serializers, status
+from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
+from rest_framework.response import Response
+
+from organizations import scope
+from organizations.models import Organization
+
+from ..actions import stations as actions
+from ..models import ServiceSettings, Station, StationKind
+from ..selectors import stations as selectors
+
+
+class StationSerializer(serializers.ModelSerializer):
+    organization_name = serializers.CharField(source="organization.name", read_only=True)
+    kind_display = serializers.CharField(source="get_kind_display", read_only=True)
+    rating = serializers.FloatField(read_only=True, allow_null=True)
+
+    class Meta:
+        model = Station
+        fields = [
+            "id",
+            "organization",
+            "organization_name",
+            "name",
+            "kind",
+            "kind_display",
+            "address",
+            "opening_hours",
+            "latitude",
+            "longitude",
+            "phone",
+            "description",
+            "is_active",
+            "rating",
+            "rating_count",
+            "created_at",
+        ]
+        read_only_fields = fields
+
+
+class StationInputSerializer(serializers.Serializer):
+    """A station's fields as typed; validated by `actions.clean_station_data`."""
+
+    name = serializers.CharField(max_length=120)
+    kind = serializers.ChoiceField(choices=StationKind.choices, default=StationKind.WORKERS_HOME)
+    address = serializers.CharField(max_length=255)
+    opening_hours = serializers.CharField(
+        max_length=200, required=False, default="", allow_blank=True
+    )
+    latitude = serializers.DecimalField(
+        max_digits=9, decimal_places=6, required=False, allow_null=True, default=None
+    )
+    longitude = serializers.DecimalField(
+        max_digits=9, decimal_places=6, required=False, allow_null=True, default=None
+    )
+    phone = serializers.CharField(max_length=32, required=False, default="", allow_blank=True)
+    description = serializers.CharField(required=False, default="", allow_blank=True)
+
+
+class StationUpdateSerializer(StationInputSerializer):
+    """A correction: fields left out keep their value."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for field in self.fields.values():
+            field.required = False
+            field.default = serializers.empty
+
+
+class NearbySerializer(serializers.Serializer):
+    lat = serializers.DecimalField(max_digits=9, decimal_places=6)
+    lon = serializers.DecimalField(max_digits=9, decimal_places=6)
+    limit = serializers.IntegerField(min_value=1, max_value=50, default=10)
+
+
+def _org_for_create(request) -> Organization:
+    org_id = request.query_params.get("organization")
+    if not org_id:
+        raise ValidationError({"organization": [_("Give ?organization=<union id>.")]})
+    return scope.get_object_or_404(
+        request.user, Organization.objects.all(), scope.Access.CHANGE, pk=org_id
+    )
+
+
+_ORGANIZATION_PARAMETER = OpenApiParameter(
+    "organization", OpenApiTypes.INT, description=_("For POST: the union the row belongs to.")
+)
+
+
+@extend_schema(parameters=[_ORGANIZATION_PARAMETER])
+class StationViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.UpdateModelMixin,
+    scope.ScopedGenericViewSet,
+):
+    """Service stations of the caller's unions and the unions below them."""
+
+    queryset = Station.objects.select_related("organization")
+    serializer_class = StationSerializer
+    read_access = scope.Access.VIEW
+    write_access = scope.Access.CHANGE
+    filterset_fields = ["organization", "kind", "is_active"]
+    search_fields = ["name", "address"]
+    ordering_fields = ["name", "rating_count", "created_at"]
+    http_method_names = ["get", "post", "patch", "head", "options"]
+
+    def narrow_queryset(self, queryset):
+        return queryset.order_by("name", "pk")
+
+    def tenant_for_create(self) -> Organization:
+        return _org_for_create(self.request)
+
+    @extend_schema(request=StationInputSerializer, responses={201: StationSerializer})
+    def create(self, request, *args, **kwargs):
+        org = self.tenant_for_create()
+        body = StationInputSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        station = actions.create_station(
+            organization=org, data=body.validated_data, acting_user=request.user
+        )
+        return Response(StationSerializer(station).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=StationUpdateSerializer, responses=StationSerializer)
+    def partial_update(self, request, *args, **kwargs):
+        station = self.get_object()
+        body = StationUpdateSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        station = actions.update_station(
+            station=station, data=body.validated_data, acting_user=request.user
+        )
+        return Response(StationSerializer(station).data)
+
+    def update(self, request, *args, **kwargs):
+        return self.partial_update(request, *args, **kwargs)
+
+    @extend_schema(request=None, responses=StationSerializer)
+    @action(detail=True, methods=["post"])
+    def close(self, request, pk=None):
+        """Close the station: members no longer see it or rate it; its history stays."""
+        station = actions.close_station(station=self.get_object(), acting_user=request.user)
+        return Response(StationSerializer(station).data)
+
+    @extend_schema(request=None, responses=StationSerializer)
+    @action(detail=True, methods=["post"])
+    def reopen(self, request, pk=None):
+        station = actions.reopen_station(station=self.get_object(), acting_user=request.user)
+        return Response(StationSerializer(station).data)
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("lat", OpenApiTypes.NUMBER, required=True),
+            OpenApiParameter("lon", OpenApiTypes.NUMBER, required=True),
+            OpenApiParameter("limit", OpenApiTypes.INT),
+        ],
+        responses=StationSerializer(many=True),
+    )
+    @action(detail=False, methods=["get"])
+    def nearby(self, request):
+        """The open stations of your scope nearest to a point, nearest first."""
+        query = NearbySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        rows = selectors.nearby(
+            query.validated_data["lat"],
+            query.validated_data["lon"],
+            query.validated_data["limit"],
+            self.get_queryset().filter(is_active=True),
+        )
+        return Response(
+            [
+                {**StationSerializer(station).data, "distance_km": round(km, 2)}
+                for station, km in rows
+            ]
+        )
+
+
+class ServiceSettingsSerializer(serializers.ModelSerializer):
+    organization_name = serializers.CharField(source="organization.name", read_only=True)
+
+    class Meta:
+        model = ServiceSettings
+        fields = [
+            "id",
+            "organization",
+            "organization_name",
+            *actions.SETTINGS_FIELDS,
+        ]
+        read_only_fields = fields
+
+
+class ServiceSettingsInputSerializer(serializers.Serializer):
+    """Validated by `actions.clean_settings`; fields left out keep their value."""
+
+    concern_days_general = serializers.IntegerField(required=False)
+    concern_days_difficult = serializers.IntegerField(required=False)
+    concern_days_complex = serializers.IntegerField(required=False)
+    aid_approval_level = serializers.CharField(
+        required=False, allow_blank=True, max_length=20, help_text=_("A level above grassroots.")
+    )
+    aid_notice_days = serializers.IntegerField(required=False)
+
+
+@extend_schema(parameters=[_ORGANIZATION_PARAMETER])
+class ServiceSettingsViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.UpdateModelMixin,
+    scope.ScopedGenericViewSet,
+):
+    """Service settings of the unions the caller administers."""
+
+    queryset = ServiceSettings.objects.select_related("organization")
+    serializer_class = ServiceSettingsSerializer
+    read_access = scope.Access.CHANGE
+    write_access = scope.Access.CHANGE
+    filterset_fields = ["organization"]
+    http_method_names = ["get", "post", "patch", "head", "options"]
+
+    def narrow_queryset(self, queryset):
+        return queryset.order_by("organization__tree_id", "organization__lft")
+
+    def tenant_for_create(self) -> Organization:
+        return _org_for_create(self.request)
+
+    @extend_schema(request=ServiceSettingsInputSerializer, responses=ServiceSettingsSerializer)
+    def create(self, request, *args, **kwargs):
+        org = self.tenant_for_create()
+        body = ServiceSettingsInputSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        row = actions.save_settings(
+            organization=org, data=body.validated_data, acting_user=request.user
+        )
+        return Response(ServiceSettingsSerializer(row).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=ServiceSettingsInputSerializer, responses=ServiceSettingsSerializer)
+    def partial_update(self, request, *args, **kwargs):
+        row = self.get_object()
+        body = ServiceSettingsInputSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        row = actions.save_settings(
+            organization=row.organization, data=body.validated_data, acting_user=request.user
+        )
+        return Response(ServiceSettingsSerializer(row).data)
+
+    def update(self, request, *args, **kwargs):
+        return self.partial_update(request, *args, **kwargs)
+
+
+# Basenames prefixed "api-": the portal's pages are named "stations-list", "stations-detail".
+ROUTES = [
+    ("stations", StationViewSet, "api-station"),
+    ("service-settings", ServiceSettingsViewSet, "api-service-settings"),
+]
