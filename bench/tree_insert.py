@@ -29,7 +29,7 @@ sys.path.insert(0, str(ROOT))
 def start_database():
     if "DATABASE_URL" in os.environ:
         return None
-    from tests.services import Services
+    from tests.servers import Services
 
     os.environ["CELERY_BROKER_URL"] = "memory://"  # no Redis needed here
     services = Services()

@@ -2,8 +2,8 @@
 # Install the system packages UnionHub's tests need, on Debian 12. Idempotent: only what
 # is missing is installed, and `apt-get update` runs only then. Starts no services.
 #
-#   postgresql          server binaries in /usr/lib/postgresql/15/bin (tests/services.py)
-#   redis-server        Celery broker and cache for the tests (tests/services.py)
+#   postgresql          server binaries in /usr/lib/postgresql/15/bin (tests/servers.py)
+#   redis-server        Celery broker and cache for the tests (tests/servers.py)
 #   gettext             msgfmt, for compilemessages
 #   chromium            headless browser for the UI tests
 #   fonts-wqy-microhei  CJK font, so zh-hans pages render in screenshots

@@ -1,6 +1,6 @@
 """Pytest plugin that gives the test session private PostgreSQL and Redis servers.
 
-Loaded with ``-p tests.services`` (see pytest.ini).  The settings module reads
+Loaded with ``-p tests.servers`` (see pytest.ini).  The settings module reads
 ``DATABASE_URL`` and ``CELERY_BROKER_URL`` when it is imported, and pytest-django
 imports it inside its own ``pytest_load_initial_conftests`` hook, i.e. before any
 conftest.py is read.  So the servers are started from a *wrapper* of that hook:
@@ -428,15 +428,15 @@ def pytest_load_initial_conftests(early_config, parser, args):
         if dj_conf is not None and dj_conf.settings.configured:
             # Our environment variables would silently be ignored.
             raise pytest.UsageError(
-                "tests.services: Django settings were loaded before the test servers were "
-                "started; load this plugin with -p tests.services (see pytest.ini)."
+                "tests.servers: Django settings were loaded before the test servers were "
+                "started; load this plugin with -p tests.servers (see pytest.ini)."
             )
         _services = Services()
         try:
             _services.start()
         except ServiceError as exc:
             _stop_services()
-            raise pytest.UsageError(f"tests.services: {exc}") from None
+            raise pytest.UsageError(f"tests.servers: {exc}") from None
     try:
         return (yield)
     except BaseException:
