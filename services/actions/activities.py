@@ -139,7 +139,8 @@ ROLE_PERMISSIONS = {
 
 SCHEDULES: list[dict] = []
 
-_ACTIVITY_FIELDS = (
+# The fields of an activity that its actions take, in form order.
+ACTIVITY_FIELDS = (
     "title",
     "description",
     "delivery",
@@ -225,7 +226,7 @@ def _lock_session(session: ActivitySession) -> ActivitySession:
 def clean_activity(organization: Organization, data: Mapping, audience_unions) -> dict:
     """Validated activity fields; ValidationError per field."""
     errors: dict[str, list] = {}
-    values = {f: data[f] for f in _ACTIVITY_FIELDS if f in data}
+    values = {f: data[f] for f in ACTIVITY_FIELDS if f in data}
     values["title"] = str(values.get("title") or "").strip()
     values["description"] = str(values.get("description") or "").strip()
     if not values["title"]:
@@ -315,7 +316,7 @@ def update_activity(
     if activity.status in (ActivityStatus.CANCELLED, ActivityStatus.FINISHED):
         raise ValidationError(_("A cancelled or finished activity can no longer be changed."))
     unions = list(audience_unions) if audience_unions is not None else None
-    current = {f: getattr(activity, f) for f in _ACTIVITY_FIELDS}
+    current = {f: getattr(activity, f) for f in ACTIVITY_FIELDS}
     values = clean_activity(
         activity.organization,
         {**current, **data},

@@ -225,21 +225,20 @@ def _text(value, field: str, message: str, max_length: int) -> str:
 
 # --- The menu: services ----------------------------------------------------------------------
 
-SERVICE_FIELDS = frozenset(
-    {
-        "title",
-        "category",
-        "description",
-        "capacity",
-        "starts_on",
-        "ends_on",
-        "delivery",
-        "station",
-        "handling",
-        "due_days",
-        "audience_levels",
-        "audience_employment_types",
-    }
+# The fields of a service that its actions take, in form order.
+SERVICE_FIELDS = (
+    "title",
+    "category",
+    "description",
+    "capacity",
+    "starts_on",
+    "ends_on",
+    "delivery",
+    "station",
+    "handling",
+    "due_days",
+    "audience_levels",
+    "audience_employment_types",
 )
 
 
@@ -252,7 +251,7 @@ def clean_service(
 ) -> Service:
     """An unsaved Service for `organization` with `data` applied, or a ValidationError
     naming each bad field. Forms call it to show errors; the actions call it again."""
-    unknown = set(data) - SERVICE_FIELDS
+    unknown = set(data) - set(SERVICE_FIELDS)
     if unknown:
         raise ValidationError(_("Unknown fields: %(f)s.") % {"f": ", ".join(sorted(unknown))})
     check_active_org(organization)

@@ -24,18 +24,6 @@ from ..forms.activities import ActivityAdminForm, ScanCardForm, SessionFormSet
 from ..models import Activity, ActivitySession, Registration, RegistrationStatus
 from ..selectors.activities import attendees
 
-_ACTIVITY_DATA = (
-    "title",
-    "description",
-    "delivery",
-    "station",
-    "venue",
-    "online_url",
-    "registration_closes_at",
-    "audience_levels",
-    "audience_employment_types",
-)
-
 
 def session_url(session) -> str:
     return reverse("admin:services_activity_session", args=[session.pk])
@@ -89,7 +77,8 @@ class ActivityAdmin(scope.ScopedAdminMixin, admin.ModelAdmin):
     # Writes go through the actions ------------------------------------------------------
 
     def save_model(self, request, obj, form, change):
-        data = {f: form.cleaned_data.get(f) for f in _ACTIVITY_DATA if f in form.cleaned_data}
+        cleaned = form.cleaned_data
+        data = {f: cleaned.get(f) for f in actions.ACTIVITY_FIELDS if f in cleaned}
         unions = list(form.cleaned_data.get("audience_unions") or [])
         if change:
             saved = actions.update_activity(

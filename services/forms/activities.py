@@ -39,15 +39,7 @@ class ActivityAdminForm(forms.ModelForm):
         model = Activity
         fields = [
             "organization",
-            "title",
-            "description",
-            "delivery",
-            "station",
-            "venue",
-            "online_url",
-            "registration_closes_at",
-            "audience_levels",
-            "audience_employment_types",
+            *actions.ACTIVITY_FIELDS,
             "audience_unions",
         ]
 

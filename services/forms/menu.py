@@ -12,20 +12,7 @@ from ..actions import menu as actions
 from ..models import Service, ServiceCategory
 from . import add_action_errors
 
-SERVICE_FORM_FIELDS = [
-    "title",
-    "category",
-    "description",
-    "capacity",
-    "starts_on",
-    "ends_on",
-    "delivery",
-    "station",
-    "handling",
-    "due_days",
-    "audience_levels",
-    "audience_employment_types",
-]
+SERVICE_FORM_FIELDS = list(actions.SERVICE_FIELDS)
 
 
 class AudienceFieldsMixin(forms.Form):

@@ -9,6 +9,7 @@ from types import SimpleNamespace
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.utils import timezone
 
 from members import actions as member_actions
 from tests.factories import make_member
@@ -45,3 +46,32 @@ def login(client):
         return client
 
     return do
+
+
+class Clock:
+    """A frozen clock for the actions (django.utils.timezone.now), moved by hand."""
+
+    def __init__(self, monkeypatch):
+        self.now = timezone.now().replace(microsecond=0)
+        monkeypatch.setattr(timezone, "now", lambda: self.now)
+
+    def advance(self, delta):
+        self.now += delta
+        return self.now
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    return Clock(monkeypatch)
+
+
+@pytest.fixture(autouse=True)
+def in_english(client, settings):
+    """Messages are asserted in English, whatever the Chinese translations say."""
+    from django.utils import translation
+
+    # The default language too, for API clients and worker threads without the cookie.
+    settings.LANGUAGE_CODE = "en"
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    with translation.override("en"):
+        yield

@@ -6,7 +6,7 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
-from django.utils import timezone, translation
+from django.utils import timezone
 
 from notifications.models import Notification
 from organizations import counters
@@ -32,13 +32,6 @@ from tests.factories import OrganizationFactory
 from tests.services.conftest import member_with_login
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def english():
-    # The messages are asserted in English, whatever the catalogue says.
-    with translation.override("en"):
-        yield
 
 
 @pytest.fixture

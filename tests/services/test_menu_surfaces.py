@@ -2,7 +2,6 @@
 
 import pytest
 from django.urls import reverse
-from django.utils import translation
 from rest_framework.test import APIClient
 
 from organizations import counters
@@ -18,12 +17,6 @@ from services.models import (
 )
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def english():
-    with translation.override("en"):
-        yield
 
 
 def api(user):

@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, connections
-from django.utils import timezone, translation
+from django.utils import timezone
 
 from members.models import Member, MemberStatus
 from notifications.models import Notification
@@ -21,13 +21,6 @@ from services.selectors import stations as selectors
 pytestmark = pytest.mark.django_db
 
 HANGZHOU = {"latitude": "30.274085", "longitude": "120.155070"}
-
-
-@pytest.fixture(autouse=True)
-def in_english():
-    """Messages are asserted in English, whatever the translations say."""
-    with translation.override("en"):
-        yield
 
 
 def make_station(org, name="西湖职工之家", **data):

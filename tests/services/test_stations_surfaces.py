@@ -3,7 +3,7 @@ and the portal pages, with isolation between sibling unions."""
 
 import pytest
 from django.urls import reverse
-from django.utils import timezone, translation
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from services.actions import stations as actions
@@ -19,14 +19,6 @@ from services.models import (
 )
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def in_english(client):
-    """Pages and messages are asserted in English, whatever the translations say."""
-    client.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"
-    with translation.override("en"):
-        yield
 
 
 def make_station(org, name="西湖职工之家", **data):

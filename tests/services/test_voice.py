@@ -8,7 +8,6 @@ import zipfile
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.utils import timezone
 
 from notifications.models import Notification
 from organizations import counters
@@ -29,33 +28,6 @@ pytestmark = pytest.mark.django_db
 
 DAY = datetime.timedelta(days=1)
 MINUTE = datetime.timedelta(minutes=1)
-
-
-class Clock:
-    """A frozen clock for the actions (django.utils.timezone.now), moved by hand."""
-
-    def __init__(self, monkeypatch):
-        self.now = timezone.now().replace(microsecond=0)
-        monkeypatch.setattr(timezone, "now", lambda: self.now)
-
-    def advance(self, delta):
-        self.now += delta
-        return self.now
-
-
-@pytest.fixture
-def clock(monkeypatch):
-    return Clock(monkeypatch)
-
-
-@pytest.fixture(autouse=True)
-def in_english(client, settings):
-    """Messages are asserted in English, whatever the translations say."""
-    from django.utils import translation
-
-    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
-    with translation.override("en"):
-        yield
 
 
 @pytest.fixture(autouse=True)

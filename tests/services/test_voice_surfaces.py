@@ -19,16 +19,6 @@ PNG = b"\x89PNG\r\n\x1a\n" + b"\0" * 64
 
 
 @pytest.fixture(autouse=True)
-def in_english(client, settings):
-    """Messages are asserted in English, whatever the translations say."""
-    from django.utils import translation
-
-    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
-    with translation.override("en"):
-        yield
-
-
-@pytest.fixture(autouse=True)
 def on_commit_at_once(monkeypatch):
     """The test's transaction never commits: run on-commit work (notifications) at once."""
     from django.db import transaction
