@@ -7,18 +7,27 @@ class ServicesConfig(AppConfig):
     verbose_name = _("Member services")
 
     def ready(self):
+        from django.core.exceptions import ImproperlyConfigured
         from django.db.models.signals import post_migrate
 
         from notifications import kinds
+        from organizations.demo_data import SEEDERS, register_seeder
         from organizations.models import Role
         from organizations.scope import register_role_permissions
 
         # Importing the action modules registers their counter sources and notification
         # kinds; each module lists its own.
+        from . import demo
         from .actions import activities, aid, menu, stations, voice
         from .schedules import ensure_schedules
 
         post_migrate.connect(ensure_schedules, sender=self, dispatch_uid="services-schedules")
+        # Seeders run in registration order (and reset in reverse): the services demo uses
+        # the demo members, so "members" must be registered first, i.e. listed before
+        # "services" in INSTALLED_APPS.
+        if "members" not in SEEDERS:
+            raise ImproperlyConfigured("List 'members' before 'services' in INSTALLED_APPS.")
+        register_seeder("services", demo.seed, demo.reset)
         for module in (menu, activities, aid, voice, stations):
             for role, perms in getattr(module, "ROLE_PERMISSIONS", {}).items():
                 register_role_permissions(role, {f"services.{p}" for p in perms})
