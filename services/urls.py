@@ -1,8 +1,9 @@
 """Portal URLs of the services app, collected from each feature's views module."""
 
-from .views import activities, aid, menu, stations, voice
+from .views import activities, aid, home, menu, stations, voice
 
 urlpatterns = [
+    *home.urlpatterns,
     *menu.urlpatterns,
     *activities.urlpatterns,
     *aid.urlpatterns,
