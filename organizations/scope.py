@@ -24,6 +24,7 @@ from django.db.models import Model, Q, QuerySet
 from django.http import Http404
 from django.utils.translation import gettext as _
 from rest_framework import mixins, permissions, viewsets
+from rest_framework.exceptions import ValidationError
 
 from .models import Level, Organization, OrgRole, Role
 
@@ -371,9 +372,19 @@ class ScopedGenericViewSet(viewsets.GenericViewSet):
     def narrow_queryset(self, queryset: QuerySet) -> QuerySet:
         return queryset
 
+    def organization_from_query(self, access: Access | None = None) -> Organization:
+        """The organization named by `?organization=<id>`, within the caller's scope for
+        `access` (default: the viewset's write access); 404 outside it."""
+        org_id = self.request.query_params.get("organization")
+        if not org_id:
+            raise ValidationError({"organization": [_("Give ?organization=<union id>.")]})
+        return get_object_or_404(
+            self.request.user, Organization.objects.all(), access or self.write_access, pk=org_id
+        )
+
     def tenant_for_create(self) -> Organization:
-        """The organization a new row belongs to, taken from the URL by subclasses."""
-        raise NotImplementedError
+        """The organization a new row belongs to: from the URL, never from the body."""
+        return self.organization_from_query()
 
     def perform_create(self, serializer):
         serializer.save(organization=self.tenant_for_create())

@@ -153,13 +153,8 @@ class DuesRecordViewSet(
     @action(detail=False, methods=["get"])
     def summary(self, request):
         """How a grassroots union's dues collected in a month split between the levels."""
-        org_id = request.query_params.get("organization")
-        if not org_id:
-            raise ValidationError({"organization": [_("Give ?organization=<union id>.")]})
+        org = self.organization_from_query(scope.Access.VIEW)
         period = _period_param(request.query_params.get("period", ""))
-        org = scope.get_object_or_404(
-            request.user, Organization.objects.all(), scope.Access.VIEW, pk=org_id
-        )
         parts = selectors.dues_split(organization=org, period=period)
         totals = selectors.period_summary(
             organizations_qs=Organization.objects.filter(pk=org.pk), period=period

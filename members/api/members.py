@@ -10,11 +10,9 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
-from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
 from organizations import scope
-from organizations.models import Organization
 
 from .. import actions
 from ..models import ETHNICITIES, Education, EmploymentType, Member, MembershipEvent
@@ -139,14 +137,6 @@ class MemberViewSet(
 
     def narrow_queryset(self, queryset):
         return queryset.order_by("-pk")
-
-    def tenant_for_create(self) -> Organization:
-        org_id = self.request.query_params.get("organization")
-        if not org_id:
-            raise ValidationError({"organization": [_("Give ?organization=<union id>.")]})
-        return scope.get_object_or_404(
-            self.request.user, Organization.objects.all(), scope.Access.PERSONAL, pk=org_id
-        )
 
     @extend_schema(request=PersonInputSerializer, responses={201: MemberSerializer})
     def create(self, request, *args, **kwargs):

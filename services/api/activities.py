@@ -12,11 +12,9 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
-from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
 from organizations import scope
-from organizations.models import Organization
 
 from ..actions import activities as actions
 from ..models import Activity, ActivitySession, Registration
@@ -123,14 +121,6 @@ class ActivityViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, scope.Sc
 
     def narrow_queryset(self, queryset):
         return queryset.order_by("-created_at", "-pk")
-
-    def tenant_for_create(self) -> Organization:
-        org_id = self.request.query_params.get("organization")
-        if not org_id:
-            raise ValidationError({"organization": [_("Give ?organization=<union id>.")]})
-        return scope.get_object_or_404(
-            self.request.user, Organization.objects.all(), scope.Access.HANDLE, pk=org_id
-        )
 
     @extend_schema(request=ActivitySerializer, responses={201: ActivitySerializer})
     def create(self, request, *args, **kwargs):

@@ -135,14 +135,6 @@ class ServiceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, scope.Sco
     def narrow_queryset(self, queryset):
         return queryset.order_by("-created_at", "-pk")
 
-    def tenant_for_create(self) -> Organization:
-        org_id = self.request.query_params.get("organization")
-        if not org_id:
-            raise ValidationError({"organization": [_("Give ?organization=<union id>.")]})
-        return scope.get_object_or_404(
-            self.request.user, Organization.objects.all(), scope.Access.CHANGE, pk=org_id
-        )
-
     def _fresh(self, service):
         return Response(ServiceSerializer(self.queryset.get(pk=service.pk)).data)
 

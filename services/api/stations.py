@@ -12,11 +12,9 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
-from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
 from organizations import scope
-from organizations.models import Organization
 
 from ..actions import stations as actions
 from ..models import ServiceSettings, Station, StationKind
@@ -86,15 +84,6 @@ class NearbySerializer(serializers.Serializer):
     limit = serializers.IntegerField(min_value=1, max_value=50, default=10)
 
 
-def _org_for_create(request) -> Organization:
-    org_id = request.query_params.get("organization")
-    if not org_id:
-        raise ValidationError({"organization": [_("Give ?organization=<union id>.")]})
-    return scope.get_object_or_404(
-        request.user, Organization.objects.all(), scope.Access.CHANGE, pk=org_id
-    )
-
-
 _ORGANIZATION_PARAMETER = OpenApiParameter(
     "organization", OpenApiTypes.INT, description=_("For POST: the union the row belongs to.")
 )
@@ -121,9 +110,6 @@ class StationViewSet(
 
     def narrow_queryset(self, queryset):
         return queryset.order_by("name", "pk")
-
-    def tenant_for_create(self) -> Organization:
-        return _org_for_create(self.request)
 
     @extend_schema(request=StationInputSerializer, responses={201: StationSerializer})
     def create(self, request, *args, **kwargs):
@@ -233,9 +219,6 @@ class ServiceSettingsViewSet(
 
     def narrow_queryset(self, queryset):
         return queryset.order_by("organization__tree_id", "organization__lft")
-
-    def tenant_for_create(self) -> Organization:
-        return _org_for_create(self.request)
 
     @extend_schema(request=ServiceSettingsInputSerializer, responses=ServiceSettingsSerializer)
     def create(self, request, *args, **kwargs):
