@@ -277,6 +277,11 @@ class ScopedAdminMixin:
         return allowed and (obj is None or can(request.user, self.scope_change_access, obj))
 
     # A user without any permission on the model learns nothing either: not found.
+    def changelist_view(self, request, extra_context=None):
+        if not self.has_view_or_change_permission(request):
+            raise Http404(_("Not found."))
+        return super().changelist_view(request, extra_context)
+
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
         if object_id is not None and not self.has_view_or_change_permission(request):
             raise Http404(_("Not found."))

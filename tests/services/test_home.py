@@ -50,3 +50,14 @@ def test_header_links_to_services_for_logged_in_users_only(client, members, logi
     anonymous = client.get(reverse("directory")).content.decode()
     assert reverse("services-home") not in anonymous
     assert reverse("services-home") in login(members.a).get(reverse("directory")).content.decode()
+
+
+@pytest.mark.parametrize(
+    "model", ["service", "servicerequest", "activity", "concern", "station", "servicesettings"]
+)
+def test_an_officer_without_rights_on_a_model_finds_no_admin_list(
+    client, tree, make_officer, model
+):
+    # An aid officer holds no permission on the other services models: not found, not 403.
+    client.force_login(make_officer("a_aid", tree.union_a, role="aid"))
+    assert client.get(reverse(f"admin:services_{model}_changelist")).status_code == 404
