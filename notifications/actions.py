@@ -2,6 +2,7 @@
 
 from collections.abc import Iterable
 
+from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
 from .models import Notification
@@ -39,6 +40,14 @@ def notify(
     # ignore_conflicts covers a concurrent call that inserted the same key in between.
     Notification.objects.bulk_create(new_rows, ignore_conflicts=True, batch_size=1000)
     return len(new_rows)
+
+
+def link_for(name: str, *args) -> str:
+    """The path of a named URL for a notification's link, or "" where it is not mounted."""
+    try:
+        return reverse(name, args=args)
+    except NoReverseMatch:
+        return ""
 
 
 def mark_read(*, user, notification_id: int) -> Notification | None:

@@ -109,6 +109,49 @@ class Grant:
         return q
 
 
+def _linked_roots() -> list[tuple[int, int, int]]:
+    """(tree id, parent's tree id, parent's lft) of every tree hanging below another tree."""
+    return list(
+        Organization.objects.filter(tree_parent__isnull=True, parent__isnull=False).values_list(
+            "tree_id", "parent__tree_id", "parent__lft"
+        )
+    )
+
+
+def _linked_below(tree_id: int, lft: int, rght: int, linked) -> tuple[int, ...]:
+    return tuple(
+        sorted(
+            t
+            for t, parent_tree, parent_lft in linked
+            if parent_tree == tree_id and lft <= parent_lft <= rght
+        )
+    )
+
+
+def subtree_q(org: Organization, prefix: str = "") -> Q:
+    """Rows whose organization (at `prefix`) lies in `org`'s subtree, the trees hanging
+    below it included (the provinces under the national federation)."""
+    grant = Grant(
+        org_id=org.pk,
+        role=Role.VIEWER,
+        level=org.level,
+        tree_id=org.tree_id,
+        lft=org.lft,
+        rght=org.rght,
+        linked_tree_ids=_linked_below(org.tree_id, org.lft, org.rght, _linked_roots()),
+    )
+    return grant.q(prefix)
+
+
+def reaches_personal_data(org: Organization, other: Organization) -> bool:
+    """Whether officers of `org` reach the personal data of the members of `other`."""
+    return (
+        org.level in PERSONAL_DATA_LEVELS
+        and org.tree_id == other.tree_id
+        and org.lft <= other.lft <= org.rght
+    )
+
+
 def grants(user) -> tuple[Grant, ...]:
     """The user's grants with the current tree positions, cached on the user object."""
     if not getattr(user, "is_authenticated", False):
@@ -127,13 +170,7 @@ def grants(user) -> tuple[Grant, ...]:
         )
     )
     # Roots of trees linked below another tree (provinces under the national federation).
-    linked = []
-    if rows:
-        linked = list(
-            Organization.objects.filter(tree_parent__isnull=True, parent__isnull=False).values_list(
-                "tree_id", "parent__tree_id", "parent__lft"
-            )
-        )
+    linked = _linked_roots() if rows else []
     result = tuple(
         Grant(
             org_id=org_id,
@@ -142,13 +179,7 @@ def grants(user) -> tuple[Grant, ...]:
             tree_id=tree_id,
             lft=lft,
             rght=rght,
-            linked_tree_ids=tuple(
-                sorted(
-                    t
-                    for t, parent_tree, parent_lft in linked
-                    if parent_tree == tree_id and lft <= parent_lft <= rght
-                )
-            ),
+            linked_tree_ids=_linked_below(tree_id, lft, rght, linked),
         )
         for org_id, role, level, tree_id, lft, rght in rows
     )

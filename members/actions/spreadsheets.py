@@ -25,7 +25,6 @@ from collections.abc import Iterable, Iterator
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -35,7 +34,7 @@ from openpyxl.worksheet.datavalidation import DataValidation
 from stdnum.cn import ric
 
 from notifications import kinds
-from notifications.actions import notify
+from notifications.actions import link_for, notify
 from organizations import counters, scope
 from organizations.actions import record_audit
 from organizations.models import Level, Organization, OrgStatus
@@ -971,10 +970,7 @@ def _discard_file(job: ImportJob) -> None:
 def _notify(job: ImportJob) -> None:
     if not job.created_by_id:
         return
-    try:
-        link = reverse("admin:members_importjob_change", args=[job.pk])
-    except NoReverseMatch:
-        link = ""
+    link = link_for("admin:members_importjob_change", job.pk)
     status = job.status
     transaction.on_commit(
         lambda: notify(

@@ -19,12 +19,12 @@ import datetime
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
-from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from notifications import kinds
+from notifications.actions import link_for
 from organizations.actions import record_audit
 from organizations.models import Organization, OrgRole, Role
 
@@ -190,18 +190,11 @@ def _admin_ids(*orgs: Organization) -> set[int]:
     )
 
 
-def _link(name: str, *args) -> str:
-    try:
-        return reverse(name, args=args)
-    except NoReverseMatch:
-        return ""
-
-
 def _notify_later(
     transfer: Transfer, kind: str, step: str, *, acting_user=None, orgs=(), member=True
 ) -> None:
     """On commit: tell the member and the admins of `orgs` (ids only, once per step)."""
-    from notifications.actions import notify
+    from notifications.actions import link_for, notify
 
     context = {"from": transfer.from_organization.name, "to": transfer.to_organization.name}
     key = f"transfer:{transfer.pk}:{step}"
@@ -210,8 +203,8 @@ def _notify_later(
     admin_ids = _admin_ids(*orgs) - member_ids if orgs else set()
     member_ids.discard(acting)
     admin_ids.discard(acting)
-    member_link = _link("transfer-list")
-    admin_link = _link("admin:members_transfer_change", transfer.pk)
+    member_link = link_for("transfer-list")
+    admin_link = link_for("admin:members_transfer_change", transfer.pk)
 
     def send():
         if member_ids:
@@ -661,7 +654,7 @@ def retain_membership(
                     [user_id],
                     "membership.retained",
                     context,
-                    _link("my-membership"),
+                    link_for("my-membership"),
                     dedupe_key=key,
                 )
             )

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from members.actions import require  # noqa: F401 - the services actions use it from here
 from members.models import CURRENT_STATUSES, Member
 from notifications.actions import notify
 from organizations import scope
@@ -32,10 +33,21 @@ def union_chain(org: Organization) -> list[Organization]:
     return [*chain(org), org]
 
 
-def require(user, access: scope.Access, obj, message: str | None = None) -> None:
-    """PermissionDenied unless `user` (None: the system itself) reaches `obj` for `access`."""
-    if user is not None and not scope.can(user, access, obj):
-        raise PermissionDenied(message or _("This is outside your area of responsibility."))
+def recorded_actor(user):
+    """The acting user to record, or None for the system or an anonymous caller."""
+    return user if getattr(user, "is_authenticated", False) else None
+
+
+def required_text(value, field: str, message: str, max_length: int) -> str:
+    """Stripped text that is not empty (else `message` on `field`) nor too long."""
+    value = (value or "").strip()
+    if not value:
+        raise ValidationError({field: [message]})
+    if len(value) > max_length:
+        raise ValidationError(
+            {field: [_("Keep it under %(n)s characters.") % {"n": max_length + 1}]}
+        )
+    return value
 
 
 def require_current_member(member: Member | None) -> Member:

@@ -25,13 +25,13 @@ from collections.abc import Iterable, Mapping
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Count
-from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from members.actions import member_for_card_token
 from members.models import EmploymentType, Member
+from notifications.actions import link_for
 from organizations import counters, scope
 from organizations.actions import record_audit
 from organizations.models import Level, Organization, Role
@@ -174,13 +174,6 @@ counters.register_source("services.activities.", count_activity_counters)
 # --- Helpers ----------------------------------------------------------------------------
 
 
-def _link(name: str, *args) -> str:
-    try:
-        return reverse(name, args=args)
-    except NoReverseMatch:
-        return ""
-
-
 def _when(session: ActivitySession) -> str:
     start = timezone.localtime(session.starts_at)
     end = timezone.localtime(session.ends_at)
@@ -199,7 +192,7 @@ def _notify_member(registration: Registration, kind: str, step: str) -> None:
             [user_id],
             kind,
             _context(registration.session),
-            _link("activities-mine"),
+            link_for("activities-mine"),
             dedupe_key=f"activity-reg:{registration.pk}:{step}",
         )
 
@@ -425,7 +418,7 @@ def cancel_activity(*, activity: Activity, acting_user, reason: str = "") -> Act
             user_ids,
             "services.activities.cancelled",
             {"activity": activity.title, "reason": reason},
-            _link("activities-mine"),
+            link_for("activities-mine"),
             dedupe_key=f"activity:{activity.pk}:cancelled",
         )
     return activity

@@ -25,13 +25,12 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Sum
-from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from members.models import Member
-from notifications.actions import notify
+from notifications.actions import link_for, notify
 from organizations import counters, scope
 from organizations.actions import record_audit
 from organizations.models import LEVEL_RANK, Level, Organization, OrgRole, Role
@@ -45,7 +44,15 @@ from ..models import (
     AidTier,
     ServiceSettings,
 )
-from . import notify_on_commit, officers_of, require, require_current_member, union_chain
+from . import (
+    notify_on_commit,
+    officers_of,
+    recorded_actor,
+    require,
+    require_current_member,
+    required_text,
+    union_chain,
+)
 
 __all__ = [
     "APPLICATION_FIELDS",
@@ -231,17 +238,6 @@ def notice_days_for(union: Organization) -> int:
 # --- Helpers ------------------------------------------------------------------------------
 
 
-def _actor(user):
-    return user if getattr(user, "is_authenticated", False) else None
-
-
-def _link(name: str, *args) -> str:
-    try:
-        return reverse(name, args=args)
-    except NoReverseMatch:
-        return ""
-
-
 def _aid_officers(org: Organization | int) -> list[int]:
     return officers_of(org, roles=[Role.AID])
 
@@ -252,7 +248,7 @@ def _require_aid(user, org: Organization) -> None:
 
 def _step(case: AidCase, kind: str, user, text: str = "", amount=None) -> AidStep:
     return AidStep.objects.create(
-        case=case, kind=kind, actor=_actor(user), text=text, amount=amount
+        case=case, kind=kind, actor=recorded_actor(user), text=text, amount=amount
     )
 
 
@@ -282,15 +278,6 @@ def _expect(case: AidCase, *statuses: str, doing: str) -> None:
             % {"status": AidStatus(case.status).label, "doing": doing},
             code="wrong_order",
         )
-
-
-def _text(value, field: str, message: str, max_length: int = 5000) -> str:
-    value = (value or "").strip()
-    if not value:
-        raise ValidationError({field: [message]})
-    if len(value) > max_length:
-        raise ValidationError({field: [_("Keep it under %(n)d characters.") % {"n": max_length}]})
-    return value
 
 
 def _amount(value, field: str) -> Decimal:
@@ -330,7 +317,7 @@ def _new_case(
         approver=approver_for(union),
         year=year or timezone.localdate().year,
         applied_by_member=by_member,
-        created_by=_actor(acting_user),
+        created_by=recorded_actor(acting_user),
         **{f: data.get(f) for f in APPLICATION_FIELDS},
     )
     if isinstance(case.situation, str):
@@ -353,7 +340,7 @@ def _new_case(
         [u for u in _aid_officers(union) if u != getattr(acting_user, "pk", None)],
         "services.aid.applied",
         {"union": union.name},
-        _link("admin:services_aidcase_change", case.pk),
+        link_for("admin:services_aidcase_change", case.pk),
         dedupe_key=f"aid:{case.pk}:applied",
     )
     return case
@@ -379,7 +366,7 @@ def review_case(*, case: AidCase, accept: bool, text: str = "", acting_user) -> 
     """The grassroots union accepts an application for a home visit, or rejects it."""
     _require_aid(acting_user, case.organization)
     if not accept:
-        text = _text(text, "text", _("Give the reason for the rejection."), 2000)
+        text = required_text(text, "text", _("Give the reason for the rejection."), 2000)
     with transaction.atomic():
         case = _locked(case)
         _expect(case, AidStatus.APPLIED, doing=_("review it"))
@@ -401,8 +388,8 @@ def record_home_visit(
 ) -> AidCase:
     """Record the home visit (入户走访): what was found, when, and who went."""
     _require_aid(acting_user, case.organization)
-    text = _text(text, "text", _("Write down what the visit found."), 4000)
-    visitors = _text(visitors, "visitors", _("Name who made the visit."), 500)
+    text = required_text(text, "text", _("Write down what the visit found."), 4000)
+    visitors = required_text(visitors, "visitors", _("Name who made the visit."), 500)
     if not isinstance(visited_on, datetime.date):
         raise ValidationError({"visited_on": [_("Give the date of the visit.")]})
     if visited_on > timezone.localdate():
@@ -426,7 +413,7 @@ def record_home_visit(
             _aid_officers(case.approver),
             "services.aid.to_approve",
             {"union": case.organization.name},
-            _link("admin:services_aidcase_change", case.pk),
+            link_for("admin:services_aidcase_change", case.pk),
             dedupe_key=f"aid:{case.pk}:to_approve",
         )
     return case
@@ -468,7 +455,7 @@ def approve_case(
             _member_user(case),
             "services.aid.approved",
             {"amount": f"{amount:.2f}"},
-            _link("aid-mine"),
+            link_for("aid-mine"),
             dedupe_key=f"aid:{case.pk}:approved",
         )
     return case
@@ -477,7 +464,7 @@ def approve_case(
 def reject_case(*, case: AidCase, text: str, acting_user) -> AidCase:
     """The approving union rejects the case, with the reason."""
     _require_approver(acting_user, case)
-    text = _text(text, "text", _("Give the reason for the rejection."), 2000)
+    text = required_text(text, "text", _("Give the reason for the rejection."), 2000)
     with transaction.atomic():
         case = _locked(case)
         _expect(case, AidStatus.VISITED, doing=_("reject it"))
@@ -494,7 +481,7 @@ def _notify_rejected(case: AidCase) -> None:
         _member_user(case),
         "services.aid.rejected",
         {},
-        _link("aid-mine"),
+        link_for("aid-mine"),
         dedupe_key=f"aid:{case.pk}:rejected",
     )
 
@@ -542,12 +529,7 @@ def belongs_to_union(user, union: Organization | int) -> bool:
     if Member.objects.filter(user=user, organization_id=union_id, deleted_at__isnull=True).exists():
         return True
     org = union if isinstance(union, Organization) else Organization.objects.get(pk=union_id)
-    return OrgRole.objects.filter(
-        user=user,
-        organization__tree_id=org.tree_id,
-        organization__lft__gte=org.lft,
-        organization__lft__lte=org.rght,
-    ).exists()
+    return OrgRole.objects.filter(scope.subtree_q(org, "organization__"), user=user).exists()
 
 
 def object_to_case(*, case: AidCase, text: str, acting_user) -> AidObjection:
@@ -556,7 +538,7 @@ def object_to_case(*, case: AidCase, text: str, acting_user) -> AidObjection:
         raise PermissionDenied(_("Only people of this union can object to its notices."))
     if case.member.user_id is not None and case.member.user_id == acting_user.pk:
         raise ValidationError(_("You cannot object to your own case."))
-    text = _text(text, "text", _("Say what you object to."), 2000)
+    text = required_text(text, "text", _("Say what you object to."), 2000)
     with transaction.atomic():
         case = _locked(case)
         today = timezone.localdate()
@@ -568,7 +550,9 @@ def object_to_case(*, case: AidCase, text: str, acting_user) -> AidObjection:
                 _("This case is not on public notice now, so objections are closed."),
                 code="not_in_notice",
             )
-        objection = AidObjection.objects.create(case=case, raised_by=_actor(acting_user), text=text)
+        objection = AidObjection.objects.create(
+            case=case, raised_by=recorded_actor(acting_user), text=text
+        )
         if case.status != AidStatus.OBJECTED:
             case.status = AidStatus.OBJECTED
             case.save(update_fields=["status", "updated_at"])
@@ -579,7 +563,7 @@ def object_to_case(*, case: AidCase, text: str, acting_user) -> AidObjection:
             _aid_officers(case.organization),
             "services.aid.objection",
             {"union": case.organization.name},
-            _link("admin:services_aidcase_change", case.pk),
+            link_for("admin:services_aidcase_change", case.pk),
             dedupe_key=f"aid:objection:{objection.pk}",
         )
     return objection
@@ -592,7 +576,7 @@ def resolve_objection(
     no other objection is open)."""
     case = objection.case
     _require_aid(acting_user, case.organization)
-    resolution = _text(resolution, "resolution", _("Explain the decision."), 2000)
+    resolution = required_text(resolution, "resolution", _("Explain the decision."), 2000)
     with transaction.atomic():
         case = _locked(case)
         objection = AidObjection.objects.select_for_update().get(pk=objection.pk)
@@ -692,7 +676,7 @@ def record_disbursement(
             _member_user(case),
             "services.aid.disbursed",
             {"amount": f"{amount:.2f}"},
-            _link("aid-mine"),
+            link_for("aid-mine"),
             dedupe_key=f"aid:{case.pk}:disbursed",
         )
     return case
@@ -712,7 +696,7 @@ def yearly_review(
     (which goes through review, visit, approval and notice again). Returns the new case
     when continued, else the closed one."""
     _require_aid(acting_user, case.organization)
-    text = _text(text, "text", _("Write down what the review found."), 4000)
+    text = required_text(text, "text", _("Write down what the review found."), 4000)
     with transaction.atomic():
         case = _locked(case)
         _expect(case, AidStatus.DISBURSED, doing=_("do the yearly review"))
@@ -781,7 +765,7 @@ def remind_notices_ended(today: datetime.date | None = None) -> int:
                 officers,
                 "services.aid.notice_ended",
                 {"union": case.organization.name},
-                _link("admin:services_aidcase_change", case.pk),
+                link_for("admin:services_aidcase_change", case.pk),
                 dedupe_key=f"aid:{case.pk}:notice_ended:{case.notice_ends_on.isoformat()}",
             )
         count += 1

@@ -23,12 +23,12 @@ from collections import Counter
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Count, F, Sum
-from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from members.models import EmploymentType, Member
+from notifications.actions import link_for
 from organizations import counters, scope
 from organizations.actions import record_audit
 from organizations.models import Level, Organization, OrgRole, Role
@@ -53,8 +53,10 @@ from . import (
     check_offered_to,
     notify_on_commit,
     officers_of,
+    recorded_actor,
     require,
     require_current_member,
+    required_text,
     union_chain,
 )
 
@@ -192,35 +194,17 @@ counters.register_source(P, count_menu_counters)
 # --- Helpers ---------------------------------------------------------------------------------
 
 
-def _link(name: str, *args) -> str:
-    try:
-        return reverse(name, args=args)
-    except NoReverseMatch:
-        return ""
-
-
-def _actor(user):
-    return user if getattr(user, "is_authenticated", False) else None
-
-
 def _is_member_self(user, member: Member) -> bool:
-    return _actor(user) is not None and member.user_id is not None and member.user_id == user.pk
+    return (
+        recorded_actor(user) is not None
+        and member.user_id is not None
+        and member.user_id == user.pk
+    )
 
 
 def _require_member_self(user, member: Member) -> None:
     if not _is_member_self(user, member):
         raise PermissionDenied(_("Only the member themself can do this."))
-
-
-def _text(value, field: str, message: str, max_length: int) -> str:
-    value = (value or "").strip()
-    if not value:
-        raise ValidationError({field: [message]})
-    if len(value) > max_length:
-        raise ValidationError(
-            {field: [_("Keep it under %(n)s characters.") % {"n": max_length + 1}]}
-        )
-    return value
 
 
 # --- The menu: services ----------------------------------------------------------------------
@@ -333,7 +317,7 @@ def create_service(
     """Add a draft service to `organization`'s menu (publish it to show it to members)."""
     require(acting_user, scope.Access.CHANGE, organization)
     obj = clean_service(organization=organization, data=data, audience_unions=audience_unions)
-    obj.created_by = _actor(acting_user)
+    obj.created_by = recorded_actor(acting_user)
     with transaction.atomic():
         return _save_service(obj, list(audience_unions), acting_user, f"{P}service_created")
 
@@ -414,7 +398,7 @@ def _notify_member(req: ServiceRequest, kind: str, step: str, **extra) -> None:
         [req.member.user_id],
         f"{P}{kind}",
         _request_context(req, **extra),
-        _link("services-my-requests"),
+        link_for("services-my-requests"),
         dedupe_key=f"{P}request:{req.pk}:{step}",
     )
 
@@ -428,7 +412,7 @@ def _notify_staff(req: ServiceRequest, kind: str, step: str, *, exclude=None, **
         sorted(ids),
         f"{P}{kind}",
         _request_context(req, **extra),
-        _link("admin:services_servicerequest_change", req.pk),
+        link_for("admin:services_servicerequest_change", req.pk),
         dedupe_key=f"{P}request:{req.pk}:{step}",
     )
 
@@ -486,7 +470,7 @@ def order_service(
         except IntegrityError:
             raise ValidationError(already) from None
         RequestStep.objects.create(
-            request=req, at=now, actor=_actor(acting_user), status=RequestStatus.SUBMITTED
+            request=req, at=now, actor=recorded_actor(acting_user), status=RequestStatus.SUBMITTED
         )
         counters.adjust({(member.organization_id, f"{P}requests"): 1})
         record_audit(
@@ -505,7 +489,7 @@ def order_service(
 
 def _officer_here(user, org_id: int) -> bool:
     """Whether the user holds an admin or staff grant at exactly this organization."""
-    if _actor(user) is None:
+    if recorded_actor(user) is None:
         return False
     return OrgRole.objects.filter(
         user=user, organization_id=org_id, role__in=[Role.ADMIN, Role.STAFF]
@@ -516,7 +500,7 @@ def can_see_confidential(user, req: ServiceRequest) -> bool:
     """Whether `user` may read and write the confidential notes of the request: officers
     at exactly the handling union and the request's handler; nobody above, not even the
     platform operators, and never the member's own union when it does not handle it."""
-    if _actor(user) is None:
+    if recorded_actor(user) is None:
         return False
     return req.handler_id == user.pk or _officer_here(user, req.organization_id)
 
@@ -592,7 +576,9 @@ def _check_status(req: ServiceRequest, allowed, doing: str) -> None:
 
 
 def _step(req: ServiceRequest, acting_user, status: str, text: str = "") -> None:
-    RequestStep.objects.create(request=req, actor=_actor(acting_user), status=status, text=text)
+    RequestStep.objects.create(
+        request=req, actor=recorded_actor(acting_user), status=status, text=text
+    )
 
 
 def _release_place(req: ServiceRequest) -> None:
@@ -612,7 +598,7 @@ def _staff_step(
         update = ["status", "updated_at", *fields]
         for name, value in fields.items():
             setattr(locked, name, value)
-        if locked.handler_id is None and _actor(acting_user) is not None:
+        if locked.handler_id is None and recorded_actor(acting_user) is not None:
             locked.handler = acting_user
             update.append("handler")
         locked.save(update_fields=update)
@@ -657,7 +643,7 @@ def start_request(*, request: ServiceRequest, acting_user) -> ServiceRequest:
 
 def complete_request(*, request: ServiceRequest, result: str, acting_user) -> ServiceRequest:
     """The service was given; `result` tells the member what was done."""
-    result = _text(result, "result", _("Tell the member what was done."), 2000)
+    result = required_text(result, "result", _("Tell the member what was done."), 2000)
     with transaction.atomic():
         req = _staff_step(
             request,
@@ -675,7 +661,7 @@ def complete_request(*, request: ServiceRequest, result: str, acting_user) -> Se
 
 def reject_request(*, request: ServiceRequest, reason: str, acting_user) -> ServiceRequest:
     """The handling staff turn the order down, with a reason the member sees."""
-    reason = _text(reason, "reason", _("Give the reason for the rejection."), 500)
+    reason = required_text(reason, "reason", _("Give the reason for the rejection."), 500)
     with transaction.atomic():
         req = _staff_step(
             request,
@@ -778,7 +764,7 @@ def rate_request(
 
 def add_confidential_note(*, request: ServiceRequest, text: str, acting_user) -> ConfidentialNote:
     """A note on a legal-aid or counselling request that only the handling staff read."""
-    text = _text(text, "text", _("Write the note."), 5000)
+    text = required_text(text, "text", _("Write the note."), 5000)
     with transaction.atomic():
         req = _locked(request)
         if not req.service.is_confidential:
@@ -789,7 +775,9 @@ def add_confidential_note(*, request: ServiceRequest, text: str, acting_user) ->
         require(acting_user, scope.Access.HANDLE, req.organization)
         if not can_see_confidential(acting_user, req):
             raise PermissionDenied(_("Only the handling staff write confidential notes."))
-        note = ConfidentialNote.objects.create(request=req, author=_actor(acting_user), text=text)
+        note = ConfidentialNote.objects.create(
+            request=req, author=recorded_actor(acting_user), text=text
+        )
         # The audit entry records that a note exists, never its text.
         record_audit(
             actor=acting_user,
@@ -826,7 +814,7 @@ def propose_wish(
     """The member asks a union of their chain for a service; their own vote comes with it."""
     _require_member_self(acting_user, member)
     require_current_member(member)
-    title = _text(title, "title", _("Say in a few words what service you want."), 120)
+    title = required_text(title, "title", _("Say in a few words what service you want."), 120)
     description = (description or "").strip()
     if len(description) > 2000:
         raise ValidationError({"description": [_("Keep it under 2001 characters.")]})
@@ -916,7 +904,7 @@ def _wish_supporters(wish: ServiceWish) -> list[int]:
 def _close_wish(locked: ServiceWish, status: str, answer: str, acting_user) -> None:
     locked.status = status
     locked.answer = answer
-    locked.answered_by = _actor(acting_user)
+    locked.answered_by = recorded_actor(acting_user)
     locked.answered_at = timezone.now()
     locked.save(update_fields=["status", "answer", "answered_by", "answered_at"])
     counters.adjust({(locked.organization_id, f"{P}wishes_open"): -1})
@@ -935,7 +923,7 @@ def _locked_open_wish(wish: ServiceWish) -> ServiceWish:
 def decline_wish(*, wish: ServiceWish, answer: str, acting_user) -> ServiceWish:
     """Staff of the addressed union (or above) decline a wish, saying why."""
     require(acting_user, scope.Access.HANDLE, wish)
-    answer = _text(answer, "answer", _("Tell the members why the wish is declined."), 2000)
+    answer = required_text(answer, "answer", _("Tell the members why the wish is declined."), 2000)
     with transaction.atomic():
         locked = _locked_open_wish(wish)
         _close_wish(locked, WishStatus.DECLINED, answer, acting_user)
@@ -949,7 +937,7 @@ def decline_wish(*, wish: ServiceWish, answer: str, acting_user) -> ServiceWish:
             _wish_supporters(locked),
             f"{P}wish_declined",
             {"wish": locked.title, "union": locked.organization.name, "answer": answer},
-            _link("services-wishes"),
+            link_for("services-wishes"),
             dedupe_key=f"{P}wish:{locked.pk}:declined",
         )
     return locked
@@ -976,7 +964,7 @@ def answer_wish_with_service(
     obj = clean_service(organization=organization, data=data, audience_unions=audience_unions)
     with transaction.atomic():
         locked = _locked_open_wish(wish)
-        obj.created_by = _actor(acting_user)
+        obj.created_by = recorded_actor(acting_user)
         obj.from_wish = locked
         if publish:
             obj.status = PublishStatus.PUBLISHED
@@ -996,7 +984,7 @@ def answer_wish_with_service(
             _wish_supporters(locked),
             f"{P}wish_answered",
             {"wish": locked.title, "union": organization.name, "service": service.title},
-            _link("services-wishes"),
+            link_for("services-wishes"),
             dedupe_key=f"{P}wish:{locked.pk}:answered",
         )
     return service

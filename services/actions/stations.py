@@ -17,12 +17,12 @@ from decimal import Decimal, InvalidOperation
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Count, F, Sum
-from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from members.models import Member
+from notifications.actions import link_for
 from organizations import counters, scope
 from organizations.actions import record_audit
 from organizations.models import LEVEL_RANK, Level, Organization, Role
@@ -261,10 +261,7 @@ def may_rate(member: Member, station: Station) -> bool:
 
 
 def _station_link(station: Station) -> str:
-    try:
-        return reverse("admin:services_station_change", args=[station.pk])
-    except NoReverseMatch:
-        return ""
+    return link_for("admin:services_station_change", station.pk)
 
 
 def rate_visit(

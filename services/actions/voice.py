@@ -22,12 +22,12 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.db.models import Count, Q, Sum
-from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from members.models import Member
+from notifications.actions import link_for
 from organizations import counters, scope
 from organizations.actions import record_audit
 from organizations.models import Organization, OrgStatus, Role
@@ -41,7 +41,14 @@ from ..models import (
     ConcernStepKind,
     ServiceSettings,
 )
-from . import check_active_org, notify_on_commit, officers_of, require, require_current_member
+from . import (
+    check_active_org,
+    notify_on_commit,
+    officers_of,
+    recorded_actor,
+    require,
+    require_current_member,
+)
 
 __all__ = [
     "ANONYMOUS",
@@ -213,40 +220,22 @@ def _locked(concern: Concern) -> Concern:
     )
 
 
-def _actor(user):
-    return user if getattr(user, "is_authenticated", False) else None
-
-
 def _step(concern: Concern, kind: str, at, *, actor=None, text="", from_org=None, to_org=None):
     # `at` is always given: the field default was bound to the real clock at import.
     return ConcernStep.objects.create(
         concern=concern,
         kind=kind,
         at=at,
-        actor=_actor(actor),
+        actor=recorded_actor(actor),
         text=text,
         from_organization=from_org,
         to_organization=to_org,
     )
 
 
-def _link(name: str, *args) -> str:
-    try:
-        return reverse(name, args=args)
-    except NoReverseMatch:
-        return ""
-
-
-def _sees_personal(org: Organization, origin: Organization) -> bool:
-    """Whether officers of `org` reach personal data of members of `origin`."""
-    if org.level not in scope.PERSONAL_DATA_LEVELS or org.tree_id != origin.tree_id:
-        return False
-    return org.lft <= origin.lft <= org.rght
-
-
 def name_for_officers_of(org: Organization, concern: Concern) -> str:
     """How the member is named to the officers of `org` in a notification."""
-    if concern.hide_name and not _sees_personal(org, concern.origin):
+    if concern.hide_name and not scope.reaches_personal_data(org, concern.origin):
         return str(ANONYMOUS)
     return concern.member.masked_name
 
@@ -270,7 +259,7 @@ def _tell_officers(
         recipients,
         kind,
         context,
-        _link("admin:services_concern_change", concern.pk),
+        link_for("admin:services_concern_change", concern.pk),
         dedupe_key=f"concern:{concern.pk}:{key}",
     )
 
@@ -288,7 +277,7 @@ def _tell_member(concern: Concern, kind: str, key: str, **ctx):
         [concern.member.user_id],
         kind,
         context,
-        _link("voice-detail", concern.pk),
+        link_for("voice-detail", concern.pk),
         dedupe_key=f"concern:{concern.pk}:{key}",
     )
 

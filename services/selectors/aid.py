@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections import Counter
 
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models import Count, QuerySet, Sum
 from django.utils import timezone
 
 from members.models import Member
@@ -22,30 +22,6 @@ COUNTER_KEYS = (
     "services.aid.disbursed_count",
     "services.aid.disbursed_fen",
 )
-
-
-def subtree_q(org: Organization, prefix: str = "") -> Q:
-    """Rows whose organization (at `prefix`) lies in `org`'s subtree, including the trees
-    hanging below it (the provinces under the national federation)."""
-    q = Q(
-        **{
-            f"{prefix}tree_id": org.tree_id,
-            f"{prefix}lft__gte": org.lft,
-            f"{prefix}lft__lte": org.rght,
-        }
-    )
-    linked = list(
-        Organization.objects.filter(
-            tree_parent__isnull=True,
-            parent__isnull=False,
-            parent__tree_id=org.tree_id,
-            parent__lft__gte=org.lft,
-            parent__lft__lte=org.rght,
-        ).values_list("tree_id", flat=True)
-    )
-    if linked:
-        q |= Q(**{f"{prefix}tree_id__in": linked})
-    return q
 
 
 def aid_counts(user, org: Organization) -> dict:
@@ -65,11 +41,11 @@ def aid_counts(user, org: Organization) -> dict:
     def shown(value: int):
         return value if full else suppressed(value)
 
-    cases = AidCase.objects.filter(subtree_q(org, "organization__"))
+    cases = AidCase.objects.filter(scope.subtree_q(org, "organization__"))
     by_status = Counter(dict(cases.values_list("status").annotate(n=Count("pk")).order_by()))
     by_tier = Counter(dict(cases.values_list("tier").annotate(n=Count("pk")).order_by()))
     totals = dict(
-        OrgCounter.objects.filter(subtree_q(org, "organization__"), key__in=COUNTER_KEYS)
+        OrgCounter.objects.filter(scope.subtree_q(org, "organization__"), key__in=COUNTER_KEYS)
         .values_list("key")
         .annotate(total=Sum("value"))
         .order_by()
