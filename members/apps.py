@@ -9,7 +9,7 @@ class MembersConfig(AppConfig):
     def ready(self):
         from django.db.models.signals import post_migrate
 
-        from notifications import kinds
+        from notifications import channels, kinds
         from organizations.actions import register_dissolve_guard
         from organizations.demo_data import register_seeder
         from organizations.models import Role
@@ -21,6 +21,7 @@ class MembersConfig(AppConfig):
             demo,
         )
         from .actions import dues, joining, spreadsheets, transfers  # noqa: F401
+        from .contacts import phones_of
         from .guards import union_has_current_members
         from .schedules import ensure_schedules
 
@@ -50,7 +51,20 @@ class MembersConfig(AppConfig):
         )
         for kind, title, body in NOTIFICATION_KINDS:
             kinds.register(kind, title, body)
+        channels.register_resolver(channels.SMS, phones_of)
+        # What a member must not miss reaches their phone too, unless they turn it off.
+        for kind in SMS_BY_DEFAULT:
+            kinds.set_defaults(kind, sms=True)
 
+
+SMS_BY_DEFAULT = (
+    "join.approved",
+    "join.rejected",
+    "join.correction_requested",
+    "transfer.completed",
+    "transfer.refused",
+    "dues.reminder",
+)
 
 NOTIFICATION_KINDS = [
     (

@@ -3,15 +3,17 @@
 Created after every migrate if missing; an operator's edits are never overwritten.
 """
 
-from organizations.schedules import ensure_daily_task
+from organizations.schedules import ensure_daily_task, ensure_monthly_task
 
 DAILY_TRANSFER_EXPIRY = "daily transfer expiry"
 # The privacy notice promises that unsuccessful applications are deleted after a year.
 DAILY_APPLICATION_PURGE = "daily purge of unsuccessful join applications"
+MONTHLY_DUES_REMINDER = "monthly dues reminder"
 
 
 def ensure_schedules(sender=None, using="default", **kwargs):
-    """Create the nightly transfer expiry (03:10) and application purge (03:30) if missing."""
+    """Create the nightly transfer expiry (03:10) and application purge (03:30) and the dues
+    reminder (the 10th of each month, 09:00) if missing."""
     ensure_daily_task(
         name=DAILY_TRANSFER_EXPIRY,
         task="members.tasks.transfers.expire_transfers_task",
@@ -24,5 +26,13 @@ def ensure_schedules(sender=None, using="default", **kwargs):
         task="members.tasks.joining.purge_unsuccessful_join_applications_task",
         hour=3,
         minute=30,
+        using=using,
+    )
+    ensure_monthly_task(
+        name=MONTHLY_DUES_REMINDER,
+        task="members.tasks.dues.remind_unpaid_dues_task",
+        day=10,
+        hour=9,
+        minute=0,
         using=using,
     )

@@ -1,14 +1,27 @@
-"""The kinds of notification and their messages. Apps register theirs at start-up."""
+"""The kinds of notification and their messages. Apps register theirs at start-up.
 
+Every kind reaches the in-app inbox. Email is on by default for every kind; SMS costs money
+and interrupts, so it is on by default only for kinds registered with `sms=True` (a reply to
+a member's concern, a reminder of an activity tomorrow…). Each user may change both per kind.
+"""
+
+import re
 from dataclasses import dataclass
 
 from django.utils.translation import gettext_lazy as _
+
+from .channels import EMAIL, SMS
 
 
 @dataclass(frozen=True)
 class Kind:
     title: str
     body: str = ""
+    email: bool = True
+    sms: bool = False
+
+    def default(self, channel: str) -> bool:
+        return {EMAIL: self.email, SMS: self.sms}.get(channel, False)
 
 
 KINDS: dict[str, Kind] = {
@@ -19,9 +32,31 @@ KINDS: dict[str, Kind] = {
     ),
 }
 
+_PLACEHOLDER = re.compile(r"%\([a-z_]+\)[sd]")
 
-def register(kind: str, title, body="") -> None:
-    KINDS[kind] = Kind(title, body)
+
+def register(kind: str, title, body="", *, email: bool = True, sms: bool = False) -> None:
+    KINDS[kind] = Kind(title, body, email=email, sms=sms)
+
+
+def set_defaults(kind: str, *, email: bool | None = None, sms: bool | None = None) -> None:
+    """Change the default channels of a kind another module registered."""
+    spec = KINDS[kind]
+    KINDS[kind] = Kind(
+        spec.title,
+        spec.body,
+        email=spec.email if email is None else email,
+        sms=spec.sms if sms is None else sms,
+    )
+
+
+def get(kind: str) -> Kind:
+    return KINDS.get(kind) or Kind(kind)
+
+
+def label(kind: str) -> str:
+    """The kind's title without its values, for the preferences page ("… was approved")."""
+    return _PLACEHOLDER.sub("…", str(get(kind).title))
 
 
 def render(kind: str, context: dict) -> tuple[str, str]:

@@ -21,6 +21,8 @@ from django.db.models import ProtectedError
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from notifications.actions import link_for, notify
+
 from . import scope
 from .models import LEVEL_RANK, AuditEntry, Level, Organization, OrgRole, OrgStatus
 
@@ -395,6 +397,7 @@ def delete_organization(*, organization: Organization, acting_user=None) -> None
 
 
 def grant_role(*, user, organization: Organization, role: str, acting_user=None) -> OrgRole:
+    """Give `user` the role at `organization`; a new grant is audited and the user told."""
     _check_can_change(acting_user, organization)
     with transaction.atomic():
         grant, created = OrgRole.objects.get_or_create(
@@ -407,6 +410,16 @@ def grant_role(*, user, organization: Organization, role: str, acting_user=None)
                 obj=grant,
                 organization=organization,
                 changes={"user": user.pk, "role": role},
+            )
+            context = {"role": str(grant.get_role_display()), "organization": organization.name}
+            transaction.on_commit(
+                lambda: notify(
+                    [user.pk],
+                    "role.granted",
+                    context,
+                    link_for("admin:index"),
+                    dedupe_key=f"role:{grant.pk}:granted",
+                )
             )
     scope.forget(user)
     return grant

@@ -18,7 +18,7 @@ class ServicesConfig(AppConfig):
         # Importing the action modules registers their counter sources and notification
         # kinds; each module lists its own.
         from . import demo
-        from .actions import activities, aid, menu, stations, voice
+        from .actions import activities, aid, announcements, menu, stations, voice
         from .schedules import ensure_schedules
 
         post_migrate.connect(ensure_schedules, sender=self, dispatch_uid="services-schedules")
@@ -28,7 +28,7 @@ class ServicesConfig(AppConfig):
         if "members" not in SEEDERS:
             raise ImproperlyConfigured("List 'members' before 'services' in INSTALLED_APPS.")
         register_seeder("services", demo.seed, demo.reset)
-        for module in (menu, activities, aid, voice, stations):
+        for module in (menu, activities, aid, voice, stations, announcements):
             for role, perms in getattr(module, "ROLE_PERMISSIONS", {}).items():
                 register_role_permissions(role, {f"services.{p}" for p in perms})
             for kind, title, body in getattr(module, "NOTIFICATION_KINDS", []):
@@ -36,3 +36,15 @@ class ServicesConfig(AppConfig):
         register_role_permissions(
             Role.ADMIN, {"services.view_servicesettings", "services.change_servicesettings"}
         )
+        # What a member must not miss reaches their phone too, unless they turn it off.
+        for kind in SMS_BY_DEFAULT:
+            kinds.set_defaults(kind, sms=True)
+
+
+SMS_BY_DEFAULT = (
+    "services.voice.replied",
+    "services.activities.promoted",
+    "services.activities.cancelled",
+    "services.activities.reminder",
+    "services.menu.request_rejected",
+)

@@ -27,7 +27,7 @@ from members.models import CURRENT_STATUSES, Member
 from organizations.actions import grant_role
 from organizations.models import Organization, OrgCounter, Role
 
-from .actions import activities, aid, menu, stations, voice
+from .actions import activities, aid, announcements, menu, stations, voice
 from .models import (
     Activity,
     ActivitySession,
@@ -36,6 +36,7 @@ from .models import (
     AidReason,
     AidStep,
     AidTier,
+    Announcement,
     Concern,
     ConcernCategory,
     ConcernStep,
@@ -165,13 +166,14 @@ def _seed_services(stdout) -> None:
         _seed_menu(ctx, homes)
         _seed_activities(ctx, homes)
         _seed_aid(ctx)
+        _seed_announcements(ctx)
     session = ctx.today_session
     stdout.write(
         f"Demo services: {Station.objects.count()} stations, {Service.objects.count()} "
         f"services ({Service.objects.filter(status='draft').count()} draft), "
         f"{ServiceRequest.objects.count()} requests, {ServiceWish.objects.count()} wishes, "
         f"{Activity.objects.count()} activities, {Concern.objects.count()} concerns, "
-        f"{AidCase.objects.count()} aid cases."
+        f"{AidCase.objects.count()} aid cases, {Announcement.objects.count()} announcements."
     )
     stdout.write(
         f"Today's session “{session.activity.title}” starts at "
@@ -617,11 +619,32 @@ def _seed_aid(ctx: _Context) -> None:
     aid.start_notice(case=notice, acting_user=local)
 
 
+# --- Announcements -------------------------------------------------------------------------
+
+
+def _seed_announcements(ctx: _Context) -> None:
+    """One notice of the district federation, sent to its subtree once the seed commits."""
+    staff = ctx.officers["xihu_staff"]
+    draft = announcements.create_announcement(
+        organization=ctx.orgs[DISTRICT],
+        title="关于开展2026年“两节”送温暖活动的通知",
+        body=(
+            "各基层工会、全体会员：\n"
+            "为把党和政府的关怀送到职工心坎上，区总工会将于元旦、春节期间开展送温暖活动。"
+            "困难职工可通过网上工会“困难帮扶”提出申请，也可联系所在基层工会。\n"
+            "西湖区总工会"
+        ),
+        acting_user=staff,
+    )
+    announcements.publish_announcement(announcement=draft, acting_user=staff)
+
+
 # --- Reset --------------------------------------------------------------------------------
 
 
 def reset() -> None:
     """Delete every services row (children first) and the demo aid officers."""
+    Announcement.objects.all().delete()
     StationVisit.objects.all().delete()
     Registration.objects.all().delete()
     ActivitySession.objects.all().delete()

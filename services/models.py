@@ -1013,3 +1013,95 @@ class ConcernStep(models.Model):
 
     def __str__(self):
         return f"{self.concern_id} {self.kind}"
+
+
+# --- Announcements (通知公告) ----------------------------------------------------------------
+
+
+class AnnouncementStatus(models.TextChoices):
+    DRAFT = "draft", _("Draft")
+    SENDING = "sending", _("Sending")
+    SENT = "sent", _("Sent")
+
+
+class Announcement(AudienceMixin):
+    """A notice from a union to the members of its subtree, sent to each member's inbox
+    (and by email or SMS as they choose) in chunks by background tasks."""
+
+    tenant_path = "organization"
+
+    organization = TreeForeignKey(
+        Organization,
+        verbose_name=_("published by"),
+        on_delete=models.PROTECT,
+        related_name="announcements",
+    )
+    title = models.CharField(_("title"), max_length=120)
+    body = models.TextField(_("text"), max_length=5000)
+    status = models.CharField(
+        _("status"),
+        max_length=20,
+        choices=AnnouncementStatus.choices,
+        default=AnnouncementStatus.DRAFT,
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    published_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("published by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    published_at = models.DateTimeField(_("published at"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+    # Progress, counted as the chunks finish (each in its own transaction).
+    chunks_total = models.PositiveIntegerField(_("parts"), default=0)
+    chunks_done = models.PositiveIntegerField(_("parts sent"), default=0)
+    recipients_done = models.PositiveIntegerField(_("members reached"), default=0)
+
+    class Meta:
+        verbose_name = _("announcement")
+        verbose_name_plural = _("announcements")
+        ordering = ["-published_at", "-created_at"]
+        indexes = [models.Index(fields=["organization", "status"], name="announcement_org_status")]
+
+    def __str__(self):
+        return self.title
+
+    @property
+    def progress(self) -> int:
+        """Percent of the parts sent."""
+        if self.status == AnnouncementStatus.SENT:
+            return 100
+        return self.chunks_done * 100 // self.chunks_total if self.chunks_total else 0
+
+
+class AnnouncementChunk(models.Model):
+    """The recipients of one announcement whose user ids lie in [first_user_id, next
+    chunk's first): one background task's work, done exactly once."""
+
+    announcement = models.ForeignKey(Announcement, on_delete=models.CASCADE, related_name="chunks")
+    number = models.PositiveIntegerField()
+    first_user_id = models.BigIntegerField()
+    # None for the last chunk: members who join while it is sent are in it too.
+    end_user_id = models.BigIntegerField(null=True, blank=True)
+    handed_out_at = models.DateTimeField(null=True, blank=True)
+    done_at = models.DateTimeField(null=True, blank=True)
+    recipients = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["announcement", "number"], name="chunk_unique")
+        ]
+        indexes = [
+            models.Index(
+                fields=["handed_out_at"], name="chunk_open", condition=Q(done_at__isnull=True)
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.announcement_id}#{self.number}"

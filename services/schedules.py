@@ -8,9 +8,9 @@ from organizations.schedules import ensure_daily_task, ensure_interval_task
 
 
 def ensure_schedules(sender=None, using="default", **kwargs):
-    from .actions import activities, aid, menu, stations, voice
+    from .actions import activities, aid, announcements, menu, stations, voice
 
-    for module in (menu, activities, aid, voice, stations):
+    for module in (menu, activities, aid, voice, stations, announcements):
         for job in getattr(module, "SCHEDULES", []):
             job = dict(job)
             if "every_minutes" in job:

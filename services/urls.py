@@ -1,6 +1,6 @@
 """Portal URLs of the services app, collected from each feature's views module."""
 
-from .views import activities, aid, home, menu, stations, voice
+from .views import activities, aid, announcements, home, menu, stations, voice
 
 urlpatterns = [
     *home.urlpatterns,
@@ -9,4 +9,5 @@ urlpatterns = [
     *aid.urlpatterns,
     *voice.urlpatterns,
     *stations.urlpatterns,
+    *announcements.urlpatterns,
 ]

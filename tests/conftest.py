@@ -127,3 +127,14 @@ def eager_celery(request):
     app.conf.task_always_eager = eager
     yield
     app.conf.task_always_eager = previous
+
+
+@pytest.fixture(autouse=True)
+def sms_outbox(settings):
+    """SMS go to an in-process outbox (notifications.backends.outbox), emptied per test."""
+    from notifications import backends
+
+    settings.SMS_BACKEND = "notifications.backends.LocmemSmsBackend"
+    backends.outbox.clear()
+    yield backends.outbox
+    backends.outbox.clear()

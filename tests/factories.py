@@ -88,3 +88,40 @@ def make_member(org, acting_user=None, **overrides):
 
     data = member_actions.clean_person(person_data(**overrides))
     return member_actions.create_member(organization=org, data=data, acting_user=acting_user)
+
+
+def bulk_members(org, count: int, *, email: bool = True, prefix: str = "bulk") -> list:
+    """`count` active members of `org`, each with a login (and an email address), inserted
+    in bulk for fan-out tests. Real encrypted identifiers; counters are not adjusted."""
+    from members import actions as member_actions
+    from members.models import Member
+
+    User = get_user_model()
+    users = User.objects.bulk_create(
+        [
+            User(
+                username=f"{prefix}{i}",
+                email=f"{prefix}{i}@example.cn" if email else "",
+                password="!",  # unusable
+            )
+            for i in range(count)
+        ]
+    )
+    numbers = member_actions.new_membership_numbers(count)
+    today = datetime.date.today()
+    rows = []
+    for user, number in zip(users, numbers, strict=True):
+        data = member_actions.clean_person(person_data())
+        member = Member(
+            organization=org,
+            user=user,
+            membership_number=number,
+            join_date=today,
+            name=data["name"],
+            employer=data["employer"],
+            employment_type=data["employment_type"],
+        )
+        member.set_id_number(data["id_number"])
+        member.set_phone(data["phone"])
+        rows.append(member)
+    return Member.objects.bulk_create(rows, batch_size=1000)

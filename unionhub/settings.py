@@ -169,6 +169,22 @@ EMAIL_BACKEND = env.str(
     else "django.core.mail.backends.console.EmailBackend",
 )
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="UnionHub <noreply@localhost>")
+# SMS: a class of notifications.backends (console in development, a provider's class in
+# production; CaptureSmsBackend records into the database for trial sites and tests).
+SMS_BACKEND = env.str("SMS_BACKEND", default="notifications.backends.ConsoleSmsBackend")
+# No SMS between these hours (Beijing time) unless a user sets their own; email and the
+# inbox are not held back.
+NOTIFICATIONS_QUIET_HOURS = (
+    env.int("NOTIFICATIONS_QUIET_FROM", default=22),
+    env.int("NOTIFICATIONS_QUIET_UNTIL", default=8),
+)
+# The site's address for links in emails.
+SITE_URL = env.str(
+    "SITE_URL",
+    default=f"https://{ALLOWED_HOSTS[0]}"
+    if PRODUCTION and ALLOWED_HOSTS
+    else "http://127.0.0.1:8000",
+)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -220,9 +236,18 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
-# With acks_late, an unacknowledged task is redelivered after this many seconds; it must
-# exceed the longest countdown/ETA we schedule (12 hours here).
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 12 * 3600}
+# With acks_late, a task whose worker died unacknowledged is redelivered after this many
+# seconds. It must exceed the longest countdown or ETA any task uses (a retry's backoff,
+# at most 300 s; nothing else waits in the broker: quiet hours and delivery retries wait in
+# the database), or Redis would hand a waiting task to a second worker
+# (tests/notifications/test_reliability.py checks this against every registered task).
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600),
+    # How often a worker looks for such tasks (kombu's defaults: about every 100 s).
+    "unacked_restore_interval": env.int("CELERY_UNACKED_RESTORE_INTERVAL", default=10),
+    "unacked_restore_throttle": env.int("CELERY_UNACKED_RESTORE_THROTTLE", default=10),
+}
+CELERY_TASK_DEFAULT_QUEUE = "celery"
 # Days an open member transfer waits for both unions before it expires (nightly job).
 MEMBERS_TRANSFER_EXPIRY_DAYS = env.int("MEMBERS_TRANSFER_EXPIRY_DAYS", default=30)
 
@@ -268,4 +293,6 @@ SERVICES_CONCERN_DUE_DAYS = {
     "complex": env.int("SERVICES_CONCERN_DAYS_COMPLEX", default=15),
 }
 SERVICES_AID_APPROVAL_LEVEL = env.str("SERVICES_AID_APPROVAL_LEVEL", default="county")
+# Members per background task when an announcement is sent.
+SERVICES_ANNOUNCEMENT_CHUNK_SIZE = env.int("SERVICES_ANNOUNCEMENT_CHUNK_SIZE", default=1000)
 SERVICES_AID_NOTICE_DAYS = env.int("SERVICES_AID_NOTICE_DAYS", default=5)

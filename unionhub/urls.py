@@ -6,6 +6,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
 from members.api import ROUTES as MEMBER_ROUTES
+from notifications import views as notification_views
 from organizations import views as org_views
 from organizations.api import OrganizationViewSet
 from services.api import ROUTES as SERVICE_ROUTES
@@ -27,7 +28,8 @@ urlpatterns = [
     path("inbox/", include("notifications.urls")),
     path("", include("members.urls")),
     path("", include("services.urls")),
-    path("i18n/", include("django.conf.urls.i18n")),
+    # The language switch also remembers a logged-in user's language for emails and SMS.
+    path("i18n/setlang/", notification_views.set_language, name="set_language"),
     path("admin/", admin.site.urls),
     path("api/v1/", include(router.urls)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

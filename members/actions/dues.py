@@ -22,10 +22,13 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ImproperlyConfigured, PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Count, Q, Sum
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
+from notifications import kinds
+from notifications.actions import link_for, notify
 from organizations.actions import record_audit
 from organizations.models import Level, Organization, OrgStatus
 
@@ -39,10 +42,23 @@ from ..models import (
     MemberStatus,
     PaymentMethod,
 )
-from ..selectors.dues import check_period
+from ..selectors.dues import arrears_q, check_period, outstanding_expression
 from . import require_member_admin
 
 logger = logging.getLogger(__name__)
+
+NOTIFICATION_KINDS = [
+    (
+        "dues.reminder",
+        gettext_lazy("Reminder: you owe %(amount)s yuan of union dues"),
+        gettext_lazy(
+            "Months not paid in full: %(months)s. Please pay your union, %(union)s. "
+            "The portal shows your dues month by month."
+        ),
+    ),
+]
+for _kind, _title, _body in NOTIFICATION_KINDS:
+    kinds.register(_kind, _title, _body)
 
 CENT = Decimal("0.01")
 # A monthly wage above this is a typing mistake (an extra digit or two), not a wage.
@@ -302,6 +318,42 @@ def record_payment(
             changes={"fields": ["amount_paid", "paid_on", "method"]},
         )
     return locked
+
+
+def remind_unpaid_dues(*, today: datetime.date | None = None) -> int:
+    """Remind every active member with a portal login of the dues of past months not paid
+    in full (how many months, how much in all); returns how many reminders are new.
+
+    Once per member and month of `today`: running it again that month sends nothing.
+    """
+    today = today or timezone.localdate()
+    owed = (
+        DuesRecord.objects.filter(
+            arrears_q(today),
+            member__status=MemberStatus.ACTIVE,
+            member__deleted_at__isnull=True,
+            member__user__isnull=False,
+        )
+        .values("member_id", "member__user_id", "member__organization__name")
+        .annotate(months=Count("pk"), outstanding=Sum(outstanding_expression()))
+        .order_by("member_id")
+    )
+    link = link_for("my-dues")
+    sent = 0
+    for row in owed.iterator(chunk_size=2000):
+        context = {
+            "months": row["months"],
+            "amount": f"{row['outstanding']:.2f}",
+            "union": row["member__organization__name"],
+        }
+        sent += notify(
+            [row["member__user_id"]],
+            "dues.reminder",
+            context,
+            link,
+            dedupe_key=f"dues-reminder:{row['member_id']}:{today:%Y-%m}",
+        )
+    return sent
 
 
 # --- Payroll import ---------------------------------------------------------------------

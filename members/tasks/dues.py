@@ -1,11 +1,15 @@
 """Background jobs: dues. Thin: ids in, re-fetch, call the action in members.actions.dues."""
 
+import logging
+
 from celery import shared_task
 
 from ..actions import dues
 from ..models import ImportJob, ImportKind
 
-__all__ = ["apply_payroll_task", "check_payroll_task"]
+logger = logging.getLogger(__name__)
+
+__all__ = ["apply_payroll_task", "check_payroll_task", "remind_unpaid_dues_task"]
 
 
 def _payroll_job(job_id: int) -> ImportJob | None:
@@ -32,3 +36,11 @@ def apply_payroll_task(job_id: int) -> None:
     if job is None:
         return
     dues.apply_confirmed_payroll(job=job)
+
+
+@shared_task(acks_late=True)
+def remind_unpaid_dues_task() -> int:
+    """Monthly: remind active members of the dues of past months they have not paid in full."""
+    count = dues.remind_unpaid_dues()
+    logger.info("dues reminders: %d reminder(s) sent", count)
+    return count

@@ -18,9 +18,11 @@ status registered) and `services.activities.attendance` (check-ins).
 from __future__ import annotations
 
 import datetime
+import itertools
 import re
 from collections import Counter
 from collections.abc import Iterable, Mapping
+from operator import itemgetter
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
@@ -31,7 +33,7 @@ from django.utils.translation import gettext_lazy
 
 from members.actions import member_for_card_token
 from members.models import EmploymentType, Member
-from notifications.actions import link_for
+from notifications.actions import link_for, notify
 from organizations import counters, scope
 from organizations.actions import record_audit
 from organizations.models import Level, Organization, Role
@@ -68,6 +70,7 @@ __all__ = [
     "finish_activity",
     "publish_activity",
     "register",
+    "remind_upcoming_sessions",
     "token_from_scan",
     "update_activity",
 ]
@@ -78,6 +81,10 @@ ATTENDANCE = "services.activities.attendance"
 # Members arrive early; check-in opens this long before a session starts and closes at
 # its end.
 CHECKIN_OPENS_BEFORE = datetime.timedelta(hours=1)
+# Members holding a place are reminded this long before their session starts.
+REMIND_BEFORE = datetime.timedelta(hours=24)
+# Recipients per notify call: all of one session, so they share its context.
+REMINDER_BATCH = 500
 
 NOTIFICATION_KINDS = [
     (
@@ -110,6 +117,14 @@ NOTIFICATION_KINDS = [
         gettext_lazy("Your registration for %(activity)s was cancelled"),
         gettext_lazy("Session: %(when)s."),
     ),
+    (
+        "services.activities.reminder",
+        gettext_lazy("Reminder: %(activity)s starts %(when)s"),
+        gettext_lazy(
+            "Where: %(where)s. Show your membership card at check-in. If you cannot come, "
+            "cancel in “My activities” so the next person gets the place."
+        ),
+    ),
 ]
 
 ROLE_PERMISSIONS = {
@@ -137,7 +152,13 @@ ROLE_PERMISSIONS = {
     Role.VIEWER: {"view_activity", "view_activitysession"},
 }
 
-SCHEDULES: list[dict] = []
+SCHEDULES = [
+    {
+        "name": "services: hourly activity reminders",
+        "task": "services.tasks.activities.remind_upcoming_sessions_task",
+        "every_minutes": 60,
+    }
+]
 
 # The fields of an activity that its actions take, in form order.
 ACTIVITY_FIELDS = (
@@ -183,6 +204,15 @@ def _when(session: ActivitySession) -> str:
 
 def _context(session: ActivitySession) -> dict:
     return {"activity": session.activity.title, "when": _when(session)}
+
+
+def _where(activity: Activity) -> str:
+    """Where members go: the online link, or the station (name, address) and venue."""
+    if activity.delivery == Delivery.ONLINE:
+        return activity.online_url
+    station = activity.station
+    parts = [station.name, station.address] if station is not None else []
+    return ", ".join(p for p in [*parts, activity.venue] if p)
 
 
 def _notify_member(registration: Registration, kind: str, step: str) -> None:
@@ -795,3 +825,48 @@ def check_in_by_code(*, code: str, member: Member) -> Registration:
         session = _lock_session(session)
         reg = _check_in(session, member, method="code", acting_user=member.user, by_member=True)
     return reg
+
+
+# --- Reminders --------------------------------------------------------------------------
+
+
+def remind_upcoming_sessions(*, now: datetime.datetime | None = None) -> int:
+    """Remind every member holding a place in a session of a published activity that starts
+    within `REMIND_BEFORE`; returns how many reminders are new.
+
+    Once per registration and start time: the dedupe key names the session and its start
+    (`notify` adds the recipient, and a member holds at most one live registration per
+    session), so the hourly runs never remind twice, and a session moved to another time
+    reminds again. Each run covers the whole next 24 hours rather than a one-hour slice, so
+    a place taken inside that window, however shortly before a run, is reminded by the next
+    run that comes before the session starts, and a missed run is caught up. A place taken
+    after the last run before its session starts gets no reminder: the confirmation sent
+    on registering already gave the time.
+    """
+    now = now or timezone.now()
+    places = (
+        Registration.objects.filter(
+            session__activity__status=ActivityStatus.PUBLISHED,
+            session__starts_at__gt=now,
+            session__starts_at__lte=now + REMIND_BEFORE,
+            status=RegistrationStatus.REGISTERED,
+            checked_in_at__isnull=True,
+            member__user__isnull=False,
+            member__deleted_at__isnull=True,
+        )
+        .order_by("session_id", "pk")
+        .values_list("session_id", "member__user_id")
+    )
+    link = link_for("activities-mine")
+    sent = 0
+    rows = places.iterator(chunk_size=2000)
+    for session_id, group in itertools.groupby(rows, key=itemgetter(0)):
+        session = ActivitySession.objects.select_related("activity", "activity__station").get(
+            pk=session_id
+        )
+        context = {**_context(session), "where": _where(session.activity)}
+        key = f"activity-session:{session.pk}:reminder:{session.starts_at.isoformat()}"
+        user_ids = (user_id for _session, user_id in group)
+        while batch := list(itertools.islice(user_ids, REMINDER_BATCH)):
+            sent += notify(batch, "services.activities.reminder", context, link, dedupe_key=key)
+    return sent

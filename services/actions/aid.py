@@ -114,6 +114,14 @@ NOTIFICATION_KINDS = [
         gettext_lazy("The public notice of a hardship aid case at %(union)s has ended"),
         gettext_lazy("No objection is open: the aid can now be paid."),
     ),
+    (
+        "services.aid.notice_started",
+        gettext_lazy("Your case is on public notice until %(until)s"),
+        gettext_lazy(
+            "Members of your union may raise objections until then. If none is upheld, "
+            "the aid is paid after the notice."
+        ),
+    ),
 ]
 
 # Only the hardship aid officers get the admin of cases; everyone else sees figures only.
@@ -494,6 +502,16 @@ def _notice_period(case: AidCase) -> tuple[datetime.date, datetime.date]:
     return start, start + datetime.timedelta(days=notice_days_for(case.organization) - 1)
 
 
+def _notify_notice_started(case: AidCase) -> None:
+    notify_on_commit(
+        _member_user(case),
+        "services.aid.notice_started",
+        {"until": case.notice_ends_on.isoformat()},
+        link_for("aid-mine"),
+        dedupe_key=f"aid:{case.pk}:notice_started:{case.notice_starts_on.isoformat()}",
+    )
+
+
 def start_notice(*, case: AidCase, acting_user) -> AidCase:
     """Put an approved case on public notice at its union for the configured days."""
     _require_aid(acting_user, case.organization)
@@ -517,6 +535,7 @@ def start_notice(*, case: AidCase, acting_user) -> AidCase:
             starts=case.notice_starts_on.isoformat(),
             ends=case.notice_ends_on.isoformat(),
         )
+        _notify_notice_started(case)
     return case
 
 
@@ -615,6 +634,10 @@ def resolve_objection(
                         "end": case.notice_ends_on.isoformat(),
                     },
                 )
+                # The member hears again: the notice now ends later, and so does the wait
+                # for the aid. (A restart on the day the notice began has the same dedupe
+                # key and sends nothing new.)
+                _notify_notice_started(case)
             case.save(update_fields=["status", "notice_starts_on", "notice_ends_on", "updated_at"])
         _audit(case, acting_user, "objection_resolved", objection=objection.pk, upheld=upheld)
     return case

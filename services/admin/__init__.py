@@ -1,3 +1,3 @@
 """The services admin, one module per feature; importing registers every ModelAdmin."""
 
-from . import activities, aid, menu, stations, voice  # noqa: F401
+from . import activities, aid, announcements, menu, stations, voice  # noqa: F401

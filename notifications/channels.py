@@ -1,0 +1,51 @@
+"""Delivery channels and where their addresses come from.
+
+The in-app inbox needs no address. Email addresses are the accounts' own. Other apps own the
+other addresses (the members app keeps mobile numbers encrypted) and register a resolver, so
+this app never imports them: `register_resolver(SMS, phones_of)`, where `phones_of(user_ids)`
+returns {user id: address} for the users that have one.
+"""
+
+from collections.abc import Callable, Iterable
+
+from django.utils.translation import gettext_lazy as _
+
+IN_APP = "in_app"
+EMAIL = "email"
+SMS = "sms"
+# The channels beside the inbox, in the order the preferences page shows them.
+EXTERNAL = (EMAIL, SMS)
+LABELS = {IN_APP: _("Inbox"), EMAIL: _("Email"), SMS: _("SMS")}
+
+Resolver = Callable[[list[int]], dict[int, str]]
+
+
+def _emails(user_ids: list[int]) -> dict[int, str]:
+    from django.contrib.auth import get_user_model
+
+    rows = get_user_model().objects.filter(pk__in=user_ids, is_active=True).exclude(email="")
+    return dict(rows.values_list("pk", "email"))
+
+
+_RESOLVERS: dict[str, Resolver] = {EMAIL: _emails}
+
+
+def register_resolver(channel: str, resolver: Resolver) -> None:
+    _RESOLVERS[channel] = resolver
+
+
+def addresses(channel: str, user_ids: Iterable[int]) -> dict[int, str]:
+    """{user id: address} for those of `user_ids` reachable on `channel`."""
+    resolver = _RESOLVERS.get(channel)
+    ids = sorted(set(user_ids))
+    if resolver is None or not ids:
+        return {}
+    return resolver(ids)
+
+
+def mask(channel: str, address: str) -> str:
+    """An address as it may appear in logs and the captured-message table."""
+    if channel == SMS:
+        return f"{address[:3]}****{address[-4:]}" if len(address) >= 7 else "****"
+    name, _at, domain = address.partition("@")
+    return f"{name[:1]}***@{domain}" if domain else "***"
