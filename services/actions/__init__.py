@@ -15,10 +15,10 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from members.actions import require  # noqa: F401 - the services actions use it from here
-from members.models import CURRENT_STATUSES, Member
+from members.models import CURRENT_STATUSES, EmploymentType, Member
 from notifications.actions import notify
 from organizations import scope
-from organizations.models import Organization, OrgRole, OrgStatus, Role
+from organizations.models import Level, Organization, OrgRole, OrgStatus, Role
 from organizations.selectors import chain
 
 from ..models import AudienceMixin
@@ -75,6 +75,27 @@ def audience_allows(item: AudienceMixin, member: Member, chain_ids: Iterable[int
         return False
     unions = {u.pk for u in item.audience_unions.all()}
     return not unions or bool(unions & set(chain_ids))
+
+
+def clean_audience(
+    organization: Organization, levels, employment_types, unions, errors: dict
+) -> tuple[list, list]:
+    """The audience rules of an item of `organization` as lists; a message per bad field
+    goes into `errors` (levels and employment types from the lists, unions within the
+    organization's own area)."""
+    levels = list(levels or [])
+    if set(levels) - set(Level.values):
+        errors["audience_levels"] = [_("Choose union levels from the list.")]
+    types = list(employment_types or [])
+    if set(types) - set(EmploymentType.values):
+        errors["audience_employment_types"] = [_("Choose employment types from the list.")]
+    for union in unions or ():
+        if organization.pk not in {o.pk for o in union_chain(union)}:
+            errors["audience_unions"] = [
+                _("Choose only unions within %(org)s's own area.") % {"org": organization.name}
+            ]
+            break
+    return levels, types
 
 
 def check_offered_to(item, member: Member, chain_ids: Iterable[int]) -> None:

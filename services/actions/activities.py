@@ -32,11 +32,11 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from members.actions import member_for_card_token
-from members.models import EmploymentType, Member
+from members.models import Member
 from notifications.actions import link_for, notify
 from organizations import counters, scope
 from organizations.actions import record_audit
-from organizations.models import Level, Organization, Role
+from organizations.models import Organization, Role
 
 from ..models import (
     Activity,
@@ -50,6 +50,7 @@ from ..models import (
 from . import (
     check_active_org,
     check_offered_to,
+    clean_audience,
     notify_on_commit,
     require,
     require_current_member,
@@ -279,20 +280,13 @@ def clean_activity(organization: Organization, data: Mapping, audience_unions) -
                 errors["station"] = [
                     _("Choose a station of the organizing union, above it or below it.")
                 ]
-    levels = list(values.get("audience_levels") or [])
-    if set(levels) - set(Level.values):
-        errors["audience_levels"] = [_("Choose union levels from the list.")]
-    values["audience_levels"] = levels
-    types = list(values.get("audience_employment_types") or [])
-    if set(types) - set(EmploymentType.values):
-        errors["audience_employment_types"] = [_("Choose employment types from the list.")]
-    values["audience_employment_types"] = types
-    for union in audience_unions or ():
-        if not union.is_descendant_of(organization, include_self=True):
-            errors["audience_unions"] = [
-                _("Choose only unions within the organizing union's own area.")
-            ]
-            break
+    values["audience_levels"], values["audience_employment_types"] = clean_audience(
+        organization,
+        values.get("audience_levels"),
+        values.get("audience_employment_types"),
+        audience_unions,
+        errors,
+    )
     if errors:
         raise ValidationError(errors)
     return values

@@ -24,20 +24,20 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from members.models import CURRENT_STATUSES, EmploymentType, Member
+from members.models import CURRENT_STATUSES, Member
 from notifications.actions import link_for, notify
 from organizations import scope
 from organizations.actions import record_audit
-from organizations.models import Level, Organization, Role
+from organizations.models import Organization, Role
 
 from ..models import Announcement, AnnouncementChunk, AnnouncementStatus
 from . import (
     check_active_org,
+    clean_audience,
     notify_on_commit,
     recorded_actor,
     require,
     required_text,
-    union_chain,
 )
 
 __all__ = [
@@ -97,18 +97,7 @@ def clean_announcement(
             values[field] = required_text(value, field, message, limit)
         except ValidationError as error:
             errors.update(error.message_dict)
-    levels = list(levels or [])
-    if set(levels) - set(Level.values):
-        errors["audience_levels"] = [_("Choose union levels from the list.")]
-    types = list(employment_types or [])
-    if set(types) - set(EmploymentType.values):
-        errors["audience_employment_types"] = [_("Choose employment types from the list.")]
-    for union in unions or ():
-        if organization.pk not in {o.pk for o in union_chain(union)}:
-            errors["audience_unions"] = [
-                _("Choose only unions within %(org)s's own area.") % {"org": organization.name}
-            ]
-            break
+    levels, types = clean_audience(organization, levels, employment_types, unions, errors)
     if errors:
         raise ValidationError(errors)
     return {**values, "audience_levels": levels, "audience_employment_types": types}

@@ -2,7 +2,6 @@
 once per start time; a hardship aid member hears when their case goes on public notice."""
 
 import datetime
-from decimal import Decimal
 
 import pytest
 from django.urls import reverse
@@ -14,34 +13,13 @@ from services.models import AidStatus, Delivery, RegistrationStatus
 from services.tasks.activities import remind_upcoming_sessions_task
 from tests.factories import make_member
 from tests.services.conftest import member_with_login
+from tests.services.test_activities import make_activity
+from tests.services.test_aid import DATA
 
 pytestmark = pytest.mark.django_db
 
 REMINDER = "services.activities.reminder"
 HOUR = datetime.timedelta(hours=1)
-
-
-def make_activity(org, by, *, starts_in, capacity=10, **data):
-    """A published activity of `org` with one two-hour session starting in `starts_in`."""
-    activity = activities.create_activity(
-        organization=org,
-        data={
-            "title": "周末羽毛球赛",
-            "description": "职工羽毛球友谊赛",
-            "venue": "体育馆",
-            **data,
-        },
-        acting_user=by,
-    )
-    start = timezone.now() + starts_in
-    activities.add_session(
-        activity=activity,
-        starts_at=start,
-        ends_at=start + 2 * HOUR,
-        capacity=capacity,
-        acting_user=by,
-    )
-    return activities.publish_activity(activity=activity, acting_user=by)
 
 
 def register(activity, member, by=None):
@@ -199,15 +177,6 @@ def test_the_reminder_job_runs_every_hour():
 
 
 # --- Hardship aid: public notice (公示) -----------------------------------------------------
-
-DATA = {
-    "tier": "relative",
-    "reason": "illness",
-    "household_size": 3,
-    "household_monthly_income": Decimal("2400.00"),
-    "situation": "妻子重病住院，孩子上学，家庭收入低。",
-    "amount_requested": Decimal("3000.00"),
-}
 
 
 @pytest.fixture
