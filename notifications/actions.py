@@ -67,6 +67,22 @@ def notify(
     )
 
 
+def notify_on_commit(
+    recipients: Iterable,
+    kind: str,
+    context: dict | None = None,
+    link: str = "",
+    *,
+    dedupe_key: str | None = None,
+) -> None:
+    """`notify` once the current transaction commits; nothing if it rolls back."""
+    ids = [getattr(r, "pk", r) for r in recipients if r is not None]
+    if ids:
+        transaction.on_commit(
+            lambda: notify(ids, kind, context or {}, link, dedupe_key=dedupe_key or None)
+        )
+
+
 def notify_each(
     messages: Iterable[tuple[int, Mapping]],
     kind: str,
@@ -254,18 +270,30 @@ def quiet_until(now: datetime.datetime, start: datetime.time, end: datetime.time
     return timezone.make_aware(datetime.datetime.combine(day, end))
 
 
-def quiet_until_by_user(user_ids: Sequence[int], now: datetime.datetime) -> dict:
-    """{user id: end of quiet hours} for the users in their SMS quiet hours now."""
+def settings_by_user(
+    user_ids: Sequence[int],
+) -> dict[int, tuple[str, datetime.time, datetime.time]]:
+    """(language, quiet start, quiet end) of each user, their own or the defaults (one query)."""
+    default = (
+        settings.LANGUAGE_CODE,
+        *(datetime.time(h) for h in settings.NOTIFICATIONS_QUIET_HOURS),
+    )
     own = {
-        user_id: (start, end)
-        for user_id, start, end in RecipientSettings.objects.filter(
+        user_id: (language or default[0], start, end)
+        for user_id, language, start, end in RecipientSettings.objects.filter(
             user_id__in=user_ids
-        ).values_list("user_id", "quiet_start", "quiet_end")
+        ).values_list("user_id", "language", "quiet_start", "quiet_end")
     }
-    default_start, default_end = (datetime.time(h) for h in settings.NOTIFICATIONS_QUIET_HOURS)
+    return {user_id: own.get(user_id, default) for user_id in user_ids}
+
+
+def quiet_until_by_user(user_ids: Sequence[int], now: datetime.datetime, known=None) -> dict:
+    """{user id: end of quiet hours} for the users in their SMS quiet hours now (`known`:
+    their `settings_by_user`, when the caller has it)."""
+    known = known if known is not None else settings_by_user(user_ids)
     result = {}
     for user_id in user_ids:
-        start, end = own.get(user_id, (default_start, default_end))
+        _language, start, end = known[user_id]
         until = quiet_until(now, start, end)
         if until is not None:
             result[user_id] = until
@@ -273,13 +301,6 @@ def quiet_until_by_user(user_ids: Sequence[int], now: datetime.datetime) -> dict
 
 
 # --- Sending -----------------------------------------------------------------------------
-
-
-def _languages(user_ids: Sequence[int]) -> dict[int, str]:
-    found = dict(
-        RecipientSettings.objects.filter(user_id__in=user_ids).values_list("user_id", "language")
-    )
-    return {u: found.get(u) or settings.LANGUAGE_CODE for u in user_ids}
 
 
 def absolute(link: str) -> str:
@@ -340,9 +361,9 @@ class _Sender:
         for row in rows:
             users[row.channel].append(row.notification.recipient_id)
         self.addresses = {c: channels.addresses(c, ids) for c, ids in users.items()}
-        all_users = sorted({row.notification.recipient_id for row in rows})
-        self.languages = _languages(all_users)
-        self.quiet = quiet_until_by_user(users[channels.SMS], now) if users[channels.SMS] else {}
+        known = settings_by_user(sorted({row.notification.recipient_id for row in rows}))
+        self.languages = {user_id: language for user_id, (language, *_q) in known.items()}
+        self.quiet = quiet_until_by_user(users[channels.SMS], now, known)
         self.mail = None
         self.sms = None
         # An announcement is one text for thousands: render it once per language.

@@ -9,7 +9,6 @@ one subclass of `BaseSmsBackend` whose `send` returns the provider's message id 
 
 from __future__ import annotations
 
-import logging
 import sys
 import threading
 from dataclasses import dataclass
@@ -19,8 +18,6 @@ from django.core.mail.backends.base import BaseEmailBackend
 from django.utils.module_loading import import_string
 
 from . import channels
-
-logger = logging.getLogger(__name__)
 
 DELIVERY_HEADER = "X-UnionHub-Delivery"
 

@@ -21,7 +21,7 @@ from django.db.models import ProtectedError
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from notifications.actions import link_for, notify
+from notifications.actions import link_for, notify_on_commit
 
 from . import scope
 from .models import LEVEL_RANK, AuditEntry, Level, Organization, OrgRole, OrgStatus
@@ -411,15 +411,12 @@ def grant_role(*, user, organization: Organization, role: str, acting_user=None)
                 organization=organization,
                 changes={"user": user.pk, "role": role},
             )
-            context = {"role": str(grant.get_role_display()), "organization": organization.name}
-            transaction.on_commit(
-                lambda: notify(
-                    [user.pk],
-                    "role.granted",
-                    context,
-                    link_for("admin:index"),
-                    dedupe_key=f"role:{grant.pk}:granted",
-                )
+            notify_on_commit(
+                [user.pk],
+                "role.granted",
+                {"role": str(grant.get_role_display()), "organization": organization.name},
+                link_for("admin:index"),
+                dedupe_key=f"role:{grant.pk}:granted",
             )
     scope.forget(user)
     return grant

@@ -558,15 +558,13 @@ def change_status(
             changes={"status": [before.status, status]},
         )
     if status not in CURRENT_STATUSES and after.user_id:
-        from notifications.actions import notify
+        from notifications.actions import notify_on_commit
 
-        transaction.on_commit(
-            lambda: notify(
-                [after.user_id],
-                "member.status_changed",
-                {"status": str(MemberStatus(status).label)},
-                dedupe_key=f"member.status:{after.pk}:{status}:{after.status_changed_on}",
-            )
+        notify_on_commit(
+            [after.user_id],
+            "member.status_changed",
+            {"status": str(MemberStatus(status).label)},
+            dedupe_key=f"member.status:{after.pk}:{status}:{after.status_changed_on}",
         )
     return after
 

@@ -24,7 +24,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from notifications import kinds
-from notifications.actions import notify
+from notifications.actions import notify_on_commit
 from organizations import scope
 from organizations.actions import record_audit
 from organizations.models import Organization
@@ -348,15 +348,12 @@ def approve_join_application(*, application: JoinApplication, acting_user) -> Me
             organization=org,
             changes={"status": [old_status, locked.status], "member": member.pk},
         )
-    context = {"union": org.name, "number": member.membership_number}
-    transaction.on_commit(
-        lambda: notify(
-            [user.pk],
-            "join.approved",
-            context,
-            link="/me/",
-            dedupe_key=f"join.approved:{locked.pk}",
-        )
+    notify_on_commit(
+        [user.pk],
+        "join.approved",
+        {"union": org.name, "number": member.membership_number},
+        "/me/",
+        dedupe_key=f"join.approved:{locked.pk}",
     )
     application.status, application.member = locked.status, member
     return member

@@ -34,7 +34,7 @@ from openpyxl.worksheet.datavalidation import DataValidation
 from stdnum.cn import ric
 
 from notifications import kinds
-from notifications.actions import link_for, notify
+from notifications.actions import link_for, notify_on_commit
 from organizations import counters, scope
 from organizations.actions import record_audit
 from organizations.models import Level, Organization, OrgStatus
@@ -970,16 +970,12 @@ def _discard_file(job: ImportJob) -> None:
 def _notify(job: ImportJob) -> None:
     if not job.created_by_id:
         return
-    link = link_for("admin:members_importjob_change", job.pk)
-    status = job.status
-    transaction.on_commit(
-        lambda: notify(
-            [job.created_by_id],
-            "members.import_status",
-            {"file": job.original_name, "status": str(ImportStatus(status).label)},
-            link,
-            dedupe_key=f"members.import:{job.pk}:{status}",
-        )
+    notify_on_commit(
+        [job.created_by_id],
+        "members.import_status",
+        {"file": job.original_name, "status": str(ImportStatus(job.status).label)},
+        link_for("admin:members_importjob_change", job.pk),
+        dedupe_key=f"members.import:{job.pk}:{job.status}",
     )
 
 

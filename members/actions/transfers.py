@@ -645,17 +645,13 @@ def retain_membership(
             changes={"from": before.organization_id, "to": at_organization.pk},
         )
         if after.user_id:
-            from notifications.actions import notify
+            from notifications.actions import notify_on_commit
 
-            user_id, context = after.user_id, {"to": at_organization.name}
-            key = f"member.retained:{after.pk}:{after.status_changed_on}"
-            transaction.on_commit(
-                lambda: notify(
-                    [user_id],
-                    "membership.retained",
-                    context,
-                    link_for("my-membership"),
-                    dedupe_key=key,
-                )
+            notify_on_commit(
+                [after.user_id],
+                "membership.retained",
+                {"to": at_organization.name},
+                link_for("my-membership"),
+                dedupe_key=f"member.retained:{after.pk}:{after.status_changed_on}",
             )
     return after

@@ -11,12 +11,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
 from django.utils.translation import gettext as _
 
 from members.actions import require  # noqa: F401 - the services actions use it from here
 from members.models import CURRENT_STATUSES, EmploymentType, Member
-from notifications.actions import notify
+from notifications.actions import notify_on_commit  # noqa: F401 - used from here
 from organizations import scope
 from organizations.models import Level, Organization, OrgRole, OrgStatus, Role
 from organizations.selectors import chain
@@ -117,18 +116,6 @@ def officers_of(org: Organization | int, roles: Iterable[str] = (Role.ADMIN, Rol
         OrgRole.objects.filter(organization_id=org_id, role__in=list(roles))
         .values_list("user_id", flat=True)
         .distinct()
-    )
-
-
-def notify_on_commit(
-    recipients, kind: str, context: dict | None = None, link: str = "", dedupe_key: str = ""
-) -> None:
-    """Send in-app notifications once the current transaction commits."""
-    ids = [getattr(r, "pk", r) for r in recipients if r is not None]
-    if not ids:
-        return
-    transaction.on_commit(
-        lambda: notify(ids, kind, context or {}, link, dedupe_key=dedupe_key or None)
     )
 
 
