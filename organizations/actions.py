@@ -8,12 +8,14 @@ the lock is held, so a writer never shifts lft/rght from stale values.
 
 from __future__ import annotations
 
+import copy
 import datetime
 import functools
 import random
 import time
 from collections.abc import Callable, Iterable
 from contextlib import contextmanager
+from decimal import Decimal
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, transaction
@@ -23,7 +25,7 @@ from django.utils.translation import gettext as _
 
 from notifications.actions import link_for, notify_on_commit
 
-from . import scope
+from . import counters, rollups, scope
 from .models import LEVEL_RANK, AuditEntry, Level, Organization, OrgRole, OrgStatus
 
 # First key of every advisory lock taken here; the second is the tree id. Tree id 0 never
@@ -43,6 +45,8 @@ EDITABLE_FIELDS = (
     "founded_on",
     "dues_share_percent",
     "keeps_retained_members",
+    "industry",
+    "employees",
 )
 
 
@@ -226,6 +230,10 @@ def record_audit(*, actor, action: str, obj, organization=None, changes=None) ->
 def _jsonable(value):
     if isinstance(value, datetime.date):
         return value.isoformat()
+    if isinstance(value, Organization):
+        return value.pk
+    if isinstance(value, Decimal):
+        return str(value)
     return value
 
 
@@ -243,6 +251,7 @@ def create_organization(*, parent: Organization, data: dict, acting_user=None) -
         org = Organization(parent=parent, tree_parent=_tree_parent_for(parent), **data)
         org.full_clean(exclude=["tree_parent", "lft", "rght", "tree_id", "depth"])
         org.save()
+        counters.adjust(counters.organization_delta(None, org))
         record_audit(
             actor=acting_user,
             action="organization.create",
@@ -260,6 +269,7 @@ def create_national_federation(*, data: dict, acting_user=None) -> Organization:
         org = Organization(**{**data, "level": Level.NATIONAL})
         org.full_clean(exclude=["tree_parent", "lft", "rght", "tree_id"])
         org.save()
+        counters.adjust(counters.organization_delta(None, org))
         record_audit(actor=acting_user, action="organization.create", obj=org, organization=org)
     return org
 
@@ -284,11 +294,16 @@ def update_organization(
                 raise ValidationError({"level": _("The national federation stays national.")})
             check_placement(level=data["level"], parent=org.parent)
             _check_children_below(org, data["level"])
+        before = copy.copy(org)
         for key, value in data.items():
             setattr(org, key, value)
         org.full_clean(exclude=["tree_parent", "parent", "lft", "rght", "tree_id"])
         if changes:
-            org.save(update_fields=[*changes, "name_pinyin", "name_initials", "updated_at"])
+            fields = [f"{k}_id" if k == "industry" else k for k in changes]
+            org.save(update_fields=[*fields, "name_pinyin", "name_initials", "updated_at"])
+            counters.adjust(counters.organization_delta(before, org))
+            if before.industry_id != org.industry_id:
+                rollups.change_industry(org, before.industry_id)
             record_audit(
                 actor=acting_user,
                 action="organization.update",
@@ -319,6 +334,7 @@ def move_organization(
         org.parent = parent
         org.tree_parent = _tree_parent_for(parent)
         org.save()
+        rollups.move_subtree(org, old_parent_id)
         record_audit(
             actor=acting_user,
             action="organization.move",
@@ -351,9 +367,11 @@ def dissolve_organization(
             message = guard(org)
             if message:
                 raise ValidationError(message)
+        before = copy.copy(org)
         org.status = OrgStatus.DISSOLVED
         org.dissolved_on = on or timezone.localdate()
         org.save(update_fields=["status", "dissolved_on", "updated_at"])
+        counters.adjust(counters.organization_delta(before, org))
         record_audit(
             actor=acting_user,
             action="organization.dissolve",
@@ -385,6 +403,7 @@ def delete_organization(*, organization: Organization, acting_user=None) -> None
         )
         try:
             with transaction.atomic():
+                rollups.forget_leaf(org)
                 org.delete()
         except ProtectedError:
             raise ValidationError(

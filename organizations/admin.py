@@ -70,6 +70,16 @@ class OrganizationAdmin(scope.ScopedAdminMixin, DraggableMPTTAdmin):
 
         return BoundUserForm
 
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "industry":
+            # The national industry unions are a public list (as in the directory), not
+            # records of another tenant: every union may choose among them.
+            kwargs["queryset"] = Organization.objects.filter(
+                level=Level.INDUSTRY, parent__level=Level.NATIONAL, status="active"
+            ).order_by("name")
+            return db_field.formfield(**kwargs)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
     def get_readonly_fields(self, request, obj=None):
         fields = list(super().get_readonly_fields(request, obj))
         # The place of a union in the tree belongs to whoever manages its parent.

@@ -46,6 +46,8 @@ class OrganizationSerializer(serializers.ModelSerializer):
             "founded_on",
             "dues_share_percent",
             "keeps_retained_members",
+            "industry",
+            "employees",
             "status",
             "status_display",
             "dissolved_on",

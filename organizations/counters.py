@@ -8,13 +8,14 @@ can compare every stored counter with a COUNT over the underlying rows and repai
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
 from django.db import connection, transaction
 
-from .models import Organization, OrgCounter
+from . import rollups
+from .models import Level, Organization, OrgCounter, OrgStatus
 
 # A source returns the true value of every non-zero counter it owns, keyed by
 # (organization id, counter key). Keys it owns start with its prefix.
@@ -42,8 +43,10 @@ def adjust(changes: Mapping[tuple[int, str], int]) -> None:
         f"INSERT INTO {table} (organization_id, key, value) VALUES (%s, %s, %s) "  # noqa: S608
         f"ON CONFLICT (organization_id, key) DO UPDATE SET value = {table}.value + EXCLUDED.value"
     )
-    with transaction.atomic(), connection.cursor() as cursor:
-        cursor.executemany(sql, rows)
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.executemany(sql, rows)
+        rollups.journal(rows)
 
 
 def adjust_counter(org: Organization | int, key: str, delta: int) -> None:
@@ -91,3 +94,40 @@ def repair(drift: Drift) -> int:
     with transaction.atomic():
         adjust({counter: true - stored for counter, (stored, true) in drift.wrong.items()})
     return len(drift.wrong)
+
+
+# --- The tree's own figures ---------------------------------------------------------------
+# ``organizations.units.<level>``: active organizations of each level (so a subtree's roll-up
+# counts its grassroots unions); ``organizations.employees``: employees of active grassroots
+# unions (the base of the membership rate).
+
+
+def organization_keys(org: Organization | None) -> Counter:
+    keys: Counter = Counter()
+    if org is None or org.status != OrgStatus.ACTIVE:
+        return keys
+    keys[(org.pk, f"organizations.units.{org.level}")] = 1
+    if org.level == Level.GRASSROOTS and org.employees:
+        keys[(org.pk, "organizations.employees")] = org.employees
+    return keys
+
+
+def organization_delta(before: Organization | None, after: Organization | None) -> Counter:
+    delta = organization_keys(after)
+    delta.subtract(organization_keys(before))
+    return delta
+
+
+def count_organization_counters() -> dict[tuple[int, str], int]:
+    truth: Counter = Counter()
+    rows = Organization.objects.filter(status=OrgStatus.ACTIVE).values_list(
+        "pk", "level", "employees"
+    )
+    for pk, level, employees in rows.iterator(chunk_size=10_000):
+        truth[(pk, f"organizations.units.{level}")] += 1
+        if level == Level.GRASSROOTS and employees:
+            truth[(pk, "organizations.employees")] += employees
+    return dict(truth)
+
+
+register_source("organizations.", count_organization_counters)

@@ -119,6 +119,24 @@ class Organization(MPTTModel):
             "(township and subdistrict federations always may)."
         ),
     )
+    # Dual affiliation: a grassroots union may also belong to a national industry union
+    # (产业工会) beside its regional parent. Figures roll up both ways (see `rollups`).
+    industry = models.ForeignKey(
+        "self",
+        verbose_name=_("national industry union"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="affiliates",
+        limit_choices_to={"level": Level.INDUSTRY, "parent__level": Level.NATIONAL},
+        help_text=_("Grassroots unions only: the national industry union it also belongs to."),
+    )
+    employees = models.PositiveIntegerField(
+        _("employees"),
+        null=True,
+        blank=True,
+        help_text=_("Grassroots unions: the number of employees, for the membership rate."),
+    )
     # Search keys for the directory, derived from the name.
     name_pinyin = models.CharField(max_length=800, blank=True, editable=False)
     name_initials = models.CharField(max_length=200, blank=True, editable=False)
@@ -209,6 +227,21 @@ class Organization(MPTTModel):
     def clean(self):
         self.uscc = (self.uscc or "").strip().upper()
         self.name = (self.name or "").strip()
+        errors = {}
+        if self.industry_id is not None:
+            industry = self.industry
+            if self.level != Level.GRASSROOTS:
+                errors["industry"] = _("Only a grassroots union can join an industry union.")
+            elif (
+                industry.level != Level.INDUSTRY
+                or industry.parent_id is None
+                or (industry.parent.level != Level.NATIONAL)
+            ):
+                errors["industry"] = _("Choose a national industry union.")
+        if self.employees is not None and self.level != Level.GRASSROOTS:
+            errors["employees"] = _("Employee numbers are kept by grassroots unions.")
+        if errors:
+            raise ValidationError(errors)
 
 
 class Role(models.TextChoices):
@@ -313,6 +346,53 @@ class OrgCounter(models.Model):
         verbose_name_plural = _("statistics counters")
         constraints = [
             models.UniqueConstraint(fields=["organization", "key"], name="orgcounter_unique_key")
+        ]
+
+    def __str__(self):
+        return f"{self.organization_id} {self.key}={self.value}"
+
+
+class CounterDelta(models.Model):
+    """Journal of counter changes not yet folded into the subtree roll-ups (`rollups`).
+
+    Written beside every `OrgCounter` change in the same transaction; insert-only, so
+    writers never wait for each other on a shared ancestor's row. A background job folds
+    the journal into `OrgRollup` and deletes what it folded; readers add what is still
+    waiting, so a figure is exact at every moment.
+    """
+
+    id = models.BigAutoField(primary_key=True)
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    key = models.CharField(max_length=80)
+    delta = models.BigIntegerField()
+
+    def __str__(self):
+        return f"{self.organization_id} {self.key}{self.delta:+d}"
+
+
+class OrgRollup(models.Model):
+    """A counter summed over an organization's whole subtree (itself included).
+
+    Keys are the counter keys, plus ``industry.<id>.<key>`` (the part of the subtree
+    affiliated with a national industry union) on regional organizations and
+    ``affiliated.<key>`` (the grassroots unions affiliated from any region) on national
+    industry unions.
+    """
+
+    # The unique (organization, key) index serves lookups by organization.
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    key = models.CharField(max_length=100)
+    value = models.BigIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("subtree roll-up")
+        verbose_name_plural = _("subtree roll-ups")
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "key"], name="orgrollup_unique_key")
         ]
 
     def __str__(self):

@@ -26,7 +26,7 @@ from django.utils.translation import gettext as _
 from rest_framework import mixins, permissions, viewsets
 from rest_framework.exceptions import ValidationError
 
-from .models import Level, Organization, OrgRole, Role
+from .models import LEVEL_RANK, Level, Organization, OrgRole, Role
 
 _CACHE_ATTR = "_unionhub_scope_grants"
 
@@ -215,6 +215,42 @@ def org_q(user, access: Access, prefix: str = "") -> Q:
 
 def organizations(user, access: Access = Access.VIEW) -> QuerySet[Organization]:
     return Organization.objects.filter(org_q(user, access))
+
+
+def statistics_q(user, prefix: str = "") -> Q:
+    """The organizations whose aggregated figures the user sees on the dashboards: the
+    subtrees of the grants held above grassroots level (never personal data)."""
+    if is_operator(user):
+        return Q()
+    q = Q(pk__in=[])
+    for grant in grants(user):
+        if grant.allows(Access.VIEW) and grant.level not in PERSONAL_DATA_LEVELS:
+            q |= grant.q(prefix)
+    return q
+
+
+def has_statistics(user) -> bool:
+    """Whether the user sees any dashboard (a grant above grassroots level, or an operator)."""
+    return is_operator(user) or any(
+        g.allows(Access.VIEW) and g.level not in PERSONAL_DATA_LEVELS for g in grants(user)
+    )
+
+
+def statistics_organizations(user) -> QuerySet[Organization]:
+    return Organization.objects.filter(statistics_q(user))
+
+
+def statistics_home(user) -> Organization | None:
+    """Where the user's dashboard opens: the highest organization of their statistics grants."""
+    if is_operator(user):
+        return Organization.objects.filter(level=Level.NATIONAL).first()
+    ids = [
+        g.org_id
+        for g in grants(user)
+        if g.allows(Access.VIEW) and g.level not in PERSONAL_DATA_LEVELS
+    ]
+    orgs = Organization.objects.filter(pk__in=ids)
+    return min(orgs, key=lambda org: (LEVEL_RANK[org.level], org.depth, org.pk), default=None)
 
 
 def tenant_paths(model: type[Model]) -> tuple[str, ...]:

@@ -3,8 +3,9 @@
 import logging
 
 from celery import shared_task
+from django.db import DatabaseError
 
-from . import integrity
+from . import counters, integrity, rollups
 
 logger = logging.getLogger(__name__)
 
@@ -27,4 +28,44 @@ def check_tree_task(repair: bool = False) -> dict:
         logger.error("union tree check: broken trees %s, repaired %s", broken, repaired)
     else:
         logger.info("union tree check: %(trees)d trees, %(organizations)d organizations", result)
+    return result
+
+
+@shared_task(
+    acks_late=True,
+    autoretry_for=(DatabaseError,),
+    retry_backoff=5,
+    retry_backoff_max=60,
+    max_retries=5,
+)
+def fold_rollups_task() -> int:
+    """Fold the counter journal into the subtree roll-ups (queued on commit, and each minute)."""
+    return rollups.fold()
+
+
+@shared_task(acks_late=True)
+def check_counters_task(repair: bool = True) -> dict:
+    """Nightly: every counter against its rows, every roll-up against the counters.
+
+    Drift is logged as an error with its size (organization ids and keys only) and, with
+    `repair`, set right; the figures are returned for the beat log.
+    """
+    counter_drift = counters.verify()
+    counter_fixed = counters.repair(counter_drift) if repair and counter_drift.wrong else 0
+    rollups.fold()
+    rollup_drift = rollups.verify()
+    rollup_fixed = rollups.repair(rollup_drift) if repair and rollup_drift.wrong else 0
+    result = {
+        "counters": counter_drift.checked,
+        "counters_drifted": len(counter_drift.wrong),
+        "counters_repaired": counter_fixed,
+        "rollups": rollup_drift.checked,
+        "rollups_drifted": len(rollup_drift.wrong),
+        "rollups_repaired": rollup_fixed,
+    }
+    if counter_drift.wrong or rollup_drift.wrong:
+        sample = sorted(counter_drift.wrong)[:10] + sorted(rollup_drift.wrong)[:10]
+        logger.error("statistics drift: %s; first: %s", result, sample)
+    else:
+        logger.info("statistics check: %s", result)
     return result

@@ -162,11 +162,12 @@ SCHEDULES: list[dict] = []
 def count_menu_counters() -> dict[tuple[int, str], int]:
     """Ground truth of every `services.menu.` counter, from the rows."""
     truth: Counter = Counter()
-    requests = ServiceRequest.objects.values_list("member_union_id", "status").annotate(
-        n=Count("pk")
-    )
-    for union_id, status, n in requests:
+    requests = ServiceRequest.objects.values_list(
+        "member_union_id", "status", "service__category"
+    ).annotate(n=Count("pk"))
+    for union_id, status, category, n in requests:
         truth[(union_id, f"{P}requests")] += n
+        truth[(union_id, f"{P}category.{category}")] += n
         if status in (RequestStatus.COMPLETED, RequestStatus.REJECTED, RequestStatus.CANCELLED):
             truth[(union_id, f"{P}{status}")] += n
     rated = (
@@ -472,7 +473,12 @@ def order_service(
         RequestStep.objects.create(
             request=req, at=now, actor=recorded_actor(acting_user), status=RequestStatus.SUBMITTED
         )
-        counters.adjust({(member.organization_id, f"{P}requests"): 1})
+        counters.adjust(
+            {
+                (member.organization_id, f"{P}requests"): 1,
+                (member.organization_id, f"{P}category.{service.category}"): 1,
+            }
+        )
         record_audit(
             actor=acting_user,
             action=f"{P}request_submitted",
