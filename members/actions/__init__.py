@@ -279,6 +279,9 @@ def count_member_counters() -> dict[tuple[int, str], int]:
         )
         for key in event_counter_keys(event):
             truth[key] += n
+    from .dues import count_dues_counters  # dues builds on this module's helpers
+
+    truth.update(count_dues_counters())
     return dict(truth)
 
 

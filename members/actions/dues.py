@@ -15,6 +15,7 @@ import decimal
 import functools
 import io
 import logging
+from collections import Counter
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
@@ -22,13 +23,14 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ImproperlyConfigured, PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import Count, Q, Sum
+from django.db.models import Count, Q, QuerySet, Sum
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from notifications import kinds
 from notifications.actions import link_for, notify
+from organizations import counters
 from organizations.actions import record_audit
 from organizations.models import Level, Organization, OrgStatus
 
@@ -42,7 +44,7 @@ from ..models import (
     MemberStatus,
     PaymentMethod,
 )
-from ..selectors.dues import arrears_q, check_period, outstanding_expression
+from ..selectors.dues import arrears_q, check_period, outstanding_expression, paid_q
 from . import require_member_admin
 
 logger = logging.getLogger(__name__)
@@ -194,6 +196,56 @@ def _check_dues_union(organization: Organization) -> None:
         )
 
 
+# --- Counters ---------------------------------------------------------------------------
+# Per collecting union (`DuesRecord.organization`), over all months: ``members.dues.records``,
+# ``members.dues.due_fen`` and ``members.dues.paid_fen`` (money in fen, so that counters stay
+# integers) and ``members.dues.paid_records`` (paid in full, as `DuesRecord.is_paid` says).
+# Their ground truth is part of `count_member_counters`: the "members." source answers for
+# every key under its prefix.
+
+DUES_BATCH = 1000
+
+
+def _fen(amount) -> int:
+    return int((Decimal(amount) * 100).to_integral_value())
+
+
+def record_counters(record: DuesRecord) -> Counter:
+    """The counters one dues record contributes to."""
+    org = record.organization_id
+    return Counter(
+        {
+            (org, "members.dues.records"): 1,
+            (org, "members.dues.due_fen"): _fen(record.amount_due),
+            (org, "members.dues.paid_fen"): _fen(record.amount_paid),
+            (org, "members.dues.paid_records"): int(record.is_paid),
+        }
+    )
+
+
+def count_dues_counters(records: QuerySet[DuesRecord] | None = None) -> Counter:
+    """The counters of `records` (every dues record by default), in one query grouped by union."""
+    records = DuesRecord.objects.all() if records is None else records
+    rows = (
+        records.order_by()
+        .values("organization_id")
+        .annotate(
+            n=Count("pk"),
+            due=Sum("amount_due"),
+            paid=Sum("amount_paid"),
+            paid_records=Count("pk", filter=paid_q()),
+        )
+        .values_list("organization_id", "n", "due", "paid", "paid_records")
+    )
+    truth: Counter = Counter()
+    for org, n, due, paid, paid_records in rows:
+        truth[(org, "members.dues.records")] += n
+        truth[(org, "members.dues.due_fen")] += _fen(due or 0)
+        truth[(org, "members.dues.paid_fen")] += _fen(paid or 0)
+        truth[(org, "members.dues.paid_records")] += paid_records
+    return truth
+
+
 # --- Wage base --------------------------------------------------------------------------
 
 
@@ -259,16 +311,33 @@ def generate_monthly_dues(
             )
             for pk, wage in missing
         ]
-        DuesRecord.objects.bulk_create(records, batch_size=1000, ignore_conflicts=True)
-        if records:
+        delta: Counter = Counter()
+        for start in range(0, len(records), DUES_BATCH):
+            batch = records[start : start + DUES_BATCH]
+            DuesRecord.objects.bulk_create(batch, ignore_conflicts=True)
+            # A skipped conflict (the member's new union, after a transfer, made the month's
+            # record meanwhile) leaves no trace on the instances: count the rows themselves.
+            # Under the union lock, this union's rows of these members are the new ones.
+            delta.update(
+                count_dues_counters(
+                    DuesRecord.objects.filter(
+                        organization=organization,
+                        period=period,
+                        member_id__in=[record.member_id for record in batch],
+                    )
+                )
+            )
+        counters.adjust(delta)
+        created = delta[(organization.pk, "members.dues.records")]
+        if created:
             record_audit(
                 actor=acting_user,
                 action="dues.generated",
                 obj=organization,
                 organization=organization,
-                changes={"period": period.strftime("%Y-%m"), "created": len(records)},
+                changes={"period": period.strftime("%Y-%m"), "created": created},
             )
-    return len(records)
+    return created
 
 
 def record_payment(
@@ -305,11 +374,15 @@ def record_payment(
                     )
                 }
             )
+        before = record_counters(locked)
         locked.amount_paid += amount
         locked.paid_on = paid_on
         locked.method = method
         locked.recorded_by = acting_user if _is_user(acting_user) else None
         locked.save(update_fields=["amount_paid", "paid_on", "method", "recorded_by", "updated_at"])
+        delta = record_counters(locked)
+        delta.subtract(before)
+        counters.adjust(delta)
         record_audit(
             actor=acting_user,
             action="dues.payment_recorded",
@@ -887,7 +960,10 @@ def _write_payroll(job: ImportJob, rows: list[PayrollRow], acting_user) -> dict:
     ]
     Member.objects.bulk_update(changed_members, ["wage_base", "updated_at"], batch_size=1000)
     new_records, updated_records, payments = [], [], 0
+    delta: Counter = Counter()
     for r in rows:
+        if r.record is not None:  # locked by the re-check: its values are current
+            delta.subtract(record_counters(r.record))
         record = r.record or DuesRecord(
             member_id=r.member_id,
             organization_id=job.organization_id,
@@ -904,6 +980,7 @@ def _write_payroll(job: ImportJob, rows: list[PayrollRow], acting_user) -> dict:
                 record.paid_on = r.paid_on or today
                 record.method = r.method or PaymentMethod.PAYROLL
             payments += 1
+        delta.update(record_counters(record))
         (updated_records if r.record else new_records).append(record)
     DuesRecord.objects.bulk_create(new_records, batch_size=1000)
     DuesRecord.objects.bulk_update(
@@ -919,6 +996,7 @@ def _write_payroll(job: ImportJob, rows: list[PayrollRow], acting_user) -> dict:
         ],
         batch_size=1000,
     )
+    counters.adjust(delta)
     return {
         "wage_bases_changed": len(changed_members),
         "dues_created": len(new_records),

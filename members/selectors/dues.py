@@ -72,6 +72,11 @@ def outstanding_expression():
     return Greatest(F("amount_due") - F("amount_paid"), Value(ZERO), output_field=_MONEY)
 
 
+def paid_q() -> Q:
+    """Paid in full: the query form of `DuesRecord.is_paid`."""
+    return Q(amount_paid__gte=F("amount_due"))
+
+
 def arrears_q(today: datetime.date | None = None) -> Q:
     return Q(amount_paid__lt=F("amount_due"), period__lt=current_period(today))
 
