@@ -72,6 +72,7 @@ INSTALLED_APPS = [
     "organizations",
     "members",
     "services",
+    "reports",
 ]
 
 MIDDLEWARE = [
@@ -101,6 +102,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "notifications.context_processors.inbox",
+                "reports.context_processors.dashboard_link",
             ],
         },
     },
@@ -161,6 +163,9 @@ STORAGES = {
 }
 MEDIA_ROOT = env.path("MEDIA_ROOT", default=BASE_DIR / "media")
 MEDIA_URL = "media/"
+# Report files are kept apart from MEDIA_ROOT and only served through the scope-checked view.
+REPORTS_ROOT = env.path("REPORTS_ROOT", default=BASE_DIR / "private" / "reports")
+REPORT_RETENTION_DAYS = env.int("REPORT_RETENTION_DAYS", default=30)
 
 EMAIL_BACKEND = env.str(
     "EMAIL_BACKEND",

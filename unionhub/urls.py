@@ -9,11 +9,12 @@ from members.api import ROUTES as MEMBER_ROUTES
 from notifications import views as notification_views
 from organizations import views as org_views
 from organizations.api import OrganizationViewSet
+from reports.api import ROUTES as REPORT_ROUTES
 from services.api import ROUTES as SERVICE_ROUTES
 
 router = DefaultRouter()
 router.register("organizations", OrganizationViewSet, basename="organization")
-for prefix, viewset, basename in [*MEMBER_ROUTES, *SERVICE_ROUTES]:
+for prefix, viewset, basename in [*MEMBER_ROUTES, *SERVICE_ROUTES, *REPORT_ROUTES]:
     router.register(prefix, viewset, basename=basename)
 
 urlpatterns = [
@@ -28,6 +29,7 @@ urlpatterns = [
     path("inbox/", include("notifications.urls")),
     path("", include("members.urls")),
     path("", include("services.urls")),
+    path("", include("reports.urls")),
     # The language switch also remembers a logged-in user's language for emails and SMS.
     path("i18n/setlang/", notification_views.set_language, name="set_language"),
     path("admin/", admin.site.urls),

@@ -1,0 +1,534 @@
+"""The figures of the dashboard, the API and the report files: one computation for all three.
+
+Everything is read from the subtree roll-ups (`organizations.rollups`, exact at every moment)
+and, for what happened within a period, from the daily snapshots: a flow in a period is its
+cumulative counter at the end minus the snapshot of the day before the start. Nothing here
+counts member rows, and nothing returns a person.
+
+Small numbers in sensitive categories (hardship aid, legal aid, counselling) are suppressed:
+a value from 1 to 4 is returned as None and shown as "<5".
+"""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from members.models import EmploymentType, Gender
+from organizations import rollups
+from organizations.models import Level, Organization
+from organizations.rollups import AFFILIATED_PREFIX, INDUSTRY_PREFIX
+from services.actions import SUPPRESSION_THRESHOLD
+from services.models import CONFIDENTIAL_CATEGORIES, ServiceCategory
+
+from .models import DailySnapshot
+
+# Levels that get a dashboard and daily snapshots (everything above grassroots unions).
+FEDERATION_LEVELS = (
+    Level.NATIONAL,
+    Level.PROVINCIAL,
+    Level.INDUSTRY,
+    Level.CITY,
+    Level.COUNTY,
+    Level.TOWNSHIP,
+)
+
+ACTIVE = "members.status.active"
+JOINED = "members.flow.joined"
+WITHDRAWN = "members.flow.status.withdrawn"
+TRANSFER_IN = "members.flow.transfer_in"
+TRANSFER_OUT = "members.flow.transfer_out"
+GRASSROOTS = "organizations.units.grassroots"
+EMPLOYEES = "organizations.employees"
+
+# Cumulative keys kept in the daily snapshots (stocks and flows; the trends and periods).
+SNAPSHOT_KEYS = (
+    ACTIVE,
+    "members.status.retained",
+    JOINED,
+    WITHDRAWN,
+    TRANSFER_IN,
+    TRANSFER_OUT,
+    GRASSROOTS,
+    EMPLOYEES,
+    "services.menu.requests",
+    "services.menu.completed",
+    "services.voice.raised",
+    "services.voice.answered",
+    "services.activities.attendance",
+    "members.dues.due_fen",
+    "members.dues.paid_fen",
+)
+# Flows whose change over the period is shown.
+PERIOD_FLOWS = (
+    (JOINED, _("Joined")),
+    (WITHDRAWN, _("Withdrew")),
+    (TRANSFER_IN, _("Transferred in")),
+    (TRANSFER_OUT, _("Transferred out")),
+    ("services.menu.requests", _("Service orders")),
+    ("services.voice.raised", _("Concerns raised")),
+    ("services.activities.attendance", _("Activity check-ins")),
+)
+SENSITIVE_CATEGORIES = frozenset({ServiceCategory.HARDSHIP, *CONFIDENTIAL_CATEGORIES})
+AGE_BANDS = ((None, 24), (25, 34), (35, 44), (45, 54), (55, None))
+
+
+@dataclass(frozen=True)
+class Period:
+    start: datetime.date
+    end: datetime.date
+    code: str = "custom"
+
+    @property
+    def days(self) -> int:
+        return (self.end - self.start).days + 1
+
+
+PERIOD_CHOICES = (
+    ("30d", _("Last 30 days")),
+    ("90d", _("Last 90 days")),
+    ("ytd", _("This year")),
+    ("12m", _("Last 12 months")),
+    ("month", _("Last month")),
+)
+MAX_PERIOD_DAYS = 3 * 366
+
+
+class PeriodError(ValueError):
+    pass
+
+
+def parse_period(
+    code: str | None, start: str | None = None, end: str | None = None, today=None
+) -> Period:
+    """A period from the filter: a preset code, or a custom from/to (ISO dates)."""
+    today = today or timezone.localdate()
+    if start or end:
+        try:
+            first = datetime.date.fromisoformat(start or "")
+            last = datetime.date.fromisoformat(end) if end else today
+        except ValueError:
+            raise PeriodError(_("Enter dates as YYYY-MM-DD.")) from None
+        if first > last:
+            raise PeriodError(_("The start of the period is after its end."))
+        if last > today:
+            raise PeriodError(_("The period cannot end in the future."))
+        if (last - first).days >= MAX_PERIOD_DAYS:
+            raise PeriodError(_("A period can be at most three years long."))
+        return Period(first, last)
+    code = code or "30d"
+    if code == "30d":
+        return Period(today - datetime.timedelta(days=29), today, code)
+    if code == "90d":
+        return Period(today - datetime.timedelta(days=89), today, code)
+    if code == "ytd":
+        return Period(today.replace(month=1, day=1), today, code)
+    if code == "12m":
+        return Period(_add_months(today, -12) + datetime.timedelta(days=1), today, code)
+    if code == "month":
+        return last_month(today)
+    raise PeriodError(_("Unknown period."))
+
+
+def last_month(today: datetime.date) -> Period:
+    end = today.replace(day=1) - datetime.timedelta(days=1)
+    return Period(end.replace(day=1), end, "month")
+
+
+def _add_months(day: datetime.date, months: int) -> datetime.date:
+    month = day.month - 1 + months
+    year, month = day.year + month // 12, month % 12 + 1
+    return day.replace(year=year, month=month, day=min(day.day, 28))
+
+
+# --- Reading the figures --------------------------------------------------------------------
+
+
+def suppress(value: int | None) -> int | None:
+    """A sensitive count as it may be shown: None stands for "fewer than 5" (1–4)."""
+    if value is None or value == 0 or value >= SUPPRESSION_THRESHOLD:
+        return value
+    return None
+
+
+def suppress_counters(values: dict[str, int]) -> dict[str, int | None]:
+    """Raw subtree counters with the sensitive small ones suppressed (None)."""
+    out: dict[str, int | None] = dict(values)
+    for key, value in values.items():
+        category = key.removeprefix("services.menu.category.")
+        if key.startswith("services.aid.") or (
+            category != key and category in SENSITIVE_CATEGORIES
+        ):
+            out[key] = suppress(value)
+    count = "services.aid.disbursed_count"
+    if "services.aid.disbursed_fen" in out:
+        out["services.aid.disbursed_fen"] = (
+            values["services.aid.disbursed_fen"]
+            if suppress(values.get(count, 0)) is not None
+            else None
+        )
+    # Industry breakdowns of sensitive keys are not kept, so nothing else to hide.
+    return out
+
+
+def combined(raw: dict[str, int]) -> dict[str, int]:
+    """A national industry union's figures: its own tree plus its affiliated unions."""
+    out = {k: v for k, v in raw.items() if not k.startswith(AFFILIATED_PREFIX)}
+    for key, value in raw.items():
+        if key.startswith(AFFILIATED_PREFIX):
+            plain = key[len(AFFILIATED_PREFIX) :]
+            out[plain] = out.get(plain, 0) + value
+    return out
+
+
+def current(org: Organization) -> dict[str, int]:
+    return combined(rollups.totals(org))
+
+
+def snapshot_values(
+    org: Organization, day: datetime.date, keys=SNAPSHOT_KEYS
+) -> dict[str, int] | None:
+    """The figures at the end of `day` (the latest snapshot on or before it), or None."""
+    keys = [*keys, *(AFFILIATED_PREFIX + k for k in keys)]
+    rows = DailySnapshot.objects.filter(organization=org, key__in=keys, date__lte=day)
+    latest = rows.order_by("-date").values_list("date", flat=True).first()
+    if latest is None:
+        return None
+    return combined(dict(rows.filter(date=latest).values_list("key", "value")))
+
+
+def period_flows(org: Organization, period: Period, now: dict[str, int]) -> dict:
+    """Each flow's change within the period; `since` is set when records start later."""
+    today = timezone.localdate()
+    end = now if period.end >= today else snapshot_values(org, period.end) or {}
+    base = snapshot_values(org, period.start - datetime.timedelta(days=1))
+    since = None
+    if base is None:
+        # No snapshot before the period: counting starts with the records (zero).
+        base = {}
+        first = (
+            DailySnapshot.objects.filter(organization=org)
+            .order_by("date")
+            .values_list("date", flat=True)
+            .first()
+        )
+        if first is not None and first > period.start:
+            since = first
+    flows = {}
+    for key, _label in PERIOD_FLOWS:
+        # A snapshot without the key (a backfilled day: member figures only) is unknown.
+        known = (key in base or not base) and (key in end or end is now)
+        flows[key] = end.get(key, 0) - base.get(key, 0) if known else None
+    return {"values": flows, "since": since}
+
+
+def trend(org: Organization, period: Period, now: dict[str, int]) -> dict:
+    """Members and flows over the period: daily up to 92 days, else month ends."""
+    keys = (ACTIVE, JOINED, WITHDRAWN)
+    rows = DailySnapshot.objects.filter(
+        organization=org,
+        key__in=[*keys, *(AFFILIATED_PREFIX + k for k in keys)],
+        date__gte=period.start - datetime.timedelta(days=1),
+        date__lte=period.end,
+    ).values_list("date", "key", "value")
+    by_day: dict[datetime.date, dict[str, int]] = {}
+    for day, key, value in rows:
+        plain = key.removeprefix(AFFILIATED_PREFIX)
+        by_day.setdefault(day, {})[plain] = by_day.get(day, {}).get(plain, 0) + value
+    today = timezone.localdate()
+    if period.end >= today:
+        by_day[today] = {k: now.get(k, 0) for k in (ACTIVE, JOINED, WITHDRAWN)}
+    days = sorted(by_day)
+    if period.days > 92:
+        month_ends: dict[tuple[int, int], datetime.date] = {}
+        for day in days:
+            month_ends[(day.year, day.month)] = day
+        days = sorted(month_ends.values())
+    points = []
+    previous = None
+    for day in days:
+        values = by_day[day]
+        if day >= period.start:
+            point = {"date": day.isoformat(), "members": values.get(ACTIVE, 0)}
+            if previous is not None:
+                point["joined"] = values.get(JOINED, 0) - previous.get(JOINED, 0)
+                point["withdrawn"] = values.get(WITHDRAWN, 0) - previous.get(WITHDRAWN, 0)
+            points.append(point)
+        previous = values
+    return {"granularity": "month" if period.days > 92 else "day", "points": points}
+
+
+def _rate(part: int, whole: int) -> float | None:
+    return round(100 * part / whole, 1) if whole else None
+
+
+def _average(total: int, count: int, digits: int = 1) -> float | None:
+    return round(total / count, digits) if count else None
+
+
+def headline(values: dict[str, int]) -> dict:
+    """The headline figures from one organization's combined subtree values."""
+    v = values.get
+    requests = v("services.menu.requests", 0)
+    return {
+        "members": v(ACTIVE, 0),
+        "retained": v("members.status.retained", 0),
+        "grassroots_unions": v(GRASSROOTS, 0),
+        "union_groups": v("organizations.units.group", 0),
+        "employees": v(EMPLOYEES, 0),
+        "membership_rate": _rate(v(ACTIVE, 0), v(EMPLOYEES, 0)),
+        "requests": requests,
+        "requests_completed": v("services.menu.completed", 0),
+        "completion_rate": _rate(v("services.menu.completed", 0), requests),
+        "satisfaction": _average(
+            v("services.menu.rating_sum", 0), v("services.menu.rating_count", 0)
+        ),
+        "concerns_raised": v("services.voice.raised", 0),
+        "concerns_open": v("services.voice.open", 0),
+        "concerns_overdue": v("services.voice.overdue", 0),
+        "concern_escalations": v("services.voice.escalations", 0),
+        "concern_response_hours": _average(
+            v("services.voice.response_seconds", 0) / 3600, v("services.voice.answered", 0)
+        ),
+        "concern_satisfaction": _average(
+            v("services.voice.rating_sum", 0), v("services.voice.rating_count", 0)
+        ),
+        "activity_registrations": v("services.activities.registrations", 0),
+        "activity_attendance": v("services.activities.attendance", 0),
+        "wishes_open": v("services.menu.wishes_open", 0),
+        "wish_votes": v("services.menu.wish_votes", 0),
+        "dues_due": _yuan(v("members.dues.due_fen", 0)),
+        "dues_paid": _yuan(v("members.dues.paid_fen", 0)),
+        "dues_collection_rate": _rate(v("members.dues.paid_fen", 0), v("members.dues.due_fen", 0)),
+        # Sensitive: suppressed under five.
+        "aid_cases": suppress(v("services.aid.cases", 0)),
+        "aid_approved": suppress(v("services.aid.approved", 0)),
+        "aid_disbursed": _yuan(v("services.aid.disbursed_fen", 0))
+        if suppress(v("services.aid.disbursed_count", 0)) is not None
+        else None,
+        "legal_aid_requests": suppress(v(f"services.menu.category.{ServiceCategory.LEGAL}", 0)),
+    }
+
+
+# How each headline figure is labelled and shown: count, percent, yuan, hours, rating.
+HEADLINE = (
+    ("members", _("Members"), "count"),
+    ("grassroots_unions", _("Grassroots unions"), "count"),
+    ("union_groups", _("Union groups"), "count"),
+    ("employees", _("Employees"), "count"),
+    ("membership_rate", _("Membership rate"), "percent"),
+    ("retained", _("Retained memberships"), "count"),
+    ("requests", _("Service orders"), "count"),
+    ("requests_completed", _("Orders completed"), "count"),
+    ("completion_rate", _("Completion rate"), "percent"),
+    ("satisfaction", _("Service rating (of 5)"), "rating"),
+    ("concerns_raised", _("Concerns raised"), "count"),
+    ("concerns_open", _("Concerns open"), "count"),
+    ("concerns_overdue", _("Concerns overdue"), "count"),
+    ("concern_escalations", _("Escalations"), "count"),
+    ("concern_response_hours", _("Average first answer (hours)"), "hours"),
+    ("concern_satisfaction", _("Concern rating (of 5)"), "rating"),
+    ("activity_registrations", _("Activity registrations"), "count"),
+    ("activity_attendance", _("Activity check-ins"), "count"),
+    ("wishes_open", _("Open service wishes"), "count"),
+    ("wish_votes", _("Wish votes"), "count"),
+    ("dues_due", _("Dues due (yuan)"), "yuan"),
+    ("dues_paid", _("Dues paid (yuan)"), "yuan"),
+    ("dues_collection_rate", _("Dues collection rate"), "percent"),
+    ("aid_cases", _("Hardship aid cases"), "sensitive"),
+    ("aid_approved", _("Aid cases approved"), "sensitive"),
+    ("aid_disbursed", _("Aid paid out (yuan)"), "yuan"),
+    ("legal_aid_requests", _("Legal aid requests"), "sensitive"),
+)
+SUPPRESSED_TEXT = "<5"
+
+
+def shown(value, kind: str) -> str:
+    """A figure as text: thousands separated, percentages with %, suppressed as "<5"."""
+    if value is None:
+        return SUPPRESSED_TEXT if kind in ("sensitive", "yuan") else "—"
+    if kind == "percent":
+        return f"{value:.1f}%"
+    if kind in ("rating", "hours"):
+        return f"{value:.1f}"
+    if kind == "yuan":
+        return f"{value:,.2f}"
+    return f"{value:,}"
+
+
+def _yuan(fen: int) -> Decimal:
+    return (Decimal(fen) / 100).quantize(Decimal("0.01"))
+
+
+def breakdown(values: dict[str, int], prefix: str, choices) -> list[dict]:
+    labels = dict(choices)
+    rows = [
+        {"key": code, "label": str(labels.get(code, code)), "value": values.get(prefix + code, 0)}
+        for code in labels
+    ]
+    return [row for row in rows if row["value"]] or rows
+
+
+def by_category(values: dict[str, int]) -> list[dict]:
+    rows = []
+    for code, label in ServiceCategory.choices:
+        value = values.get(f"services.menu.category.{code}", 0)
+        sensitive = code in SENSITIVE_CATEGORIES
+        rows.append(
+            {
+                "key": code,
+                "label": str(label),
+                "value": suppress(value) if sensitive else value,
+                "sensitive": sensitive,
+            }
+        )
+    return rows
+
+
+def by_age(values: dict[str, int], today: datetime.date) -> list[dict]:
+    """Age bands from the birth-year counters (ages as reached within this year)."""
+    counts = [0] * len(AGE_BANDS)
+    prefix = "members.birth_year."
+    for key, value in values.items():
+        if not key.startswith(prefix):
+            continue
+        age = today.year - int(key[len(prefix) :])
+        for i, (low, high) in enumerate(AGE_BANDS):
+            if (low is None or age >= low) and (high is None or age <= high):
+                counts[i] += value
+                break
+    labels = [
+        _("under 25"),
+        _("25–34"),
+        _("35–44"),
+        _("45–54"),
+        _("55 and over"),
+    ]
+    return [
+        {"key": f"{low or 0}-{high or ''}", "label": str(label), "value": n}
+        for (low, high), label, n in zip(AGE_BANDS, labels, counts, strict=True)
+    ]
+
+
+def by_industry(org: Organization, values: dict[str, int]) -> list[dict]:
+    """Members and unions of the subtree by national industry union (dual affiliation)."""
+    per: dict[int, dict[str, int]] = {}
+    for key, value in values.items():
+        if not key.startswith(INDUSTRY_PREFIX):
+            continue
+        industry, _sep, plain = key[len(INDUSTRY_PREFIX) :].partition(".")
+        per.setdefault(int(industry), {})[plain] = value
+    names = dict(Organization.objects.filter(pk__in=per).values_list("pk", "name"))
+    rows = [
+        {
+            "id": pk,
+            "label": names.get(pk, str(pk)),
+            "members": figures.get(ACTIVE, 0),
+            "grassroots_unions": figures.get(GRASSROOTS, 0),
+        }
+        for pk, figures in per.items()
+        if figures.get(ACTIVE) or figures.get(GRASSROOTS)
+    ]
+    rows.sort(key=lambda row: (-row["members"], row["label"]))
+    rest_members = values.get(ACTIVE, 0) - sum(r["members"] for r in rows)
+    rest_unions = values.get(GRASSROOTS, 0) - sum(r["grassroots_unions"] for r in rows)
+    if org.level != Level.INDUSTRY and (rest_members or rest_unions):
+        rows.append(
+            {
+                "id": None,
+                "label": str(_("No industry union")),
+                "members": rest_members,
+                "grassroots_unions": rest_unions,
+            }
+        )
+    return rows
+
+
+def affiliated_by_region(org: Organization) -> list[dict]:
+    """For a national industry union: its affiliated unions' members, province by province."""
+    if org.level != Level.INDUSTRY or org.parent is None or org.parent.level != Level.NATIONAL:
+        return []
+    keys = [f"{INDUSTRY_PREFIX}{org.pk}.{k}" for k in (ACTIVE, GRASSROOTS)]
+    provinces = list(
+        Organization.objects.filter(parent=org.parent, level=Level.PROVINCIAL).order_by("pk")
+    )
+    values = rollups.many_totals(provinces, keys)
+    rows = [
+        {
+            "id": p.pk,
+            "label": p.name,
+            "members": values[p.pk].get(keys[0], 0),
+            "grassroots_unions": values[p.pk].get(keys[1], 0),
+        }
+        for p in provinces
+        if values[p.pk]
+    ]
+    return sorted(rows, key=lambda row: (-row["members"], row["label"]))
+
+
+CHILD_PAGE = 50
+
+
+def children(org: Organization, page: int | None = 1) -> dict:
+    """The child unions with their subtree figures, largest first (paged; None: all)."""
+    kids = list(org.children.all().order_by("lft", "pk"))
+    keys = (ACTIVE, GRASSROOTS, EMPLOYEES, "services.voice.open", "services.menu.requests")
+    prefetch = rollups.many_totals(kids, keys + tuple(AFFILIATED_PREFIX + k for k in keys))
+    rows = []
+    for kid in kids:
+        values = combined(prefetch.get(kid.pk, {}))
+        rows.append(
+            {
+                "id": kid.pk,
+                "name": kid.name,
+                "level": kid.level,
+                "level_label": str(kid.get_level_display()),
+                "members": values.get(ACTIVE, 0),
+                "grassroots_unions": values.get(GRASSROOTS, 0),
+                "employees": values.get(EMPLOYEES, 0),
+                "membership_rate": _rate(values.get(ACTIVE, 0), values.get(EMPLOYEES, 0)),
+                "concerns_open": values.get("services.voice.open", 0),
+                "requests": values.get("services.menu.requests", 0),
+            }
+        )
+    rows.sort(key=lambda row: (-row["members"], row["name"]))
+    if page is None:
+        return {"count": len(rows), "page": 1, "pages": 1, "rows": rows}
+    pages = max(1, -(-len(rows) // CHILD_PAGE))
+    page = min(max(page, 1), pages)
+    return {
+        "count": len(rows),
+        "page": page,
+        "pages": pages,
+        "rows": rows[(page - 1) * CHILD_PAGE : page * CHILD_PAGE],
+    }
+
+
+def dashboard(org: Organization, period: Period, *, child_page: int | None = 1) -> dict:
+    """Every figure of one organization's dashboard, as plain data (JSON-serialisable)."""
+    now = current(org)
+    today = timezone.localdate()
+    return {
+        "organization": {
+            "id": org.pk,
+            "name": org.name,
+            "level": org.level,
+            "level_label": str(org.get_level_display()),
+        },
+        "period": {"start": period.start, "end": period.end, "code": period.code},
+        "as_of": timezone.localtime(),
+        "headline": headline(now),
+        "flows": period_flows(org, period, now),
+        "trend": trend(org, period, now),
+        "by_employment": breakdown(now, "members.employment.", EmploymentType.choices),
+        "by_gender": breakdown(now, "members.gender.", Gender.choices),
+        "by_age": by_age(now, today),
+        "by_industry": by_industry(org, now),
+        "by_category": by_category(now),
+        "children": children(org, child_page),
+        "affiliated_by_region": affiliated_by_region(org),
+    }
