@@ -73,18 +73,20 @@ def take_snapshot(day: datetime.date | None = None) -> int:
     # Every key for every federation, zero where nothing was ever counted: a missing row
     # means "not known" (see figures.period_flows), never zero.
     sql = f"""
+        WITH k(key) AS (VALUES {key_values})
         INSERT INTO {snapshot} (organization_id, date, key, value)
         SELECT o.id, %s, k.key, COALESCE(r.value, 0)
         FROM {org} o
-        CROSS JOIN (VALUES {key_values}) AS k(key)
+        CROSS JOIN k
         LEFT JOIN {rollup} r ON r.organization_id = o.id AND r.key = k.key
         WHERE o.level IN ({levels})
           AND (k.key NOT LIKE 'affiliated.%%' OR o.level = 'industry')
         ON CONFLICT (organization_id, key, date) DO UPDATE SET value = EXCLUDED.value
     """  # noqa: S608
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(sql, [day, *keys, *figures.FEDERATION_LEVELS])
-        written = cursor.rowcount
+        cursor.execute(sql, [*keys, day, *figures.FEDERATION_LEVELS])
+    # (SQLite reports no row count for a WITH … INSERT.)
+    written = DailySnapshot.objects.filter(date=day).count()
     logger.info("statistics snapshot of %s: %d figures", day, written)
     return written
 
