@@ -33,7 +33,7 @@
       tooltip: { trigger: "item" },
       legend: { bottom: 0, type: "scroll" },
       series: [{ type: "pie", radius: ["35%", "65%"], data: shown,
-                 label: { formatter: "{b}\n{d}%" } }]
+                 label: { formatter: "{d}%" } }]
     });
   }
 
