@@ -68,8 +68,10 @@ class _Chains:
         self.nodes: dict[int, _Node] = {}
         wanted = set(org_ids)
         while wanted:
-            rows = Organization.objects.filter(pk__in=wanted).values_list(
-                "pk", "parent_id", "level", "industry_id"
+            rows = (
+                Organization.objects.filter(pk__in=wanted)
+                .order_by()
+                .values_list("pk", "parent_id", "level", "industry_id")
             )
             for pk, parent_id, level, industry_id in rows:
                 self.nodes[pk] = _Node(parent_id, level, industry_id)
@@ -262,26 +264,57 @@ def _key_q(keys: Iterable[str] | None, prefix: str | None, field: str = "key"):
 
 
 def _pending(orgs: list[Organization]) -> Counter:
-    """What the waiting journal rows add to the roll-ups of `orgs` (same spreading as fold)."""
-    from django.db.models import Q, Sum
+    """What the waiting journal rows add to the roll-ups of `orgs`, grouped in SQL.
 
-    where = Q()
-    for org in orgs:
-        where |= scope.subtree_q(org, "organization__")
-        if org.level == Level.INDUSTRY:
-            where |= Q(organization__industry=org) | Q(
-                organization__level=Level.GROUP, organization__parent__industry=org
+    The same attribution as `spread()` (which folds them later): a row counts for every
+    reader whose subtree holds its organization (the readers' positions are read here, not
+    taken from the objects); its industry is the union's own affiliation, a group's
+    grassroots union's, or the national industry union whose tree it is in.
+    """
+    org = Organization._meta.db_table
+    delta = CounterDelta._meta.db_table
+    ids = [o.pk for o in orgs]
+    marks = ", ".join(["%s"] * len(ids))
+    industry_keys = ", ".join(["%s"] * len(BY_INDUSTRY_KEYS))
+    industry = "COALESCE(o.industry_id, p.industry_id, t.id)"
+    sql = f"""
+        SELECT r.id, d.key,
+               CASE WHEN d.key IN ({industry_keys}) THEN {industry} END AS industry,
+               SUM(d.delta)
+        FROM {delta} d
+        JOIN {org} o ON o.id = d.organization_id
+        JOIN {org} r ON r.id IN ({marks}) AND (
+            r.level = 'national'
+            OR (r.tree_id = o.tree_id AND o.lft BETWEEN r.lft AND r.rght))
+        LEFT JOIN {org} p ON o.level = 'group' AND p.id = o.parent_id
+        LEFT JOIN {org} t ON t.tree_id = o.tree_id AND t.lft = 1
+            AND t.tree_parent_id IS NULL AND t.level = 'industry'
+        GROUP BY r.id, d.key, 3
+    """  # noqa: S608
+    out: Counter = Counter()
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*BY_INDUSTRY_KEYS, *ids])
+        for reader, key, industry_id, total in cursor.fetchall():
+            out[(reader, key)] += total
+            if industry_id:
+                out[(reader, f"{INDUSTRY_PREFIX}{industry_id}.{key}")] += total
+        industries = [o.pk for o in orgs if o.level == Level.INDUSTRY]
+        if industries:
+            marks = ", ".join(["%s"] * len(industries))
+            cursor.execute(
+                f"""
+                SELECT COALESCE(o.industry_id, p.industry_id), d.key, SUM(d.delta)
+                FROM {delta} d
+                JOIN {org} o ON o.id = d.organization_id
+                LEFT JOIN {org} p ON o.level = 'group' AND p.id = o.parent_id
+                WHERE COALESCE(o.industry_id, p.industry_id) IN ({marks})
+                GROUP BY 1, d.key
+                """,  # noqa: S608
+                industries,
             )
-    rows = (
-        CounterDelta.objects.filter(where)
-        .values_list("organization_id", "key")
-        .annotate(total=Sum("delta"))
-    )
-    sums = {(org_id, key): total for org_id, key, total in rows if total}
-    if not sums:
-        return Counter()
-    wanted = {org.pk for org in orgs}
-    return Counter({k: v for k, v in spread(sums).items() if k[0] in wanted})
+            for reader, key, total in cursor.fetchall():
+                out[(reader, AFFILIATED_PREFIX + key)] += total
+    return Counter({k: int(v) for k, v in out.items() if v})
 
 
 def totals(
@@ -365,6 +398,14 @@ def _expected_sql() -> str:
     )"""  # noqa: S608
 
 
+def _big_query(cursor) -> None:
+    """For the one-statement checks over every counter: memory to aggregate in, and no JIT
+    (the recursive CTE's estimates are far off; compiling costs more than it saves)."""
+    if connection.vendor == "postgresql":
+        cursor.execute("SET LOCAL work_mem = '256MB'")
+        cursor.execute("SET LOCAL jit = off")
+
+
 @dataclass
 class Drift:
     checked: int = 0
@@ -391,7 +432,8 @@ def verify() -> Drift:
     SELECT NULL, NULL, 0, 0, COUNT(*) FROM expected
     """  # noqa: S608
     drift = Drift()
-    with connection.cursor() as cursor:
+    with transaction.atomic(), connection.cursor() as cursor:
+        _big_query(cursor)
         cursor.execute(sql)
         for org_id, key, stored, true, n in cursor.fetchall():
             if org_id is None:
@@ -414,8 +456,12 @@ def rebuild() -> int:
     with transaction.atomic():
         _lock()
         fold()
-        OrgRollup.objects.all().delete()
         with connection.cursor() as cursor:
+            _big_query(cursor)
+            if connection.vendor == "postgresql":
+                cursor.execute(f"TRUNCATE {rollup}")
+            else:
+                OrgRollup.objects.all().delete()
             cursor.execute(
                 f"""{_expected_sql()}
                 INSERT INTO {rollup} (organization_id, key, value)
