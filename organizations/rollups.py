@@ -202,7 +202,7 @@ def move_subtree(org: Organization, old_parent_id: int) -> None:
         for key, value in OrgRollup.objects.filter(organization=org).values_list("key", "value")
         if value and not key.startswith(AFFILIATED_PREFIX)
     }
-    chains = _Chains({old_parent_id, org.parent_id})
+    chains = _Chains({org.pk, old_parent_id, org.parent_id})
     changes: Counter = Counter()
     for node in chains.up(old_parent_id):
         for key, value in carried.items():
@@ -210,7 +210,43 @@ def move_subtree(org: Organization, old_parent_id: int) -> None:
     for node in chains.up(org.parent_id):
         for key, value in carried.items():
             changes[(node, key)] += value
+    # Moving into or out of a national industry union's tree relabels the industry part of
+    # the unions below that have no affiliation of their own: only the moved union's link
+    # changed, so they all change together.
+    old_tree = chains.own_industry([org.pk, *chains.up(old_parent_id)])
+    new_tree = chains.own_industry(chains.up(org.pk))
+    if old_tree != new_tree:
+        rows = list(_folded_industry_counters(Organization.objects.get(pk=org.pk)))
+        below = _Chains({m for m, _, _ in rows})
+        for member_org, key, value in rows:
+            if not value or below.affiliated_industry(member_org):
+                continue
+            for node in below.up(member_org):
+                if old_tree:
+                    changes[(node, f"{INDUSTRY_PREFIX}{old_tree}.{key}")] -= value
+                if new_tree:
+                    changes[(node, f"{INDUSTRY_PREFIX}{new_tree}.{key}")] += value
     _add(changes)
+
+
+def _folded_industry_counters(org: Organization):
+    """(org id, key, value already folded) of the industry-broken-down counters in `org`'s
+    subtree: counter minus waiting journal, in one statement (one snapshot)."""
+    from django.db.models import F, OuterRef, Subquery, Sum
+    from django.db.models.functions import Coalesce
+
+    waiting = (
+        CounterDelta.objects.filter(organization=OuterRef("organization"), key=OuterRef("key"))
+        .order_by()
+        .values("organization")
+        .annotate(s=Sum("delta"))
+        .values("s")
+    )
+    return (
+        OrgCounter.objects.filter(scope.subtree_q(org, "organization__"), key__in=BY_INDUSTRY_KEYS)
+        .annotate(waiting=Coalesce(Subquery(waiting), 0))
+        .values_list("organization_id", "key", F("value") - F("waiting"))
+    )
 
 
 def change_industry(org: Organization, old_industry_id: int | None) -> None:
@@ -222,22 +258,26 @@ def change_industry(org: Organization, old_industry_id: int | None) -> None:
         if value and not key.startswith((INDUSTRY_PREFIX, AFFILIATED_PREFIX))
     }
     chains = _Chains({org.pk})
+    # Without an affiliation, a union in a national industry union's tree counts for it.
+    tree_industry = chains.own_industry(chains.up(org.pk))
     # The unions below (its groups) hold the industry part of their own figures too.
     below = OrgRollup.objects.filter(
         scope.subtree_q(org, "organization__"), key__in=BY_INDUSTRY_KEYS
     ).exclude(organization=org)
     changes: Counter = Counter()
     for industry, sign in ((old_industry_id, -1), (org.industry_id, 1)):
-        if not industry:
+        if industry:
+            for key, value in own.items():
+                changes[(industry, AFFILIATED_PREFIX + key)] += sign * value
+        label = industry or tree_industry
+        if not label:
             continue
-        for key, value in own.items():
-            changes[(industry, AFFILIATED_PREFIX + key)] += sign * value
         for node in chains.up(org.pk):
             for key in BY_INDUSTRY_KEYS:
                 if own.get(key):
-                    changes[(node, f"{INDUSTRY_PREFIX}{industry}.{key}")] += sign * own[key]
+                    changes[(node, f"{INDUSTRY_PREFIX}{label}.{key}")] += sign * own[key]
         for node, key, value in below.values_list("organization_id", "key", "value"):
-            changes[(node, f"{INDUSTRY_PREFIX}{industry}.{key}")] += sign * value
+            changes[(node, f"{INDUSTRY_PREFIX}{label}.{key}")] += sign * value
     _add(changes)
 
 
