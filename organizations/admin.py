@@ -72,11 +72,7 @@ class OrganizationAdmin(scope.ScopedAdminMixin, DraggableMPTTAdmin):
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.name == "industry":
-            # The national industry unions are a public list (as in the directory), not
-            # records of another tenant: every union may choose among them.
-            kwargs["queryset"] = Organization.objects.filter(
-                level=Level.INDUSTRY, parent__level=Level.NATIONAL, status="active"
-            ).order_by("name")
+            kwargs["queryset"] = scope.industry_unions()
             return db_field.formfield(**kwargs)
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from decimal import Decimal
 
-from django.db import connection, transaction
+from django.db import transaction
 
 from . import rollups
 from .models import Level, Organization, OrgCounter, OrgStatus
+from .rollups import Drift
 
 # A source returns the true value of every non-zero counter it owns, keyed by
 # (organization id, counter key). Keys it owns start with its prefix.
@@ -31,22 +32,23 @@ def register_source(prefix: str, source: Source) -> None:
 def adjust(changes: Mapping[tuple[int, str], int]) -> None:
     """Add each delta to the counter (organization id, key); call inside the change's transaction.
 
-    One upsert per counter with the increment done by the database, so concurrent
-    adjustments never lose an update. Keys are sorted so that two transactions touching
-    the same counters lock them in the same order.
+    The counters are incremented by the database (`rollups.increment`), and the same rows go
+    to the roll-up journal.
     """
-    rows = sorted((org_id, key, delta) for (org_id, key), delta in changes.items() if delta)
-    if not rows:
-        return
-    table = OrgCounter._meta.db_table
-    sql = (
-        f"INSERT INTO {table} (organization_id, key, value) VALUES (%s, %s, %s) "  # noqa: S608
-        f"ON CONFLICT (organization_id, key) DO UPDATE SET value = {table}.value + EXCLUDED.value"
-    )
     with transaction.atomic():
-        with connection.cursor() as cursor:
-            cursor.executemany(sql, rows)
-        rollups.journal(rows)
+        rows = rollups.increment(OrgCounter, changes)
+        if rows:
+            rollups.journal(rows)
+
+
+def fen(amount) -> int:
+    """Money is counted in fen (integers): yuan × 100, rounded half to even."""
+    return int((Decimal(amount) * 100).to_integral_value())
+
+
+def yuan(fen_value: int) -> Decimal:
+    """A fen counter back in yuan, two decimals."""
+    return (Decimal(fen_value) / 100).quantize(Decimal("0.01"))
 
 
 def adjust_counter(org: Organization | int, key: str, delta: int) -> None:
@@ -59,16 +61,6 @@ def values(org: Organization, keys: Iterable[str] | None = None) -> dict[str, in
     if keys is not None:
         qs = qs.filter(key__in=list(keys))
     return dict(qs.values_list("key", "value"))
-
-
-@dataclass
-class Drift:
-    checked: int = 0
-    wrong: dict[tuple[int, str], tuple[int, int]] = field(default_factory=dict)  # stored, true
-
-    @property
-    def ok(self) -> bool:
-        return not self.wrong
 
 
 def verify(prefixes: Iterable[str] | None = None) -> Drift:

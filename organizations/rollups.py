@@ -34,6 +34,8 @@ from dataclasses import dataclass, field
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection, transaction
+from django.db.models import F, OuterRef, Q, Subquery, Sum
+from django.db.models.functions import Coalesce
 
 from . import scope
 from .models import CounterDelta, Level, Organization, OrgCounter, OrgRollup
@@ -126,17 +128,28 @@ def spread(sums: Mapping[tuple[int, str], int], chains: _Chains | None = None) -
     return out
 
 
-def _add(changes: Mapping[tuple[int, str], int]) -> None:
+def increment(model, changes: Mapping[tuple[int, str], int]) -> list[tuple[int, str, int]]:
+    """Add each delta to `model`'s (organization, key) value; returns the rows written.
+
+    One upsert per row with the addition done by the database, so concurrent writers never
+    lose an update; rows are sorted so that two transactions lock them in the same order.
+    Used for the counters (`counters.adjust`) and the roll-ups alike.
+    """
     rows = sorted((org, key, d) for (org, key), d in changes.items() if d)
     if not rows:
-        return
-    table = OrgRollup._meta.db_table
+        return rows
+    table = model._meta.db_table
     sql = (
         f"INSERT INTO {table} (organization_id, key, value) VALUES (%s, %s, %s) "  # noqa: S608
         f"ON CONFLICT (organization_id, key) DO UPDATE SET value = {table}.value + EXCLUDED.value"
     )
     with connection.cursor() as cursor:
         cursor.executemany(sql, rows)
+    return rows
+
+
+def _add(changes: Mapping[tuple[int, str], int]) -> None:
+    increment(OrgRollup, changes)
 
 
 def _lock() -> None:
@@ -232,9 +245,6 @@ def move_subtree(org: Organization, old_parent_id: int) -> None:
 def _folded_industry_counters(org: Organization):
     """(org id, key, value already folded) of the industry-broken-down counters in `org`'s
     subtree: counter minus waiting journal, in one statement (one snapshot)."""
-    from django.db.models import F, OuterRef, Subquery, Sum
-    from django.db.models.functions import Coalesce
-
     waiting = (
         CounterDelta.objects.filter(organization=OuterRef("organization"), key=OuterRef("key"))
         .order_by()
@@ -292,14 +302,12 @@ def forget_leaf(org: Organization) -> None:
 # --- Reading -------------------------------------------------------------------------------
 
 
-def _key_q(keys: Iterable[str] | None, prefix: str | None, field: str = "key"):
-    from django.db.models import Q
-
+def _key_q(keys: Iterable[str] | None, prefix: str | None) -> Q:
     q = Q()
     if keys is not None:
-        q &= Q(**{f"{field}__in": list(keys)})
+        q &= Q(key__in=list(keys))
     if prefix:
-        q &= Q(**{f"{field}__startswith": prefix})
+        q &= Q(key__startswith=prefix)
     return q
 
 

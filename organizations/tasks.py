@@ -3,7 +3,8 @@
 import logging
 
 from celery import shared_task
-from django.db import DatabaseError
+
+from notifications.tasks import RETRY_POLICY
 
 from . import counters, integrity, rollups
 
@@ -31,13 +32,7 @@ def check_tree_task(repair: bool = False) -> dict:
     return result
 
 
-@shared_task(
-    acks_late=True,
-    autoretry_for=(DatabaseError,),
-    retry_backoff=5,
-    retry_backoff_max=60,
-    max_retries=5,
-)
+@shared_task(**RETRY_POLICY)
 def fold_rollups_task() -> int:
     """Fold the counter journal into the subtree roll-ups (queued on commit, and each minute)."""
     return rollups.fold()

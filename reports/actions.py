@@ -52,10 +52,6 @@ BACKFILL_KEYS = (
 )
 
 
-def _snapshot_keys(keys) -> list[str]:
-    return [*keys, *(AFFILIATED_PREFIX + k for k in keys)]
-
-
 # --- Snapshots ------------------------------------------------------------------------------
 
 
@@ -64,7 +60,7 @@ def take_snapshot(day: datetime.date | None = None) -> int:
     (default: yesterday, for the job that runs just after midnight). Idempotent."""
     day = day or timezone.localdate() - datetime.timedelta(days=1)
     rollups.fold()
-    keys = _snapshot_keys(figures.SNAPSHOT_KEYS)
+    keys = figures.with_affiliated(figures.SNAPSHOT_KEYS)
     org = Organization._meta.db_table
     rollup = OrgRollup._meta.db_table
     snapshot = DailySnapshot._meta.db_table
@@ -124,7 +120,7 @@ def backfill(start: datetime.date, end: datetime.date | None = None) -> int:
             "pk", flat=True
         )
     )
-    keys = set(_snapshot_keys(BACKFILL_KEYS))
+    keys = set(figures.with_affiliated(BACKFILL_KEYS))
     now: dict[tuple[int, str], int] = {
         (org, key): value
         for org, key, value in OrgRollup.objects.filter(

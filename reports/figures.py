@@ -13,16 +13,17 @@ from __future__ import annotations
 
 import datetime
 from dataclasses import dataclass
-from decimal import Decimal
 
+from django.core.paginator import Paginator
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from members.models import EmploymentType, Gender
 from organizations import rollups
+from organizations.counters import yuan
 from organizations.models import Level, Organization
 from organizations.rollups import AFFILIATED_PREFIX, INDUSTRY_PREFIX
-from services.actions import SUPPRESSION_THRESHOLD
+from services.actions import suppressed
 from services.models import CONFIDENTIAL_CATEGORIES, ServiceCategory
 
 from .models import DailySnapshot
@@ -148,13 +149,6 @@ def _add_months(day: datetime.date, months: int) -> datetime.date:
 # --- Reading the figures --------------------------------------------------------------------
 
 
-def suppress(value: int | None) -> int | None:
-    """A sensitive count as it may be shown: None stands for "fewer than 5" (1–4)."""
-    if value is None or value == 0 or value >= SUPPRESSION_THRESHOLD:
-        return value
-    return None
-
-
 def suppress_counters(values: dict[str, int]) -> dict[str, int | None]:
     """Raw subtree counters with the sensitive small ones suppressed (None)."""
     out: dict[str, int | None] = dict(values)
@@ -163,12 +157,12 @@ def suppress_counters(values: dict[str, int]) -> dict[str, int | None]:
         if key.startswith("services.aid.") or (
             category != key and category in SENSITIVE_CATEGORIES
         ):
-            out[key] = suppress(value)
+            out[key] = suppressed(value)
     count = "services.aid.disbursed_count"
     if "services.aid.disbursed_fen" in out:
         out["services.aid.disbursed_fen"] = (
             values["services.aid.disbursed_fen"]
-            if suppress(values.get(count, 0)) is not None
+            if suppressed(values.get(count, 0)) is not None
             else None
         )
     # Industry breakdowns of sensitive keys are not kept, so nothing else to hide.
@@ -185,6 +179,11 @@ def combined(raw: dict[str, int]) -> dict[str, int]:
     return out
 
 
+def with_affiliated(keys) -> list[str]:
+    """The keys and their ``affiliated.`` twins (held by national industry unions)."""
+    return [*keys, *(AFFILIATED_PREFIX + k for k in keys)]
+
+
 def current(org: Organization) -> dict[str, int]:
     return combined(rollups.totals(org))
 
@@ -193,7 +192,7 @@ def snapshot_values(
     org: Organization, day: datetime.date, keys=SNAPSHOT_KEYS
 ) -> dict[str, int] | None:
     """The figures at the end of `day` (the latest snapshot on or before it), or None."""
-    keys = [*keys, *(AFFILIATED_PREFIX + k for k in keys)]
+    keys = with_affiliated(keys)
     rows = DailySnapshot.objects.filter(organization=org, key__in=keys, date__lte=day)
     latest = rows.order_by("-date").values_list("date", flat=True).first()
     if latest is None:
@@ -231,7 +230,7 @@ def trend(org: Organization, period: Period, now: dict[str, int]) -> dict:
     keys = (ACTIVE, JOINED, WITHDRAWN)
     rows = DailySnapshot.objects.filter(
         organization=org,
-        key__in=[*keys, *(AFFILIATED_PREFIX + k for k in keys)],
+        key__in=with_affiliated(keys),
         date__gte=period.start - datetime.timedelta(days=1),
         date__lte=period.end,
     ).values_list("date", "key", "value")
@@ -301,16 +300,16 @@ def headline(values: dict[str, int]) -> dict:
         "activity_attendance": v("services.activities.attendance", 0),
         "wishes_open": v("services.menu.wishes_open", 0),
         "wish_votes": v("services.menu.wish_votes", 0),
-        "dues_due": _yuan(v("members.dues.due_fen", 0)),
-        "dues_paid": _yuan(v("members.dues.paid_fen", 0)),
+        "dues_due": yuan(v("members.dues.due_fen", 0)),
+        "dues_paid": yuan(v("members.dues.paid_fen", 0)),
         "dues_collection_rate": _rate(v("members.dues.paid_fen", 0), v("members.dues.due_fen", 0)),
         # Sensitive: suppressed under five.
-        "aid_cases": suppress(v("services.aid.cases", 0)),
-        "aid_approved": suppress(v("services.aid.approved", 0)),
-        "aid_disbursed": _yuan(v("services.aid.disbursed_fen", 0))
-        if suppress(v("services.aid.disbursed_count", 0)) is not None
+        "aid_cases": suppressed(v("services.aid.cases", 0)),
+        "aid_approved": suppressed(v("services.aid.approved", 0)),
+        "aid_disbursed": yuan(v("services.aid.disbursed_fen", 0))
+        if suppressed(v("services.aid.disbursed_count", 0)) is not None
         else None,
-        "legal_aid_requests": suppress(v(f"services.menu.category.{ServiceCategory.LEGAL}", 0)),
+        "legal_aid_requests": suppressed(v(f"services.menu.category.{ServiceCategory.LEGAL}", 0)),
     }
 
 
@@ -360,10 +359,6 @@ def shown(value, kind: str) -> str:
     return f"{value:,}"
 
 
-def _yuan(fen: int) -> Decimal:
-    return (Decimal(fen) / 100).quantize(Decimal("0.01"))
-
-
 def breakdown(values: dict[str, int], prefix: str, choices) -> list[dict]:
     labels = dict(choices)
     rows = [
@@ -382,7 +377,7 @@ def by_category(values: dict[str, int]) -> list[dict]:
             {
                 "key": code,
                 "label": str(label),
-                "value": suppress(value) if sensitive else value,
+                "value": suppressed(value) if sensitive else value,
                 "sensitive": sensitive,
             }
         )
@@ -477,7 +472,7 @@ def children(org: Organization, page: int | None = 1) -> dict:
     """The child unions with their subtree figures, largest first (paged; None: all)."""
     kids = list(org.children.all().order_by("lft", "pk"))
     keys = (ACTIVE, GRASSROOTS, EMPLOYEES, "services.voice.open", "services.menu.requests")
-    prefetch = rollups.many_totals(kids, keys + tuple(AFFILIATED_PREFIX + k for k in keys))
+    prefetch = rollups.many_totals(kids, with_affiliated(keys))
     rows = []
     for kid in kids:
         values = combined(prefetch.get(kid.pk, {}))
@@ -498,13 +493,12 @@ def children(org: Organization, page: int | None = 1) -> dict:
     rows.sort(key=lambda row: (-row["members"], row["name"]))
     if page is None:
         return {"count": len(rows), "page": 1, "pages": 1, "rows": rows}
-    pages = max(1, -(-len(rows) // CHILD_PAGE))
-    page = min(max(page, 1), pages)
+    paged = Paginator(rows, CHILD_PAGE).get_page(page)
     return {
         "count": len(rows),
-        "page": page,
-        "pages": pages,
-        "rows": rows[(page - 1) * CHILD_PAGE : page * CHILD_PAGE],
+        "page": paged.number,
+        "pages": paged.paginator.num_pages,
+        "rows": list(paged.object_list),
     }
 
 

@@ -3,17 +3,10 @@
 import datetime
 
 from celery import shared_task
-from django.db import DatabaseError
+
+from notifications.tasks import RETRY_POLICY as RETRY
 
 from . import actions
-
-RETRY = {
-    "acks_late": True,
-    "autoretry_for": (DatabaseError,),
-    "retry_backoff": 10,
-    "retry_backoff_max": 300,
-    "max_retries": 5,
-}
 
 
 @shared_task(**RETRY)

@@ -9,12 +9,14 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from organizations import scope
+from organizations import scope, selectors
 from organizations.models import Organization
 
 from . import actions, figures
@@ -47,14 +49,13 @@ def _organization(request) -> Organization:
 
 def _trail(request, org: Organization) -> list[Organization]:
     """The organization's ancestors the user may also look at, top first (breadcrumbs)."""
-    ids = []
-    node = org
-    while node.parent_id:
-        ids.append(node.parent_id)
-        node = Organization.objects.only("pk", "parent_id").get(pk=node.parent_id)
-    allowed = scope.statistics_organizations(request.user).filter(pk__in=ids)
-    by_id = {o.pk: o for o in allowed}
-    return [by_id[pk] for pk in reversed(ids) if pk in by_id]
+    above = selectors.chain(org)
+    allowed = set(
+        scope.statistics_organizations(request.user)
+        .filter(pk__in=[o.pk for o in above])
+        .values_list("pk", flat=True)
+    )
+    return [o for o in above if o.pk in allowed]
 
 
 def _period(request) -> tuple[figures.Period, str | None]:
@@ -112,6 +113,10 @@ def dashboard(request):
             "headline": headline,
             "flows": flows,
             "chart_data": _chart_data(data),
+            # For the shared pager include: the page of child unions shown.
+            "page": Paginator(range(data["children"]["count"]), figures.CHILD_PAGE).page(
+                data["children"]["page"]
+            ),
             "period": period,
             "period_error": period_error,
             "period_choices": figures.PERIOD_CHOICES,
@@ -148,15 +153,9 @@ def report_request(request):
         job = actions.request_report(user=request.user, organization=org, period=period)
     except (figures.PeriodError, ValidationError) as error:
         messages.error(request, " ".join(getattr(error, "messages", [str(error)])))
-        return redirect(f"{_reports_url()}?org={org.pk}")
+        return redirect(f"{reverse('reports:list')}?org={org.pk}")
     messages.success(request, _("The report is being built; this page shows its progress."))
     return redirect("reports:detail", job.pk)
-
-
-def _reports_url() -> str:
-    from django.urls import reverse
-
-    return reverse("reports:list")
 
 
 @login_required

@@ -206,18 +206,14 @@ def _check_dues_union(organization: Organization) -> None:
 DUES_BATCH = 1000
 
 
-def _fen(amount) -> int:
-    return int((Decimal(amount) * 100).to_integral_value())
-
-
 def record_counters(record: DuesRecord) -> Counter:
     """The counters one dues record contributes to."""
     org = record.organization_id
     return Counter(
         {
             (org, "members.dues.records"): 1,
-            (org, "members.dues.due_fen"): _fen(record.amount_due),
-            (org, "members.dues.paid_fen"): _fen(record.amount_paid),
+            (org, "members.dues.due_fen"): counters.fen(record.amount_due),
+            (org, "members.dues.paid_fen"): counters.fen(record.amount_paid),
             (org, "members.dues.paid_records"): int(record.is_paid),
         }
     )
@@ -240,8 +236,8 @@ def count_dues_counters(records: QuerySet[DuesRecord] | None = None) -> Counter:
     truth: Counter = Counter()
     for org, n, due, paid, paid_records in rows:
         truth[(org, "members.dues.records")] += n
-        truth[(org, "members.dues.due_fen")] += _fen(due or 0)
-        truth[(org, "members.dues.paid_fen")] += _fen(paid or 0)
+        truth[(org, "members.dues.due_fen")] += counters.fen(due or 0)
+        truth[(org, "members.dues.paid_fen")] += counters.fen(paid or 0)
         truth[(org, "members.dues.paid_records")] += paid_records
     return truth
 

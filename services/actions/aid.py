@@ -172,10 +172,6 @@ DISBURSEMENT_METHODS = {
 # --- Counters -----------------------------------------------------------------------------
 
 
-def _fen(amount: Decimal) -> int:
-    return int((Decimal(amount) * 100).to_integral_value())
-
-
 def count_aid_counters() -> dict[tuple[int, str], int]:
     """Ground truth of every `services.aid.` counter, counted from the cases."""
     truth: Counter = Counter()
@@ -192,7 +188,7 @@ def count_aid_counters() -> dict[tuple[int, str], int]:
         .annotate(total=Sum("amount"))
     )
     for org, total in paid:
-        truth[(org, "services.aid.disbursed_fen")] += _fen(total or 0)
+        truth[(org, "services.aid.disbursed_fen")] += counters.fen(total or 0)
     return dict(truth)
 
 
@@ -691,7 +687,7 @@ def record_disbursement(
         counters.adjust(
             {
                 (case.organization_id, "services.aid.disbursed_count"): 1,
-                (case.organization_id, "services.aid.disbursed_fen"): _fen(amount),
+                (case.organization_id, "services.aid.disbursed_fen"): counters.fen(amount),
             }
         )
         _audit(case, acting_user, "disbursed", amount=amount, method=method)
