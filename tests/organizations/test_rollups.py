@@ -184,3 +184,14 @@ def test_check_counters_command_fails_on_drift_and_repairs(tree, capsys):
     assert "roll-ups repaired" in capsys.readouterr().out
     call_command("check_counters")
     assert rollups.verify().ok
+
+
+def test_a_grassroots_admin_chooses_among_the_national_industry_unions(
+    client, tree, seafarers, make_officer
+):
+    client.force_login(make_officer("a_admin", tree.union_a))
+    response = client.get(f"/admin/organizations/organization/{tree.union_a.pk}/change/")
+    assert response.status_code == 200
+    choices = {pk for pk, _label in response.context["adminform"].form.fields["industry"].choices}
+    assert seafarers.pk in {getattr(c, "value", c) for c in choices}
+    assert tree.zj.pk not in {getattr(c, "value", c) for c in choices}
