@@ -298,8 +298,17 @@ class OrgRoleAdmin(scope.ScopedAdminMixin, admin.ModelAdmin):
 
 @admin.register(AuditEntry)
 class AuditEntryAdmin(scope.ScopedAdminMixin, admin.ModelAdmin):
-    list_display = ("at", "actor", "action", "object_type", "object_id", "organization")
-    list_filter = ("action",)
+    list_display = (
+        "at",
+        "actor",
+        "action",
+        "object_type",
+        "object_id",
+        "organization",
+        "reason",
+        "result",
+    )
+    list_filter = ("action", "result")
     search_fields = ("object_id", "action")
     list_select_related = ("actor", "organization")
 

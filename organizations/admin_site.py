@@ -1,9 +1,12 @@
 """The admin site: union officers enter by their roles, not by the is_staff flag."""
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth.forms import AuthenticationForm
+from django.utils.decorators import method_decorator
 from django.utils.translation import gettext_lazy as _
+from django_ratelimit.decorators import ratelimit
 
 from . import scope
 
@@ -27,3 +30,10 @@ class UnionAdminSite(admin.AdminSite):
     def has_permission(self, request):
         user = request.user
         return user.is_active and (user.is_staff or scope.is_union_officer(user))
+
+    @method_decorator(
+        ratelimit(key="ip", rate=lambda group, request: settings.RATELIMIT_LOGIN, method="POST")
+    )
+    def login(self, request, extra_context=None):
+        """The admin's login form, rate-limited like the site's (django-axes locks out)."""
+        return super().login(request, extra_context)

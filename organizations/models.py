@@ -225,7 +225,7 @@ class Organization(MPTTModel):
             raise ValidationError(errors) from None
 
     def clean(self):
-        self.uscc = (self.uscc or "").strip().upper()
+        self.uscc = validators.normalize_uscc(self.uscc)
         self.name = (self.name or "").strip()
         errors = {}
         if self.industry_id is not None:
@@ -292,8 +292,18 @@ class OrgRole(models.Model):
         return f"{self.user} · {self.get_role_display()} · {self.organization}"
 
 
+class AuditResult(models.TextChoices):
+    DONE = "done", _("Done")
+    REFUSED = "refused", _("Refused")
+
+
 class AuditEntry(models.Model):
-    """One recorded change (or sensitive read). Rows are only ever inserted."""
+    """One recorded change or sensitive read (who, what, when, why, result).
+
+    Append-only: on PostgreSQL a trigger refuses every UPDATE and DELETE, except the
+    database's own ON DELETE SET NULL when an actor's account or an organization is
+    removed (migration 0005).
+    """
 
     tenant_path = "organization"
 
@@ -318,6 +328,10 @@ class AuditEntry(models.Model):
         related_name="+",
     )
     changes = models.JSONField(_("changes"), default=dict, blank=True)
+    reason = models.CharField(_("reason"), max_length=200, blank=True)
+    result = models.CharField(
+        _("result"), max_length=10, choices=AuditResult.choices, default=AuditResult.DONE
+    )
 
     class Meta:
         verbose_name = _("audit entry")

@@ -19,6 +19,8 @@ import enum
 from dataclasses import dataclass
 
 from django.contrib import admin
+from django.contrib.admin.options import TO_FIELD_VAR
+from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
 from django.db.models import Model, Q, QuerySet
 from django.http import Http404
@@ -247,6 +249,14 @@ def has_statistics(user) -> bool:
     )
 
 
+def needs_second_factor(user) -> bool:
+    """Operators and administrators at city level and above must log in with a second
+    factor (TOTP): their grants reach whole cities, provinces or the country."""
+    return is_operator(user) or any(
+        g.role == Role.ADMIN and LEVEL_RANK[g.level] <= LEVEL_RANK[Level.CITY] for g in grants(user)
+    )
+
+
 def statistics_organizations(user) -> QuerySet[Organization]:
     return Organization.objects.filter(statistics_q(user))
 
@@ -361,19 +371,26 @@ class ScopedAdminMixin:
         return super().changelist_view(request, extra_context)
 
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
-        if object_id is not None and not self.has_view_or_change_permission(request):
-            raise Http404(_("Not found."))
+        if object_id is not None:
+            self._in_scope_or_404(request, object_id)
         return super().changeform_view(request, object_id, form_url, extra_context)
 
     def history_view(self, request, object_id, extra_context=None):
-        if not self.has_view_or_change_permission(request):
-            raise Http404(_("Not found."))
+        self._in_scope_or_404(request, object_id)
         return super().history_view(request, object_id, extra_context)
 
     def delete_view(self, request, object_id, extra_context=None):
+        self._in_scope_or_404(request, object_id)
+        return super().delete_view(request, object_id, extra_context)
+
+    def _in_scope_or_404(self, request, object_id) -> None:
+        # Before Django's own checks, which refuse a missing model permission with 403 (and
+        # only then look the object up): outside the scope the object does not exist.
         if not self.has_view_or_change_permission(request):
             raise Http404(_("Not found."))
-        return super().delete_view(request, object_id, extra_context)
+        to_field = request.POST.get(TO_FIELD_VAR, request.GET.get(TO_FIELD_VAR))
+        if not to_field and self.get_object(request, unquote(str(object_id))) is None:
+            raise Http404(_("Not found."))
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         scoped = _scoped_choices(request.user, db_field.remote_field.model, self)

@@ -1,6 +1,7 @@
 """Validation of codes and phone numbers, built on maintained libraries."""
 
 import re
+import unicodedata
 from functools import lru_cache
 
 import phonenumbers
@@ -16,10 +17,16 @@ _REGION_CODE = re.compile(r"^\d{6}$")
 _BRACKETED_YEARS = re.compile(r"\[[^\]]*\]")
 
 
-def validate_uscc(value: str) -> None:
-    """Accept a valid unified social credit code (GB 32100-2015), checksum included."""
+def normalize_uscc(value: str) -> str:
+    """A credit code as stored: upper case, without spaces or hyphens, full-width → ASCII."""
+    return uscc.compact(unicodedata.normalize("NFKC", str(value or "")))
+
+
+def validate_uscc(value: str) -> str:
+    """Accept a valid unified social credit code (GB 32100-2015), checksum included;
+    returns it normalized (Django ignores the result; `Organization.clean` stores it)."""
     try:
-        uscc.validate(value)
+        return uscc.validate(normalize_uscc(value))
     except InvalidChecksum:
         raise ValidationError(
             _("The check character of this credit code is wrong; please check it again."),

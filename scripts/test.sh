@@ -19,6 +19,14 @@ python -m pip install -q -r requirements-dev.txt
 ruff check .
 ruff format --check .
 
+# Static security analysis of the application code (skips explained in pyproject.toml).
+bandit -q -c pyproject.toml -r accounts organizations members services notifications reports unionhub
+# Known vulnerabilities of every pinned package, from PyPI's advisory data. On a network
+# whose package mirror serves no per-release data, pip-audit lists each package as "could
+# not be audited" and finds nothing: read its output, it says which case this run was.
+pip-audit --no-deps --disable-pip -r requirements.txt -r requirements-dev.txt \
+    --progress-spinner off 2>&1 | tail -n 3
+
 status=0
 python -m pytest "$@" || status=$?
 if [ "$status" -eq 5 ]; then

@@ -138,3 +138,49 @@ def sms_outbox(settings):
     backends.outbox.clear()
     yield backends.outbox
     backends.outbox.clear()
+
+
+@pytest.fixture(autouse=True)
+def fresh_cache():
+    """Rate-limit counters live in the cache; every test starts with none."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
+
+
+def verify_second_factor(client, user) -> None:
+    """What a TOTP login leaves in the session (django_otp.login), for a user who needs it.
+
+    `force_login` stands for a completed login, and for these users a login is complete
+    only with the second factor; tests/security/test_auth.py goes through the real forms.
+    """
+    from django_otp import DEVICE_ID_SESSION_KEY
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    from organizations import scope
+
+    scope.forget(user)
+    if not scope.needs_second_factor(user):
+        return
+    device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
+    if device is None:
+        device = TOTPDevice.objects.create(user=user, name="test", confirmed=True)
+    session = client.session
+    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+    session.save()
+    scope.forget(user)
+
+
+@pytest.fixture(autouse=True)
+def force_login_completes_second_factor(monkeypatch):
+    from django.test import Client
+
+    original = Client.force_login
+
+    def force_login(self, user, backend=None):
+        original(self, user, backend)
+        verify_second_factor(self, user)
+
+    monkeypatch.setattr(Client, "force_login", force_login)

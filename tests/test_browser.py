@@ -61,7 +61,8 @@ def browser():
 
 
 def open_page(browser, live_server, viewport, *, is_mobile=False):
-    """A fresh context (no cookies) whose every request is checked against the live server."""
+    """A fresh context (no cookies) whose every request is checked against the live server,
+    and whose every Content-Security-Policy violation is reported in the same list."""
     context = browser.new_context(
         viewport=viewport,
         is_mobile=is_mobile,
@@ -81,7 +82,13 @@ def open_page(browser, live_server, viewport, *, is_mobile=False):
         if url.netloc != ours:
             foreign.append(request.url)
 
+    def csp_violation(message):
+        # Chromium reports what the Content-Security-Policy blocked on the console.
+        if "Content Security Policy" in message.text:
+            foreign.append(f"CSP: {message.text}")
+
     page.on("request", check)
+    page.on("console", csp_violation)
     return page, foreign
 
 

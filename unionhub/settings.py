@@ -68,11 +68,17 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_celery_beat",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "axes",
+    "csp",
+    "django_ratelimit",
     "notifications",
     "organizations",
     "members",
     "services",
     "reports",
+    "accounts",
 ]
 
 MIDDLEWARE = [
@@ -83,8 +89,15 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "accounts.middleware.SecondFactorMiddleware",
+    "accounts.middleware.SessionRegistryMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "django_ratelimit.middleware.RatelimitMiddleware",
+    # Last, as django-axes asks: it turns a lockout into its response.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "unionhub.urls"
@@ -123,7 +136,26 @@ else:
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# The cache holds rate-limit counters, so every web process must share it: Redis in
+# production (CACHE_URL, e.g. redis://host:6379/1), process memory in development.
+CACHES = {
+    "default": env.cache_url(
+        "CACHE_URL", default="locmemcache://" if not PRODUCTION else "redis://localhost:6379/1"
+    )
+}
+# axes.W006 wants lockout by address too. Deliberately not: a factory's workers share one
+# address, and ten wrong passwords must not lock them all out. Addresses are limited by
+# django-ratelimit on the login forms instead (RATELIMIT_LOGIN).
+# django_ratelimit.W001 names Django's own RedisCache "not officially supported"; it has
+# the atomic add and incr that django-ratelimit counts with.
+SILENCED_SYSTEM_CHECKS = ["axes.W006", "django_ratelimit.W001"]
+if not PRODUCTION:
+    # One development process: an unshared cache is fine there.
+    SILENCED_SYSTEM_CHECKS += ["django_ratelimit.E003"]
+
 AUTHENTICATION_BACKENDS = [
+    # First: refuses any login to an account locked out by failed attempts (django-axes).
+    "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
     "members.backends.MemberPhoneBackend",
     "organizations.backends.OrgRoleBackend",
@@ -134,6 +166,30 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# Brute force (django-axes, ASVS 2.2.1): an account is locked after AXES_FAILURE_LIMIT failed
+# logins in a row for AXES_COOLOFF_TIME hours, so at most 4 × 10 = 40 failures per account
+# and hour. Lockout is per account, not per address: workers of one factory share an IP.
+# Usernames are stored and logged only as a keyed hash (accounts.security.axes_username).
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=10)
+AXES_COOLOFF_TIME = env.float("AXES_COOLOFF_HOURS", default=0.25)
+AXES_LOCKOUT_PARAMETERS = ["username"]
+AXES_USERNAME_CALLABLE = "accounts.security.axes_username"
+AXES_RESET_ON_SUCCESS = True
+AXES_DISABLE_ACCESS_LOG = True
+AXES_SENSITIVE_PARAMETERS = ["username", "password", "ip_address"]
+AXES_LOCKOUT_CALLABLE = "accounts.views.locked_out"
+AXES_VERBOSE = False
+# Rate limits (django-ratelimit) per client address or user; a request over the limit
+# gets 429 with a plain message. Counted in the shared cache.
+RATELIMIT_LOGIN = env.str("RATELIMIT_LOGIN", default="30/m")
+RATELIMIT_JOIN = env.str("RATELIMIT_JOIN", default="20/h")
+RATELIMIT_CONCERN = env.str("RATELIMIT_CONCERN", default="20/h")
+RATELIMIT_VIEW = "accounts.views.rate_limited"
+if env.bool("BEHIND_TLS_PROXY", default=False):
+    # The proxy appends the client's address; trust only its last hop.
+    RATELIMIT_IP_META_KEY = "accounts.security.client_ip"
+# Second factor (django-otp TOTP) for administrators at city level and above and operators.
+OTP_TOTP_ISSUER = "UnionHub"
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "directory"
 LOGOUT_REDIRECT_URL = "directory"
@@ -194,7 +250,7 @@ SITE_URL = env.str(
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.SessionAuthentication",
-        "rest_framework.authentication.TokenAuthentication",
+        "accounts.authentication.TokenAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_FILTER_BACKENDS": [
@@ -262,7 +318,11 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        # django-axes reports every login at INFO; failures and lockouts are WARNING.
+        "axes": {"level": "WARNING"},
+    },
 }
 
 if PRODUCTION:
@@ -277,6 +337,24 @@ if PRODUCTION:
     if env.bool("BEHIND_TLS_PROXY", default=False):
         SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
+# Content Security Policy (django-csp), enforced: scripts and styles only from this site,
+# no inline script, no plugins, no framing, forms post only here.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_AGE = 8 * 3600
 

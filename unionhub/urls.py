@@ -1,6 +1,5 @@
 from django.conf import settings
 from django.contrib import admin
-from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
@@ -12,7 +11,10 @@ from organizations.api import OrganizationViewSet
 from reports.api import ROUTES as REPORT_ROUTES
 from services.api import ROUTES as SERVICE_ROUTES
 
+# No ".json" suffix routes: the custom actions take no `format` argument (a suffix made them
+# fail with a server error), and `?format=json` or the Accept header choose the format.
 router = DefaultRouter()
+router.include_format_suffixes = False
 router.register("organizations", OrganizationViewSet, basename="organization")
 for prefix, viewset, basename in [*MEMBER_ROUTES, *SERVICE_ROUTES, *REPORT_ROUTES]:
     router.register(prefix, viewset, basename=basename)
@@ -20,12 +22,7 @@ for prefix, viewset, basename in [*MEMBER_ROUTES, *SERVICE_ROUTES, *REPORT_ROUTE
 urlpatterns = [
     path("", org_views.directory, name="directory"),
     path("unions/<int:pk>/", org_views.union_detail, name="union-detail"),
-    path(
-        "accounts/login/",
-        auth_views.LoginView.as_view(redirect_authenticated_user=True),
-        name="login",
-    ),
-    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("accounts/", include("accounts.urls")),
     path("inbox/", include("notifications.urls")),
     path("", include("members.urls")),
     path("", include("services.urls")),

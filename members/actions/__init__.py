@@ -23,7 +23,7 @@ from django.utils.translation import gettext as _
 from stdnum import luhn
 
 from organizations import counters, scope
-from organizations.actions import record_audit
+from organizations.actions import record_audit, record_read
 from organizations.models import Level, Organization, OrgStatus
 
 from .. import validators
@@ -580,14 +580,15 @@ def reveal(*, member: Member, field: str, acting_user, reason: str = "") -> str:
     if field not in REVEALABLE:
         raise ValueError(field)
     require(acting_user, scope.Access.PERSONAL, member)
-    if not acting_user.has_perm("members.reveal_personal_data"):
-        raise PermissionDenied(_("You may not see full ID numbers and phone numbers."))
-    value = getattr(member, field)
-    record_audit(
+    allowed = acting_user.has_perm("members.reveal_personal_data")
+    record_read(
         actor=acting_user,
         action=f"member.revealed_{field}",
         obj=member,
         organization=member.organization,
-        changes={"reason": reason[:200]},
+        reason=reason,
+        refused=not allowed,
     )
-    return value
+    if not allowed:
+        raise PermissionDenied(_("You may not see full ID numbers and phone numbers."))
+    return getattr(member, field)

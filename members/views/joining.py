@@ -5,6 +5,7 @@ address, which only the applicant received. The page is never cached and sends n
 referrer, so the key does not leave the browser.
 """
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404
@@ -13,6 +14,7 @@ from django.urls import path
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
+from django_ratelimit.decorators import ratelimit
 
 from organizations.models import Level, Organization, OrgStatus
 
@@ -29,6 +31,7 @@ def _private(response):
 
 @never_cache
 @require_http_methods(["GET", "POST"])
+@ratelimit(key="ip", rate=lambda group, request: settings.RATELIMIT_JOIN, method="POST")
 def join_apply(request, pk: int):
     """Apply to join a grassroots union (网上入会)."""
     org = get_object_or_404(Organization, pk=pk, status=OrgStatus.ACTIVE, level=Level.GRASSROOTS)

@@ -19,6 +19,7 @@ from django.utils.translation import gettext_lazy
 from members.admin.common import RecordAdminMixin
 from members.models import Member
 from organizations import scope
+from organizations.actions import record_read
 from organizations.models import Organization
 
 from ..actions import aid as actions
@@ -109,6 +110,10 @@ class AidCaseAdmin(RecordAdminMixin, scope.ScopedAdminMixin, admin.ModelAdmin):
     # The record page -------------------------------------------------------------------
 
     def record_context(self, request, obj) -> dict:
+        # Every look at a case (household, income, documents) is in the audit log.
+        record_read(
+            actor=request.user, action="aid_case.viewed", obj=obj, organization=obj.organization
+        )
         steps = actions.available_steps(case=obj, user=request.user)
         return {
             "aid_steps": obj.steps.select_related("actor"),

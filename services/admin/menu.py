@@ -22,6 +22,7 @@ from django.utils.translation import gettext_lazy
 
 from members.admin.common import RecordAdminMixin
 from organizations import scope
+from organizations.actions import record_read
 
 from ..actions import menu as actions
 from ..actions import union_chain
@@ -193,6 +194,14 @@ class ServiceRequestAdmin(RecordAdminMixin, scope.ScopedAdminMixin, admin.ModelA
 
     def record_context(self, request, obj) -> dict:
         user = request.user
+        if obj.service.is_confidential:
+            # Legal aid and counselling: every look at the request is in the audit log.
+            record_read(
+                actor=user,
+                action="service_request.viewed",
+                obj=obj,
+                organization=obj.organization,
+            )
         context = {
             "request_steps": actions.available_steps(request=obj, user=user),
             "history": obj.steps.select_related("actor"),

@@ -13,6 +13,7 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
 from organizations import scope
+from organizations.actions import record_read
 from organizations.models import Organization
 
 from ..models import AidCase
@@ -102,6 +103,14 @@ class AidCaseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, scope.Sco
 
     def narrow_queryset(self, queryset):
         return queryset.order_by("-created_at", "-pk")
+
+    def retrieve(self, request, *args, **kwargs):
+        """One case; every such read is in the audit log."""
+        case = self.get_object()
+        record_read(
+            actor=request.user, action="aid_case.viewed", obj=case, organization=case.organization
+        )
+        return Response(self.get_serializer(case).data)
 
     @extend_schema(
         parameters=[OpenApiParameter("organization", int, required=True)],

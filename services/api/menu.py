@@ -18,6 +18,7 @@ from rest_framework.response import Response
 
 from members.models import EmploymentType
 from organizations import scope
+from organizations.actions import record_read
 from organizations.models import Level, Organization
 
 from ..actions import menu as actions
@@ -258,6 +259,18 @@ class ServiceRequestViewSet(
     def _fresh(self, req):
         return Response(ServiceRequestSerializer(self.queryset.get(pk=req.pk)).data)
 
+    def retrieve(self, request, *args, **kwargs):
+        """One request; reads of a legal-aid or counselling request are in the audit log."""
+        req = self.get_object()
+        if req.service.is_confidential:
+            record_read(
+                actor=request.user,
+                action="service_request.viewed",
+                obj=req,
+                organization=req.organization,
+            )
+        return Response(self.get_serializer(req).data)
+
     def _body(self, serializer_class):
         body = serializer_class(data=self.request.data)
         body.is_valid(raise_exception=True)
@@ -316,7 +329,16 @@ class ServiceRequestViewSet(
     def notes(self, request, pk=None):
         """Confidential notes of a legal-aid or counselling request: handling staff only."""
         req = self.get_object()
-        if not actions.can_see_confidential(request.user, req):
+        allowed = actions.can_see_confidential(request.user, req)
+        if request.method == "GET" or not allowed:
+            record_read(
+                actor=request.user,
+                action="service_request.notes_viewed",
+                obj=req,
+                organization=req.organization,
+                refused=not allowed,
+            )
+        if not allowed:
             raise NotFound()
         if request.method == "POST":
             body = ConfidentialNoteSerializer(data=request.data)

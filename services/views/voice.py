@@ -2,6 +2,7 @@
 and until when, reads the answers, and rates or reopens them. A member reaches only their
 own concerns; anything else does not exist."""
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -11,6 +12,7 @@ from django.urls import path
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
+from django_ratelimit.decorators import ratelimit
 
 from members.models import CURRENT_STATUSES
 from members.views.portal import member_of
@@ -53,6 +55,7 @@ def concern_list(request):
 
 @login_required
 @never_cache
+@ratelimit(key="user", rate=lambda group, request: settings.RATELIMIT_CONCERN, method="POST")
 def concern_new(request):
     member = member_of(request.user)
     if member is None or member.status not in CURRENT_STATUSES:

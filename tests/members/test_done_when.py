@@ -6,6 +6,7 @@ import re
 import pytest
 from django.core.exceptions import ValidationError
 from django.db import connection
+from django.http import HttpRequest
 from django.urls import reverse
 
 from members import actions, validators
@@ -65,7 +66,7 @@ def test_worker_finds_union_applies_is_approved_logs_in_and_shows_a_verifiable_c
     assert member.membership_number in client.get(status_url).content.decode()
 
     # Log in with the mobile phone and show the card.
-    assert client.login(username=raw["phone"], password="Gonghui-2026!")
+    assert client.login(request=HttpRequest(), username=raw["phone"], password="Gonghui-2026!")
     me = client.get(reverse("my-membership"))
     assert "<svg" in me.content.decode()
     verify_path = me.context["card_url"].split("testserver", 1)[1]

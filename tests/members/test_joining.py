@@ -6,6 +6,7 @@ import re
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection
+from django.http import HttpRequest
 from django.test import Client
 from django.urls import reverse
 from rest_framework.test import APIClient
@@ -132,7 +133,7 @@ def test_worker_applies_is_approved_in_the_admin_and_logs_in(
 
     assert member.user.username == member.membership_number
     worker = Client()
-    assert worker.login(username=member.membership_number, password=PASSWORD)
+    assert worker.login(request=HttpRequest(), username=member.membership_number, password=PASSWORD)
     assert Notification.objects.filter(recipient=member.user, kind="join.approved").count() == 1
 
     page = client.get(status_url(key))
@@ -334,7 +335,9 @@ def test_a_withdrawn_former_member_rejoins_with_the_same_number(
     assert counters.values(tree.union_b).get("members.status.withdrawn", 0) == 0
     assert counters.values(tree.union_a)["members.status.active"] == 1
     assert_counters_exact()
-    assert Client().login(username=member.membership_number, password=PASSWORD)
+    assert Client().login(
+        request=HttpRequest(), username=member.membership_number, password=PASSWORD
+    )
     assert Notification.objects.filter(recipient=member.user, kind="join.approved").exists()
 
 
@@ -347,7 +350,7 @@ def test_a_former_member_with_an_account_keeps_it_with_the_new_password(tree, of
     application, _key, _raw = submit(tree.union_a, raw)
     member = joining.approve_join_application(application=application, acting_user=officers.a_admin)
     assert member.user == account
-    assert Client().login(username="old-login", password=PASSWORD)
+    assert Client().login(request=HttpRequest(), username="old-login", password=PASSWORD)
     assert_counters_exact()
 
 

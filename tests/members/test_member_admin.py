@@ -104,7 +104,9 @@ def test_staff_cannot_reveal(client, tree, officers):
     url = reverse("admin:members_member_reveal", args=[member.pk])
     response = client.post(url, {"field": "id_number", "reason": "x"})
     assert member.id_number not in response.content.decode()
-    assert not AuditEntry.objects.filter(action="member.revealed_id_number").exists()
+    # The attempt is in the audit log, as refused.
+    [entry] = AuditEntry.objects.filter(action="member.revealed_id_number")
+    assert (entry.actor, entry.result) == (officers.a_staff, "refused")
 
 
 @pytest.mark.parametrize("who", ["b_admin", "zj_admin", "zj_viewer", "hz_admin", "c_admin"])

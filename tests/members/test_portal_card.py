@@ -2,6 +2,7 @@
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.http import HttpRequest
 from django.urls import reverse
 
 from members import actions
@@ -23,7 +24,7 @@ def member_with_login(tree):
 
 def test_member_logs_in_with_mobile_phone_and_sees_the_card(client, member_with_login):
     member = member_with_login
-    assert client.login(username=member.phone, password="Pass-word-123")
+    assert client.login(request=HttpRequest(), username=member.phone, password="Pass-word-123")
     page = client.get(reverse("my-membership"))
     assert page.status_code == 200
     html = page.content.decode()
@@ -35,7 +36,9 @@ def test_member_logs_in_with_mobile_phone_and_sees_the_card(client, member_with_
 
 
 def test_wrong_password_with_a_phone_does_not_log_in(client, member_with_login):
-    assert not client.login(username=member_with_login.phone, password="wrong-Pass-1")
+    assert not client.login(
+        request=HttpRequest(), username=member_with_login.phone, password="wrong-Pass-1"
+    )
 
 
 def test_anyone_can_verify_a_card_and_sees_only_the_masked_name(client, member_with_login):

@@ -1,0 +1,23 @@
+"""Which sessions a user has open, so they can see them and end the others."""
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class UserSession(models.Model):
+    """One logged-in session of a user (the session itself lives in Django's store)."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    session_key = models.CharField(max_length=40, unique=True)
+    started_at = models.DateTimeField(_("logged in at"), auto_now_add=True)
+    # The browser's own description, cut short; no address is kept.
+    user_agent = models.CharField(_("browser"), max_length=200, blank=True)
+
+    class Meta:
+        verbose_name = _("login session")
+        verbose_name_plural = _("login sessions")
+        indexes = [models.Index(fields=["user", "started_at"], name="usersession_user")]
+
+    def __str__(self):
+        return f"{self.user_id} {self.started_at:%Y-%m-%d %H:%M}"

@@ -1,0 +1,38 @@
+"""Small helpers of the sign-in defences: hashed usernames for django-axes, the client
+address behind a proxy, and who must use a second factor."""
+
+import hashlib
+import hmac
+import unicodedata
+
+from django.conf import settings
+
+
+def normalize_login(raw: str) -> str:
+    """The same account however it was typed: full-width digits, spaces, case, +86."""
+    text = unicodedata.normalize("NFKC", raw or "").strip().casefold()
+    text = "".join(ch for ch in text if not ch.isspace() and ch != "-")
+    if text.startswith("+86") and text[3:].isdigit():
+        text = text[3:]
+    return text
+
+
+def axes_username(request, credentials=None) -> str:
+    """What django-axes stores and counts as the username: a keyed hash, never the phone
+    number or membership number that was typed."""
+    raw = ""
+    if credentials:
+        raw = credentials.get(settings.AXES_USERNAME_FORM_FIELD, "") or ""
+    elif request is not None and hasattr(request, "POST"):
+        raw = request.POST.get(settings.AXES_USERNAME_FORM_FIELD, "")
+    key = hashlib.sha256(b"axes-username:" + settings.SECRET_KEY.encode()).digest()
+    digest = hmac.new(key, normalize_login(str(raw)).encode(), hashlib.sha256).hexdigest()
+    return f"h:{digest[:40]}"
+
+
+def client_ip(request) -> str:
+    """Behind the TLS proxy: the address the proxy saw (the last X-Forwarded-For hop)."""
+    forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
+    if forwarded:
+        return forwarded.split(",")[-1].strip()
+    return request.META.get("REMOTE_ADDR", "")

@@ -1,0 +1,226 @@
+"""No ID number and no full phone number in plaintext: not in any database table, not in
+the log output, not in any Celery message.
+
+Personal data goes through the real paths on a real worker and Redis: enrolment, an
+online application and its approval (SMS to the phone), logins by phone (and a wrong one
+that django-axes records), a spreadsheet import checked and written by the worker, a
+transfer found by ID number, a reveal, an announcement sent by SMS, an export. Then
+every row of every table is read raw, and every log record and published message is
+searched for each of those values in every spelling, and for any valid 18-digit ID.
+"""
+
+import json
+import logging
+import re
+import time
+
+import pytest
+from celery.signals import before_task_publish
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
+from django.test import Client
+from rest_framework.test import APIClient
+from stdnum.cn import ric
+
+from members.actions import joining, transfers
+from members.actions import spreadsheets as sheet_actions
+from members.models import ImportJob, ImportStatus, JoinApplication, Member
+from services.actions import announcements
+from tests.factories import UserFactory, make_member, person_data
+from tests.members.test_spreadsheets import csv_bytes, row_for
+from tests.test_worker import worker  # noqa: F401  (fixture)
+
+pytestmark = [pytest.mark.real_worker, pytest.mark.django_db(transaction=True)]
+
+ANY_ID = re.compile(r"(?<![0-9])[0-9]{17}[0-9Xx](?![0-9])")
+
+
+def spellings(person: dict) -> set[str]:
+    """Every way the values could appear: as typed, lower-case x, +86, spaced phone."""
+    id_number, phone = person["id_number"], person["phone"]
+    return {
+        id_number,
+        id_number.lower(),
+        phone,
+        f"+86{phone}",
+        f"86{phone}",
+        f"{phone[:3]} {phone[3:7]} {phone[7:]}",
+        f"{phone[:3]}-{phone[3:7]}-{phone[7:]}",
+    }
+
+
+def findings(text: str, secrets: set[str]) -> list[str]:
+    found = [s for s in secrets if s in text]
+    found += [m for m in ANY_ID.findall(text) if ric.is_valid(m.upper())]
+    return found
+
+
+class Capture(logging.Handler):
+    def __init__(self):
+        super().__init__(level=logging.DEBUG)
+        self.lines = []
+        self.setFormatter(logging.Formatter("%(name)s %(levelname)s %(message)s"))
+
+    def emit(self, record):
+        text = self.format(record)
+        if record.exc_info:
+            text += logging.Formatter().formatException(record.exc_info)
+        self.lines.append(text)
+
+
+@pytest.fixture
+def log_output():
+    handler = Capture()
+    root = logging.getLogger()
+    previous = root.level
+    root.addHandler(handler)
+    root.setLevel(logging.DEBUG)
+    yield handler.lines
+    root.removeHandler(handler)
+    root.setLevel(previous)
+
+
+@pytest.fixture
+def published():
+    messages = []
+
+    def record(sender=None, body=None, headers=None, **kwargs):
+        messages.append(json.dumps({"task": sender, "body": body, "headers": headers}, default=str))
+
+    before_task_publish.connect(record, weak=False)
+    yield messages
+    before_task_publish.disconnect(record)
+
+
+def wait_for(job: ImportJob, statuses, timeout=30) -> ImportJob:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        job.refresh_from_db()
+        if job.status in statuses:
+            return job
+        time.sleep(0.2)
+    raise AssertionError(f"import job stuck in {job.status}")
+
+
+def every_table_as_text() -> dict[str, str]:
+    tables = {}
+    with connection.cursor() as cursor:
+        for table in connection.introspection.table_names():
+            cursor.execute(f'SELECT * FROM "{table}"')  # table names from the catalogue
+            cells = []
+            for row in cursor.fetchall():
+                for value in row:
+                    if isinstance(value, memoryview | bytes):
+                        value = bytes(value).decode("latin-1")
+                    cells.append(str(value))
+            tables[table] = "\n".join(cells)
+    return tables
+
+
+def test_no_id_number_or_phone_in_plaintext_anywhere(
+    worker,  # noqa: F811
+    tree,
+    officers,
+    settings,
+    tmp_path,
+    log_output,
+    published,
+):
+    settings.MEDIA_ROOT = tmp_path
+    settings.SMS_BACKEND = "notifications.backends.CaptureSmsBackend"
+    people = []
+
+    # Enrolled by an officer, with a portal login by phone.
+    enrolled = [person_data() for _ in range(3)]
+    people += enrolled
+    members = [make_member(tree.union_a, acting_user=officers.a_admin, **p) for p in enrolled]
+    for member in members:
+        member.user = UserFactory(username=member.membership_number)
+        member.save(update_fields=["user"])
+    client = Client()
+    assert (
+        client.post(
+            "/accounts/login/", {"username": enrolled[0]["phone"], "password": "Pass-word-123"}
+        ).status_code
+        == 302
+    )
+    # A wrong password typed with a phone and one with an ID number (axes records both).
+    Client().post("/accounts/login/", {"username": enrolled[1]["phone"], "password": "x"})
+    Client().post("/accounts/login/", {"username": enrolled[1]["id_number"], "password": "x"})
+
+    # An online application, approved: member, login and an SMS to the phone.
+    applicant = person_data()
+    people.append(applicant)
+    application, _key = joining.submit_join_application(
+        organization=tree.union_a,
+        data=applicant,
+        password="Gonghui-2026!",
+        privacy_consent=True,
+        sensitive_consent=True,
+    )
+    joining.approve_join_application(
+        application=JoinApplication.objects.get(pk=application.pk), acting_user=officers.a_admin
+    )
+
+    # A spreadsheet of 5 members, checked and written by the worker.
+    sheet = [person_data() for _ in range(5)]
+    people += sheet
+    job = sheet_actions.start_member_import(
+        organization=tree.union_b,
+        uploaded_file=SimpleUploadedFile("members.csv", csv_bytes([row_for(p) for p in sheet])),
+        acting_user=officers.b_admin,
+    )
+    job = wait_for(job, {ImportStatus.VALIDATED, ImportStatus.INVALID, ImportStatus.FAILED})
+    assert job.status == ImportStatus.VALIDATED, job.errors
+    sheet_actions.confirm_member_import(job=job, acting_user=officers.b_admin)
+    wait_for(job, {ImportStatus.DONE, ImportStatus.FAILED})
+    assert Member.objects.filter(organization=tree.union_b).count() == 5
+
+    # The receiving union finds a worker by ID number and name, and asks for them.
+    mover = Member.objects.filter(organization=tree.union_b).first()
+    moving = next(p for p in sheet if p["name"] == mover.name)
+    found = transfers.find_member_for_receiving(id_number=moving["id_number"], name=mover.name)
+    transfers.request_transfer(
+        member=found, to_organization=tree.union_a, side="receiving", acting_user=officers.a_admin
+    )
+
+    # A full phone shown to an officer, an export, an announcement by SMS to everyone.
+    api = APIClient()
+    api.force_authenticate(officers.a_admin)
+    assert (
+        api.post(
+            f"/api/v1/members/{members[0].pk}/reveal/", {"field": "phone", "reason": "回访"}
+        ).json()["value"]
+        == enrolled[0]["phone"]
+    )
+    sheet_actions.export_members(
+        queryset=Member.objects.all(), acting_user=officers.a_admin, fmt="csv"
+    )
+    note = announcements.create_announcement(
+        organization=tree.union_a, title="通知", body="周五体检", acting_user=officers.a_admin
+    )
+    announcements.publish_announcement(announcement=note, acting_user=officers.a_admin)
+    time.sleep(2)  # let the worker send what was queued
+
+    secrets = set().union(*(spellings(p) for p in people))
+    assert len(people) == 9
+
+    leaks = {
+        table: found
+        for table, text in every_table_as_text().items()
+        if (found := findings(text, secrets))
+    }
+    assert leaks == {}, f"plaintext personal data in tables: {leaks}"
+
+    logged = "\n".join(log_output)
+    assert logged, "the log capture saw nothing"
+    assert findings(logged, secrets) == [], "plaintext personal data in the log output"
+
+    assert len(published) >= 3, "expected the import and notification tasks on the broker"
+    messages = "\n".join(published)
+    assert findings(messages, secrets) == [], "plaintext personal data in Celery messages"
+
+    # The scan would have seen them: the decrypted values are what was enrolled.
+    assert {m.phone for m in Member.objects.filter(pk__in=[m.pk for m in members])} == {
+        p["phone"] for p in enrolled
+    }
