@@ -13,14 +13,21 @@ import csv
 import datetime
 import decimal
 import io
+import zipfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from django.utils.translation import gettext as _
 from openpyxl import Workbook, load_workbook
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 MAX_ROWS = 200_000
+# A workbook is a zip archive: what it unpacks to is limited, not only the upload's size (a
+# 200,000-row member file unpacks to about 150 MB; a "zip bomb" to gigabytes).
+MAX_UNPACKED_BYTES = 512 * 1024 * 1024
+# Cells to the right of this are ignored (a row's width is what its last cell claims).
+MAX_COLUMNS = 1000
 # How much of a CSV file is looked at to tell UTF-8 from GB18030 (the header row decides).
 _SNIFF_BYTES = 256 * 1024
 
@@ -62,24 +69,55 @@ def read_table(file, filename: str) -> Table:
     raise SpreadsheetError(_("Upload an .xlsx or .csv file."))
 
 
+def _check_unpacked_size(file) -> None:
+    try:
+        with zipfile.ZipFile(file) as archive:
+            # Sizes as declared: zipfile never unpacks an entry to more than its own.
+            unpacked = sum(info.file_size for info in archive.infolist())
+    except Exception as error:  # not a zip archive, or a damaged one
+        raise SpreadsheetError(_("This file cannot be opened as an Excel workbook.")) from error
+    finally:
+        file.seek(0)
+    if unpacked > MAX_UNPACKED_BYTES:
+        raise SpreadsheetError(
+            _("This workbook unpacks to more than %(max)d MB; split it into smaller files.")
+            % {"max": MAX_UNPACKED_BYTES // (1024 * 1024)}
+        )
+
+
 def _read_xlsx(file) -> Table:
+    _check_unpacked_size(file)
+    unreadable = _("This file cannot be opened as an Excel workbook.")
     try:
         workbook = load_workbook(file, read_only=True, data_only=False)
+        sheet = workbook.worksheets[0]
     except Exception as error:  # openpyxl raises many kinds for a damaged file
-        raise SpreadsheetError(_("This file cannot be opened as an Excel workbook.")) from error
-    sheet = workbook.worksheets[0]
+        raise SpreadsheetError(unreadable) from error
     size_hint = sheet.max_row - 1 if sheet.max_row else None
+    # The size a file states may be wrong: openpyxl would silently drop every row below it
+    # and pad every row to the stated width. Read the rows that are there instead.
+    sheet.reset_dimensions()
     rows = sheet.iter_rows(values_only=True)
     try:
-        headers = [_cell_text(v) for v in next(rows)]
+        headers = [_cell_text(v) for v in next(rows)[:MAX_COLUMNS]]
     except StopIteration:
         raise SpreadsheetError(_("The file is empty.")) from None
+    except Exception as error:  # a damaged sheet is found while it is read
+        raise SpreadsheetError(unreadable) from error
 
     def generate():
-        for number, values in enumerate(rows, start=2):
-            if values is None or all(v is None or str(v).strip() == "" for v in values):
-                continue
-            yield number, {h: _cell_text(v) for h, v in zip(headers, values, strict=False) if h}
+        number = 1
+        try:
+            for number, values in enumerate(rows, start=2):
+                values = (values or ())[:MAX_COLUMNS]
+                if all(v is None or str(v).strip() == "" for v in values):
+                    continue
+                yield number, {h: _cell_text(v) for h, v in zip(headers, values, strict=False) if h}
+        except Exception as error:
+            raise SpreadsheetError(
+                _("This file cannot be opened as an Excel workbook (after row %(row)d).")
+                % {"row": number}
+            ) from error
         workbook.close()
 
     return Table(headers=[h for h in headers if h], rows=generate(), size_hint=size_hint)
@@ -135,32 +173,45 @@ def _text_stream(file):
 def _read_csv(file) -> Table:
     reader = csv.reader(_text_stream(file))
     try:
-        headers = [h.strip() for h in next(reader)]
+        headers = [h.strip() for h in next(reader)[:MAX_COLUMNS]]
     except StopIteration:
         raise SpreadsheetError(_("The file is empty.")) from None
     except UnicodeDecodeError:
         raise SpreadsheetError(_("The CSV file is neither UTF-8 nor GB18030 text.")) from None
     except csv.Error as error:
         raise SpreadsheetError(_("This file cannot be read as CSV.")) from error
+    if _has_nul(headers):
+        raise SpreadsheetError(_("The CSV file is neither UTF-8 nor GB18030 text."))
+
+    def not_text(row: int) -> SpreadsheetError:
+        return SpreadsheetError(
+            _("The CSV file is neither UTF-8 nor GB18030 text (after row %(row)d).") % {"row": row}
+        )
 
     def generate():
         number = 1
         try:
             for number, values in enumerate(reader, start=2):
+                if _has_nul(values):
+                    raise not_text(number - 1)
+                values = values[:MAX_COLUMNS]
                 if not any(v.strip() for v in values):
                     continue
                 yield number, {h: v.strip() for h, v in zip(headers, values, strict=False) if h}
         except UnicodeDecodeError:
-            raise SpreadsheetError(
-                _("The CSV file is neither UTF-8 nor GB18030 text (after row %(row)d).")
-                % {"row": number}
-            ) from None
+            raise not_text(number) from None
         except csv.Error as error:
             raise SpreadsheetError(
                 _("This file cannot be read as CSV (after row %(row)d).") % {"row": number}
             ) from error
 
     return Table(headers=[h for h in headers if h], rows=generate())
+
+
+def _has_nul(values: list[str]) -> bool:
+    # Text has no NUL characters (nor can the database store them): this is UTF-16, or a
+    # binary file that happened to decode.
+    return any("\x00" in v for v in values)
 
 
 def is_formula(text: str) -> bool:
@@ -178,14 +229,30 @@ def escape_formula(value):
 
 def write_xlsx(headers: Iterable[str], rows: Iterable[Iterable], sheet_title: str = "") -> bytes:
     """An XLSX file of `rows` under `headers`, every text cell formula-escaped."""
+    return write_workbook([(sheet_title, headers, rows)])
+
+
+# Characters a sheet title may not contain (Excel refuses the workbook otherwise).
+_SHEET_TITLE_FORBIDDEN = str.maketrans(dict.fromkeys("[]:*?/\\", " "))
+
+
+def write_workbook(sheets: Iterable[tuple[str, Iterable[str], Iterable[Iterable]]]) -> bytes:
+    """An XLSX file with one sheet per (title, headers, rows), every cell formula-escaped."""
     workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet(title=(sheet_title or "Sheet1")[:31])
-    sheet.append(list(headers))
-    for row in rows:
-        sheet.append([escape_formula(v) for v in row])
+    for number, (title, headers, rows) in enumerate(sheets, start=1):
+        title = str(title or f"Sheet{number}").translate(_SHEET_TITLE_FORBIDDEN).strip()
+        sheet = workbook.create_sheet(title=title[:31] or f"Sheet{number}")
+        sheet.append([escape_formula(_xml_safe(str(h))) for h in headers])
+        for row in rows:
+            sheet.append([escape_formula(_xml_safe(v)) for v in row])
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()
+
+
+def _xml_safe(value):
+    # Control characters cannot be written into a workbook (openpyxl refuses the whole file).
+    return ILLEGAL_CHARACTERS_RE.sub("", value) if isinstance(value, str) else value
 
 
 def write_csv(headers: Iterable[str], rows: Iterable[Iterable]) -> bytes:

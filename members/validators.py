@@ -26,12 +26,14 @@ _MOBILE_TYPES = (
     phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE,
 )
 _SPACES = re.compile(r"[\s\u3000-]+")
+_ID_FORMAT = re.compile(r"[0-9]{17}[0-9X]")
 
 
 def normalize_id_number(value: str) -> str:
     # Full-width digits and a lower-case x are common in typed and pasted data.
     value = _SPACES.sub("", str(value or "")).translate(
-        {ord(c): ord("0") + i for i, c in enumerate("０１２３４５６７８９")} | {ord("ｘ"): "X"}
+        {ord(c): ord("0") + i for i, c in enumerate("０１２３４５６７８９")}
+        | {ord("ｘ"): "X", ord("Ｘ"): "X"}
     )
     return value.upper()
 
@@ -45,7 +47,8 @@ def validate_id_number(value: str, *, today: datetime.date | None = None) -> str
             params={"n": len(number)},
             code="id_length",
         )
-    if not number[:17].isdigit() or not (number[17].isdigit() or number[17] == "X"):
+    # ASCII only: str.isdigit() also accepts ² or ٣, which int() cannot read.
+    if not _ID_FORMAT.fullmatch(number):
         raise ValidationError(
             _("A resident ID number has 17 digits followed by a digit or X."),
             code="id_format",

@@ -9,6 +9,7 @@ spreadsheets) build on the helpers here.
 from __future__ import annotations
 
 import datetime
+import re
 import secrets
 from collections import Counter
 from collections.abc import Iterable, Mapping
@@ -49,6 +50,9 @@ _CHOICES = {
 }
 
 
+_CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff]")
+
+
 def clean_person(raw: Mapping, *, require_phone: bool = True) -> dict:
     """Validate real-name data; returns normalized values or raises ValidationError per field.
 
@@ -63,6 +67,12 @@ def clean_person(raw: Mapping, *, require_phone: bool = True) -> dict:
     elif len(name) > 60:
         errors["name"] = [_("A name has at most 60 characters.")]
     data["name"] = name
+    for field in ("name", "employer", "job"):
+        # Pasted text can carry them; a workbook cannot hold them, nor PostgreSQL a NUL.
+        if _CONTROL_CHARACTERS.search(str(raw.get(field) or "")):
+            errors[field] = [
+                _("Remove the control characters (invisible characters) from this text.")
+            ]
     try:
         data["id_number"] = validators.validate_id_number(raw.get("id_number") or "")
     except ValidationError as error:
@@ -87,7 +97,7 @@ def clean_person(raw: Mapping, *, require_phone: bool = True) -> dict:
         data[field] = value
     employer = str(raw.get("employer") or "").strip()
     if not employer:
-        errors["employer"] = [_("Enter the employer (work unit).")]
+        errors.setdefault("employer", [_("Enter the employer (work unit).")])
     data["employer"] = employer[:200]
     data["job"] = str(raw.get("job") or "").strip()[:100]
     if "id_number" in data:
@@ -522,6 +532,35 @@ def change_status(
 ) -> Member:
     """End (or otherwise change) a membership, with the reason in its history."""
     require_member_admin(acting_user, member.organization)
+    after = apply_status_change(
+        member=member,
+        status=status,
+        reason=reason,
+        acting_user=acting_user,
+        effective_on=effective_on,
+    )
+    if status not in CURRENT_STATUSES and after.user_id:
+        from notifications.actions import notify_on_commit
+
+        notify_on_commit(
+            [after.user_id],
+            "member.status_changed",
+            {"status": str(MemberStatus(status).label)},
+            dedupe_key=f"member.status:{after.pk}:{status}:{after.status_changed_on}",
+        )
+    return after
+
+
+def apply_status_change(
+    *,
+    member: Member,
+    status: str,
+    reason: str,
+    acting_user=None,
+    effective_on: datetime.date | None = None,
+) -> Member:
+    """`change_status` without the permission check and the member's notification, for
+    callers that made their own (a member deleting their own account)."""
     if not reason.strip():
         raise ValidationError({"reason": [_("Give the reason for the change.")]})
     with transaction.atomic():
@@ -559,15 +598,6 @@ def change_status(
             obj=after,
             organization=after.organization,
             changes={"status": [before.status, status]},
-        )
-    if status not in CURRENT_STATUSES and after.user_id:
-        from notifications.actions import notify_on_commit
-
-        notify_on_commit(
-            [after.user_id],
-            "member.status_changed",
-            {"status": str(MemberStatus(status).label)},
-            dedupe_key=f"member.status:{after.pk}:{status}:{after.status_changed_on}",
         )
     return after
 

@@ -14,7 +14,9 @@ import datetime
 import decimal
 import functools
 import io
+import itertools
 import logging
+import re
 from collections import Counter
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
@@ -63,6 +65,10 @@ for _kind, _title, _body in NOTIFICATION_KINDS:
     kinds.register(_kind, _title, _body)
 
 CENT = Decimal("0.01")
+# A number as written: commas only between groups of three digits, so that a decimal comma
+# (4321,50) is refused instead of read as 432150.
+_AMOUNT_TEXT = re.compile(r"[+-]?(\d+|\d{1,3}(,\d{3})+)(\.\d*)?([eE][+-]?\d+)?|[+-]?\.\d+")
+_DIGITS_AND_COMMAS = re.compile(r"[+-]?[\d,]*,[\d,]*(\.\d*)?")
 # A monthly wage above this is a typing mistake (an extra digit or two), not a wage.
 MAX_WAGE_BASE = Decimal("10000000")
 ROUNDING_MODES = frozenset(
@@ -104,27 +110,35 @@ def dues_settings() -> tuple[Decimal, Decimal, str]:
     return rate, quantum, rounding
 
 
+def _not_a_number(field: str) -> ValidationError:
+    return ValidationError(
+        {field: ValidationError(_("This is not a number."), code="not_a_number")}
+    )
+
+
 def _to_decimal(value, field: str) -> Decimal:
     """A finite, non-negative Decimal from a number or its text; errors keyed on `field`."""
     if isinstance(value, float):
         value = str(value)
     if isinstance(value, str):
-        value = value.replace(",", "").replace("，", "").replace(" ", "").strip()
+        value = value.replace("，", ",").replace(" ", "").strip()
+        if _DIGITS_AND_COMMAS.fullmatch(value) and not _AMOUNT_TEXT.fullmatch(value):
+            message = _("Write the amount like 4321.50: commas only between thousands.")
+            raise ValidationError({field: ValidationError(message, code="separator")})
+        if not _AMOUNT_TEXT.fullmatch(value):  # Decimal() itself would take 1_000 or NaN
+            raise _not_a_number(field)
+        value = value.replace(",", "")
     try:
         amount = Decimal(value)
     except (InvalidOperation, TypeError, ValueError):
-        raise ValidationError(
-            {field: ValidationError(_("This is not a number."), code="not_a_number")}
-        ) from None
+        raise _not_a_number(field) from None
     if not amount.is_finite():
-        raise ValidationError(
-            {field: ValidationError(_("This is not a number."), code="not_a_number")}
-        )
+        raise _not_a_number(field)
     if amount < 0:
         raise ValidationError(
             {field: ValidationError(_("An amount cannot be negative."), code="negative")}
         )
-    return amount
+    return amount.copy_abs()  # -0 is 0
 
 
 def parse_amount(value, *, field: str = "amount", maximum: Decimal = MAX_WAGE_BASE) -> Decimal:
@@ -658,7 +672,11 @@ class _PayrollCheck:
         with self.job.file.open("rb") as stored:
             data = stored.read()
         if self.progress:
-            self.job.total_rows = sum(1 for _row in self._table(io.BytesIO(data)).rows)
+            rows = self._table(io.BytesIO(data)).rows
+            # Counting stops past the limit: the loop below refuses the file there anyway.
+            self.job.total_rows = sum(
+                1 for _row in itertools.islice(rows, spreadsheets.MAX_ROWS + 1)
+            )
             self.job.processed_rows = 0
             self.job.save(update_fields=["total_rows", "processed_rows"])
         file = io.BytesIO(data)

@@ -38,6 +38,7 @@ from notifications.actions import link_for, notify_on_commit
 from organizations import counters, scope
 from organizations.actions import record_audit
 from organizations.models import Level, Organization, OrgStatus
+from organizations.validators import normalize_uscc
 
 from .. import crypto, spreadsheets, validators
 from ..models import (
@@ -430,7 +431,7 @@ class RowChecker:
 
     def union_for(self, code: str) -> Organization:
         """The row's union (by credit code, else the default), or ValidationError."""
-        key = re.sub(r"\s+", "", code).upper()
+        key = normalize_uscc(re.sub(r"\s+", "", code))  # as Organization stores it
         cached = self._unions.get(key)
         if cached is None:
             try:
@@ -718,6 +719,14 @@ def _open(job: ImportJob):
         raise FileError.of(gone, "no_file") from None
 
 
+def _too_many_rows() -> FileError:
+    message = _(
+        "The file has more than %(max)d rows; split it into smaller files, or ask the "
+        "platform operator to migrate it."
+    ) % {"max": spreadsheets.MAX_ROWS}
+    return FileError.of(message, "too_many_rows")
+
+
 def _count_rows(job: ImportJob) -> int:
     with _open(job) as file:
         table = _read(job, file)
@@ -725,16 +734,15 @@ def _count_rows(job: ImportJob) -> int:
             count = table.size_hint
         else:
             count = 0
-            for _row in table.rows:
-                count += 1
-                if count > spreadsheets.MAX_ROWS:
-                    break
+            try:
+                for _row in table.rows:
+                    count += 1
+                    if count > spreadsheets.MAX_ROWS:
+                        break
+            except spreadsheets.SpreadsheetError as error:  # found part-way through the file
+                raise FileError.of(str(error), "unreadable") from None
     if count > spreadsheets.MAX_ROWS:
-        message = _(
-            "The file has more than %(max)d rows; split it into smaller files, or ask the "
-            "platform operator to migrate it."
-        ) % {"max": spreadsheets.MAX_ROWS}
-        raise FileError.of(message, "too_many_rows")
+        raise _too_many_rows()
     return count
 
 
@@ -776,6 +784,8 @@ def _scan(job: ImportJob, total: int) -> _Scan:
                     result.errors.extend(row.errors)
                     result.to_create += row.outcome == CREATE
                     result.unchanged += row.outcome == UNCHANGED
+                if result.rows > spreadsheets.MAX_ROWS:  # the size the file states was wrong
+                    raise _too_many_rows()
                 ImportJob.objects.filter(pk=job.pk).update(
                     processed_rows=result.rows, total_rows=max(total, result.rows)
                 )
