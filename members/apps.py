@@ -20,7 +20,7 @@ class MembersConfig(AppConfig):
             actions,  # noqa: F401
             demo,
         )
-        from .actions import dues, joining, spreadsheets, transfers  # noqa: F401
+        from .actions import dues, joining, privacy, spreadsheets, transfers  # noqa: F401
         from .contacts import phones_of
         from .guards import union_has_current_members
         from .schedules import ensure_schedules

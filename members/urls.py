@@ -1,6 +1,6 @@
 """Portal URLs of the members app, collected from each feature's views module."""
 
-from .views import dues, joining, portal, spreadsheets, transfers
+from .views import dues, joining, portal, privacy, spreadsheets, transfers
 
 urlpatterns = [
     *portal.urlpatterns,
@@ -8,4 +8,5 @@ urlpatterns = [
     *transfers.urlpatterns,
     *dues.urlpatterns,
     *spreadsheets.urlpatterns,
+    *privacy.urlpatterns,
 ]

@@ -19,7 +19,9 @@ class ServicesConfig(AppConfig):
         # kinds; each module lists its own.
         from . import demo
         from .actions import activities, aid, announcements, menu, stations, voice
+        from .actions import privacy as privacy_eraser  # noqa: F401 - registers the eraser
         from .schedules import ensure_schedules
+        from .selectors import privacy as privacy_sections  # noqa: F401 - and the sections
 
         post_migrate.connect(ensure_schedules, sender=self, dispatch_uid="services-schedules")
         # Seeders run in registration order (and reset in reverse): the services demo uses

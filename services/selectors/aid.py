@@ -14,7 +14,11 @@ from organizations import scope
 from organizations.models import Level, Organization, OrgCounter, OrgRole
 
 from ..actions import suppressed
-from ..models import AidCase, AidStatus, AidTier
+from ..models import AidCase, AidStatus, AidStepKind, AidTier
+
+# Steps a member sees on their own case, by name only: the records behind them (visit
+# notes, objections) are the officers'. The rejection's reason is told to the member.
+MEMBER_STEP_TEXT = frozenset({AidStepKind.REJECTED})
 
 COUNTER_KEYS = (
     "services.aid.cases",

@@ -19,10 +19,7 @@ from ..forms import add_action_errors
 from ..forms.aid import ApplicationForm, ObjectionForm
 from ..models import AidStepKind
 from ..selectors import aid as selectors
-
-# Steps a member sees on their own case, by name only: the records behind them (visit
-# notes, objections) are the officers'.
-MEMBER_STEP_TEXT = frozenset({AidStepKind.REJECTED})
+from ..selectors.aid import MEMBER_STEP_TEXT
 
 
 @login_required
