@@ -218,6 +218,7 @@ STORAGES = {
     },
 }
 MEDIA_ROOT = env.path("MEDIA_ROOT", default=BASE_DIR / "media")
+# Private: never served by URL (unionhub/urls.py); scoped views hand files out.
 MEDIA_URL = "media/"
 # Report files are kept apart from MEDIA_ROOT and only served through the scope-checked view.
 REPORTS_ROOT = env.path("REPORTS_ROOT", default=BASE_DIR / "private" / "reports")

@@ -1,4 +1,3 @@
-from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
@@ -36,9 +35,5 @@ urlpatterns = [
 ]
 
 handler404 = "unionhub.views.not_found"
-
-if settings.DEBUG:
-    # Media files in development only; production serves them from the web server.
-    from django.conf.urls.static import static
-
-    urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
+# MEDIA_ROOT is never served, in development or production: it holds concern attachments
+# and uploaded member spreadsheets, which only the scoped views hand out.

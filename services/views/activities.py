@@ -170,6 +170,9 @@ def checkin(request, code: str):
         .exclude(status=RegistrationStatus.CANCELLED)
         .first()
     )
+    # An activity neither offered to the member nor registered for does not exist for them.
+    if reg is None and selectors.offered_activity(member, session.activity_id) is None:
+        raise Http404(_("Not found."))
     if request.method == "POST":
         try:
             actions.check_in_by_code(code=code, member=member)
