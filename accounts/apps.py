@@ -7,4 +7,8 @@ class AccountsConfig(AppConfig):
     verbose_name = _("Accounts and sign-in")
 
     def ready(self):
-        from . import signals  # noqa: F401
+        from organizations.demo_data import register_seeder
+
+        from . import demo, signals  # noqa: F401
+
+        register_seeder("accounts", demo.seed, demo.reset)

@@ -185,3 +185,23 @@ def test_refuses_in_production(settings):
     with pytest.raises(CommandError, match="production"):
         seed()
     assert not Organization.objects.exists()
+
+
+@pytest.mark.django_db
+def test_demo_officers_who_need_a_second_factor_log_in_with_the_printed_code(seeded):
+    from django.test import Client
+
+    assert "totp_code" in seeded
+    client = Client()
+    client.post(
+        "/accounts/login/",
+        {"username": "zj_admin", "password": demo_data.DEVELOPMENT_PASSWORD},
+    )
+    assert client.get("/admin/").url.startswith("/accounts/two-factor/")
+    out = io.StringIO()
+    call_command("totp_code", "zj_admin", stdout=out)
+    client.post("/accounts/two-factor/", {"code": out.getvalue().strip()})
+    assert client.get("/admin/").status_code == 200
+    # A grassroots officer needs none, so has no demo device.
+    with pytest.raises(CommandError, match="no authenticator"):
+        call_command("totp_code", "yunfan_admin", stdout=io.StringIO())
