@@ -86,6 +86,8 @@ class OrganizationViewSet(scope.ScopedModelViewSet):
     def narrow_queryset(self, queryset):
         return queryset.order_by("tree_id", "lft")
 
+    # Not an operation of the API: organizations are created under their parent.
+    @extend_schema(exclude=True)
     def create(self, request, *args, **kwargs):
         return Response(
             {"detail": _("Create an organization under its parent: POST …/{id}/children/.")},
@@ -126,7 +128,8 @@ class OrganizationViewSet(scope.ScopedModelViewSet):
         return self.get_paginated_response(OrganizationSerializer(page, many=True).data)
 
     @extend_schema(responses=OrganizationBriefSerializer(many=True))
-    @action(detail=True, methods=["get"])
+    # The whole chain, unpaginated and unfiltered (the list's filters are not its own).
+    @action(detail=True, methods=["get"], pagination_class=None, filter_backends=[])
     def ancestors(self, request, pk=None):
         """The chain of parent federations, national federation first (public facts)."""
         org = self.get_object()

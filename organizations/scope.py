@@ -29,6 +29,7 @@ from rest_framework import mixins, permissions, viewsets
 from rest_framework.exceptions import ValidationError
 
 from .models import LEVEL_RANK, Level, Organization, OrgRole, OrgStatus, Role
+from .openapi import ScopedAutoSchema
 
 _CACHE_ATTR = "_unionhub_scope_grants"
 
@@ -449,6 +450,8 @@ class ScopedGenericViewSet(viewsets.GenericViewSet):
     """
 
     permission_classes = [ScopedPermission]
+    # Documents the error answers every scoped operation can give (400, 403, 404, 415).
+    schema = ScopedAutoSchema()
     read_access = Access.VIEW
     write_access = Access.CHANGE
 

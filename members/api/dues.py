@@ -32,6 +32,10 @@ class DuesRecordSerializer(serializers.ModelSerializer):
     month = serializers.SerializerMethodField()
     outstanding = serializers.DecimalField(max_digits=10, decimal_places=2, read_only=True)
     method_display = serializers.CharField(source="get_method_display", read_only=True)
+    # Declared for the schema: a read-only model field loses `blank`, and "" is a value.
+    method = serializers.ChoiceField(
+        choices=PaymentMethod.choices, allow_blank=True, read_only=True, label=_("payment method")
+    )
 
     class Meta:
         model = DuesRecord

@@ -16,11 +16,15 @@ from rest_framework.response import Response
 from organizations import scope
 
 from ..actions import joining
-from ..models import ApplicationStatus, JoinApplication
+from ..models import ApplicationStatus, Education, JoinApplication
 
 
 class JoinApplicationSerializer(serializers.ModelSerializer):
     masked_name = serializers.CharField(read_only=True)
+    # Declared for the schema: a read-only model field loses `blank`, and "" is a value.
+    education = serializers.ChoiceField(
+        choices=Education.choices, allow_blank=True, read_only=True, label=_("education")
+    )
 
     class Meta:
         model = JoinApplication

@@ -24,6 +24,10 @@ class MemberSerializer(serializers.ModelSerializer):
     employment_type_display = serializers.CharField(
         source="get_employment_type_display", read_only=True
     )
+    # Declared for the schema: a read-only model field loses `blank`, and "" is a value.
+    education = serializers.ChoiceField(
+        choices=Education.choices, allow_blank=True, read_only=True, label=_("education")
+    )
 
     class Meta:
         model = Member
@@ -108,15 +112,6 @@ class EventSerializer(serializers.ModelSerializer):
         ]
 
 
-@extend_schema(
-    parameters=[
-        OpenApiParameter(
-            "organization",
-            OpenApiTypes.INT,
-            description=_("For POST: the grassroots union the new member joins."),
-        )
-    ]
-)
 class MemberViewSet(
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
@@ -138,7 +133,18 @@ class MemberViewSet(
     def narrow_queryset(self, queryset):
         return queryset.order_by("-pk")
 
-    @extend_schema(request=PersonInputSerializer, responses={201: MemberSerializer})
+    @extend_schema(
+        parameters=[
+            OpenApiParameter(
+                "organization",
+                OpenApiTypes.INT,
+                required=True,
+                description=_("For POST: the grassroots union the new member joins."),
+            )
+        ],
+        request=PersonInputSerializer,
+        responses={201: MemberSerializer},
+    )
     def create(self, request, *args, **kwargs):
         org = self.tenant_for_create()
         body = PersonInputSerializer(data=request.data)
@@ -199,7 +205,8 @@ class MemberViewSet(
         return response
 
     @extend_schema(responses=EventSerializer(many=True))
-    @action(detail=True, methods=["get"])
+    # The whole history, unpaginated and unfiltered (the list's filters are not its own).
+    @action(detail=True, methods=["get"], pagination_class=None, filter_backends=[])
     def events(self, request, pk=None):
         """The membership history, oldest first."""
         member = self.get_object()

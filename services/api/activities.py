@@ -15,6 +15,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from organizations import scope
+from organizations.openapi import TENANT_PARAMETER
 
 from ..actions import activities as actions
 from ..models import Activity, ActivitySession, Registration
@@ -82,6 +83,13 @@ class RegistrationSerializer(serializers.ModelSerializer):
     member_name = serializers.SerializerMethodField()
     activity = serializers.IntegerField(source="session.activity_id", read_only=True)
     status = serializers.CharField(read_only=True, help_text="registered, waitlisted or cancelled")
+    # Declared for the schema: a read-only model field loses `blank`, and "" is a value.
+    checkin_method = serializers.ChoiceField(
+        choices=Registration._meta.get_field("checkin_method").choices,
+        allow_blank=True,
+        read_only=True,
+        label=_("check-in method"),
+    )
 
     class Meta:
         model = Registration
@@ -122,7 +130,11 @@ class ActivityViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, scope.Sc
     def narrow_queryset(self, queryset):
         return queryset.order_by("-created_at", "-pk")
 
-    @extend_schema(request=ActivitySerializer, responses={201: ActivitySerializer})
+    @extend_schema(
+        parameters=[TENANT_PARAMETER],
+        request=ActivitySerializer,
+        responses={201: ActivitySerializer},
+    )
     def create(self, request, *args, **kwargs):
         org = self.tenant_for_create()
         body = ActivitySerializer(data=request.data)

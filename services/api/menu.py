@@ -20,6 +20,7 @@ from members.models import EmploymentType
 from organizations import scope
 from organizations.actions import record_read
 from organizations.models import Level, Organization
+from organizations.openapi import TENANT_PARAMETER
 
 from ..actions import menu as actions
 from ..models import (
@@ -139,7 +140,11 @@ class ServiceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, scope.Sco
     def _fresh(self, service):
         return Response(ServiceSerializer(self.queryset.get(pk=service.pk)).data)
 
-    @extend_schema(request=ServiceInputSerializer, responses={201: ServiceSerializer})
+    @extend_schema(
+        parameters=[TENANT_PARAMETER],
+        request=ServiceInputSerializer,
+        responses={201: ServiceSerializer},
+    )
     def create(self, request, *args, **kwargs):
         org = self.tenant_for_create()
         body = ServiceInputSerializer(data=request.data)
@@ -322,10 +327,14 @@ class ServiceRequestViewSet(
             actions.cancel_request(request=req, reason=data["reason"], acting_user=request.user)
         )
 
+    @extend_schema(methods=["GET"], responses=ConfidentialNoteSerializer(many=True))
     @extend_schema(
-        request=ConfidentialNoteSerializer, responses=ConfidentialNoteSerializer(many=True)
+        methods=["POST"],
+        request=ConfidentialNoteSerializer,
+        responses={201: ConfidentialNoteSerializer},
     )
-    @action(detail=True, methods=["get", "post"])
+    # All notes, unpaginated and unfiltered (the list's filters are not its own).
+    @action(detail=True, methods=["get", "post"], pagination_class=None, filter_backends=[])
     def notes(self, request, pk=None):
         """Confidential notes of a legal-aid or counselling request: handling staff only."""
         req = self.get_object()

@@ -15,6 +15,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from organizations import scope
+from organizations.openapi import TENANT_PARAMETER
 
 from ..actions import stations as actions
 from ..models import ServiceSettings, Station, StationKind
@@ -46,6 +47,14 @@ class StationSerializer(serializers.ModelSerializer):
             "rating_count",
             "created_at",
         ]
+        read_only_fields = fields
+
+
+class NearbyStationSerializer(StationSerializer):
+    distance_km = serializers.FloatField(read_only=True)
+
+    class Meta(StationSerializer.Meta):
+        fields = [*StationSerializer.Meta.fields, "distance_km"]
         read_only_fields = fields
 
 
@@ -84,12 +93,6 @@ class NearbySerializer(serializers.Serializer):
     limit = serializers.IntegerField(min_value=1, max_value=50, default=10)
 
 
-_ORGANIZATION_PARAMETER = OpenApiParameter(
-    "organization", OpenApiTypes.INT, description=_("For POST: the union the row belongs to.")
-)
-
-
-@extend_schema(parameters=[_ORGANIZATION_PARAMETER])
 class StationViewSet(
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
@@ -111,7 +114,11 @@ class StationViewSet(
     def narrow_queryset(self, queryset):
         return queryset.order_by("name", "pk")
 
-    @extend_schema(request=StationInputSerializer, responses={201: StationSerializer})
+    @extend_schema(
+        parameters=[TENANT_PARAMETER],
+        request=StationInputSerializer,
+        responses={201: StationSerializer},
+    )
     def create(self, request, *args, **kwargs):
         org = self.tenant_for_create()
         body = StationInputSerializer(data=request.data)
@@ -153,9 +160,10 @@ class StationViewSet(
             OpenApiParameter("lon", OpenApiTypes.NUMBER, required=True),
             OpenApiParameter("limit", OpenApiTypes.INT),
         ],
-        responses=StationSerializer(many=True),
+        responses=NearbyStationSerializer(many=True),
     )
-    @action(detail=False, methods=["get"])
+    # At most `limit` stations, unpaginated; the list's filters are not its own.
+    @action(detail=False, methods=["get"], pagination_class=None, filter_backends=[])
     def nearby(self, request):
         """The open stations of your scope nearest to a point, nearest first."""
         query = NearbySerializer(data=request.query_params)
@@ -200,7 +208,6 @@ class ServiceSettingsInputSerializer(serializers.Serializer):
     aid_notice_days = serializers.IntegerField(required=False)
 
 
-@extend_schema(parameters=[_ORGANIZATION_PARAMETER])
 class ServiceSettingsViewSet(
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
@@ -220,7 +227,11 @@ class ServiceSettingsViewSet(
     def narrow_queryset(self, queryset):
         return queryset.order_by("organization__tree_id", "organization__lft")
 
-    @extend_schema(request=ServiceSettingsInputSerializer, responses=ServiceSettingsSerializer)
+    @extend_schema(
+        parameters=[TENANT_PARAMETER],
+        request=ServiceSettingsInputSerializer,
+        responses={201: ServiceSettingsSerializer},
+    )
     def create(self, request, *args, **kwargs):
         org = self.tenant_for_create()
         body = ServiceSettingsInputSerializer(data=request.data)
