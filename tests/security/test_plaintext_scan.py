@@ -25,6 +25,7 @@ from stdnum.cn import ric
 from members.actions import joining, transfers
 from members.actions import spreadsheets as sheet_actions
 from members.models import ImportJob, ImportStatus, JoinApplication, Member
+from notifications.models import CapturedMessage, Delivery
 from services.actions import announcements
 from tests.factories import UserFactory, make_member, person_data
 from tests.members.test_spreadsheets import csv_bytes, row_for
@@ -117,7 +118,16 @@ def every_table_as_text() -> dict[str, str]:
     return tables
 
 
+def report(request, line: str) -> None:
+    reporter = request.config.pluginmanager.get_plugin("terminalreporter")
+    capture = request.config.pluginmanager.get_plugin("capturemanager")
+    with capture.global_and_fixture_disabled():
+        reporter.write_line("")
+        reporter.write_line(line)
+
+
 def test_no_id_number_or_phone_in_plaintext_anywhere(
+    request,
     worker,  # noqa: F811
     tree,
     officers,
@@ -128,6 +138,8 @@ def test_no_id_number_or_phone_in_plaintext_anywhere(
 ):
     settings.MEDIA_ROOT = tmp_path
     settings.SMS_BACKEND = "notifications.backends.CaptureSmsBackend"
+    settings.EMAIL_BACKEND = "notifications.backends.CaptureEmailBackend"
+    settings.NOTIFICATIONS_QUIET_HOURS = (0, 0)  # SMS go out now, whatever the hour
     people = []
 
     # Enrolled by an officer, with a portal login by phone.
@@ -135,7 +147,9 @@ def test_no_id_number_or_phone_in_plaintext_anywhere(
     people += enrolled
     members = [make_member(tree.union_a, acting_user=officers.a_admin, **p) for p in enrolled]
     for member in members:
-        member.user = UserFactory(username=member.membership_number)
+        member.user = UserFactory(
+            username=member.membership_number, email=f"{member.membership_number}@example.cn"
+        )
         member.save(update_fields=["user"])
     client = Client()
     assert (
@@ -200,16 +214,17 @@ def test_no_id_number_or_phone_in_plaintext_anywhere(
         organization=tree.union_a, title="通知", body="周五体检", acting_user=officers.a_admin
     )
     announcements.publish_announcement(announcement=note, acting_user=officers.a_admin)
-    time.sleep(2)  # let the worker send what was queued
+    deadline = time.monotonic() + 20  # let the worker send what was queued
+    while time.monotonic() < deadline and Delivery.objects.filter(sent_at__isnull=True).exists():
+        time.sleep(0.2)
+    sent = CapturedMessage.objects.count()
+    assert CapturedMessage.objects.filter(channel="sms").exists(), "no SMS went out"
 
     secrets = set().union(*(spellings(p) for p in people))
     assert len(people) == 9
 
-    leaks = {
-        table: found
-        for table, text in every_table_as_text().items()
-        if (found := findings(text, secrets))
-    }
+    tables = every_table_as_text()
+    leaks = {table: found for table, text in tables.items() if (found := findings(text, secrets))}
     assert leaks == {}, f"plaintext personal data in tables: {leaks}"
 
     logged = "\n".join(log_output)
@@ -220,6 +235,13 @@ def test_no_id_number_or_phone_in_plaintext_anywhere(
     messages = "\n".join(published)
     assert findings(messages, secrets) == [], "plaintext personal data in Celery messages"
 
+    report(
+        request,
+        f"plaintext scan: {len(people)} people, {len(secrets)} spellings, {len(tables)} tables "
+        f"({sum(t.count(chr(10)) + 1 for t in tables.values() if t)} cells), "
+        f"{len(log_output)} log records, {len(published)} Celery messages, {sent} SMS or emails "
+        "sent: nothing found",
+    )
     # The scan would have seen them: the decrypted values are what was enrolled.
     assert {m.phone for m in Member.objects.filter(pk__in=[m.pk for m in members])} == {
         p["phone"] for p in enrolled
