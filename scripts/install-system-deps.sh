@@ -7,6 +7,7 @@
 #   gettext             msgfmt, for compilemessages
 #   chromium            headless browser for the UI tests
 #   fonts-wqy-microhei  CJK font, so zh-hans pages render in screenshots
+#   npm                 installs axe-core for the browser tests' accessibility check
 #   python3-venv        only if python3 cannot create a venv (scripts/test.sh needs one)
 set -euo pipefail
 
@@ -23,6 +24,7 @@ need redis-server command -v redis-server
 need gettext command -v msgfmt
 need chromium command -v chromium
 need fonts-wqy-microhei installed fonts-wqy-microhei
+need npm command -v npm
 need python3-venv python3 -c 'import ensurepip, venv'
 
 if [ ${#missing[@]} -eq 0 ]; then

@@ -15,6 +15,8 @@ export PATH="$VIRTUAL_ENV/bin:$PATH"
 export PIP_DISABLE_PIP_VERSION_CHECK=1
 
 python -m pip install -q -r requirements-dev.txt
+# axe-core (npm), run inside the headless Chromium tests; pinned by its package-lock.json.
+npm ci --prefix tests/browser --no-audit --no-fund --silent
 
 ruff check .
 ruff format --check .

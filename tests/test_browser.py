@@ -92,6 +92,33 @@ def open_page(browser, live_server, viewport, *, is_mobile=False):
     return page, foreign
 
 
+AXE = Path(__file__).parent / "browser" / "node_modules" / "axe-core" / "axe.min.js"
+
+
+def axe_serious(page) -> list[dict]:
+    """axe-core's serious and critical violations on the page as it is now.
+
+    axe-core comes from npm (tests/browser/package.json, installed by scripts/test.sh). It
+    is evaluated through the DevTools protocol, which the page's CSP does not govern, so
+    the site's policy stays as strict as in production.
+    """
+    if not AXE.exists():
+        message = f"axe-core is not installed ({AXE}); run npm ci --prefix tests/browser"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    page.evaluate(AXE.read_text(encoding="utf-8"))
+    return page.evaluate(
+        """async () => {
+            const result = await axe.run(document, {resultTypes: ["violations"]});
+            return result.violations
+                .filter(v => v.impact === "serious" || v.impact === "critical")
+                .map(v => ({id: v.id, impact: v.impact, help: v.help,
+                            nodes: v.nodes.slice(0, 5).map(n => n.target.join(" "))}));
+        }"""
+    )
+
+
 def search_for_hangzhou(page, live_server):
     page.goto(live_server.url + "/")
     assert page.locator("html").get_attribute("lang") == "zh-hans"
@@ -120,6 +147,7 @@ def test_worker_finds_their_union_on_a_phone(browser, live_server, tree):
     # Nothing wider than the phone: no sideways scrolling.
     assert page.evaluate("() => document.documentElement.scrollWidth") <= PHONE["width"]
     assert fonts_render_chinese(page)
+    assert axe_serious(page) == []
     page.screenshot(path=SCREENSHOTS / "directory-phone.png", full_page=True)
 
     results.get_by_role("link", name="杭州市总工会").click()
@@ -130,6 +158,7 @@ def test_worker_finds_their_union_on_a_phone(browser, live_server, tree):
     assert chain.nth(1).get_by_role("link").inner_text() == "浙江省总工会"
     assert page.locator("ul.children").get_by_role("link", name="西湖区总工会").is_visible()
     assert page.evaluate("() => document.documentElement.scrollWidth") <= PHONE["width"]
+    assert axe_serious(page) == []
     page.screenshot(path=SCREENSHOTS / "union-phone.png", full_page=True)
 
     page.get_by_role("button", name="English").click()
@@ -147,6 +176,7 @@ def test_worker_finds_their_union_on_a_desktop(browser, live_server, tree):
     page, foreign = open_page(browser, live_server, DESKTOP)
 
     results = search_for_hangzhou(page, live_server)
+    assert axe_serious(page) == []
     page.screenshot(path=SCREENSHOTS / "directory-desktop.png", full_page=True)
 
     results.get_by_role("link", name="杭州市总工会").click()
@@ -189,3 +219,13 @@ def test_search_form_is_usable_with_the_keyboard_alone(browser, live_server, tre
     assert sorted(names) == sorted([tree.union_a.name, tree.union_b.name])
     page.context.close()
     assert foreign == []
+
+
+def test_axe_finds_what_it_should(browser):
+    """The accessibility check itself works: an image without text and an unlabeled
+    field are reported as critical."""
+    page = browser.new_page()
+    page.set_content('<html lang="zh"><main><img src="x.png"><input type="text"></main></html>')
+    found = {v["id"] for v in axe_serious(page)}
+    page.close()
+    assert {"image-alt", "label"} <= found

@@ -12,6 +12,7 @@ from tests.test_browser import (  # noqa: F401  (fixtures)
     PHONE,
     SCREENSHOTS,
     allow_orm_beside_playwright,
+    axe_serious,
     browser,
     fonts_render_chinese,
     open_page,
@@ -60,6 +61,7 @@ def test_dashboard_draws_every_chart_on_a_desktop(browser, live_server, history)
     members = page.locator('.figure[data-key="members"] .figure-value').inner_text()
     assert members == "12"
     assert fonts_render_chinese(page)
+    assert axe_serious(page) == []
     page.screenshot(path=SCREENSHOTS / "dashboard-desktop.png", full_page=True)
 
     # Every chart has its table; drill down into a city from the breakdown.
@@ -79,6 +81,7 @@ def test_dashboard_fits_a_phone(browser, live_server, history):  # noqa: F811
     log_in(page, live_server, "hz_viewer")
     page.locator('[data-chart="trend"][data-drawn="true"] svg').wait_for()
     assert page.evaluate("() => document.documentElement.scrollWidth") <= PHONE["width"]
+    assert axe_serious(page) == []
     page.screenshot(path=SCREENSHOTS / "dashboard-phone.png", full_page=True)
     assert "宁波" not in page.content()
     page.context.close()
