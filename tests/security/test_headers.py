@@ -96,3 +96,13 @@ def test_production_cookies_are_secure_and_hsts_is_on():
         "SECURE_CONTENT_TYPE_NOSNIFF": True,
         "X_FRAME_OPTIONS": "DENY",
     }
+
+
+@pytest.mark.django_db
+def test_a_refusal_is_a_page_in_the_sites_style_and_language(client, tree, make_officer):
+    client.force_login(make_officer("a_admin", tree.union_a))
+    response = client.get("/admin/auth/group/")
+    assert response.status_code == 403
+    html = response.content.decode()
+    assert '<html lang="zh-hans">' in html and "没有权限" in html
+    assert 'class="site-footer"' in html
