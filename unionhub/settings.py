@@ -190,6 +190,9 @@ if env.bool("BEHIND_TLS_PROXY", default=False):
     RATELIMIT_IP_META_KEY = "accounts.security.client_ip"
 # Second factor (django-otp TOTP) for administrators at city level and above and operators.
 OTP_TOTP_ISSUER = "UnionHub"
+# Nobody, operators included, reads an officer's TOTP secret or QR code in the admin; a
+# lost phone is handled by deleting the device, and the officer sets up a new one.
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "directory"
 LOGOUT_REDIRECT_URL = "directory"

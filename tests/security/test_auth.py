@@ -271,3 +271,13 @@ def test_api_tokens_of_city_admins_need_the_second_factor_set_up(db, tree, make_
     assert "两步验证" in response.json()["detail"]
     TOTPDevice.objects.create(user=officer, name="phone", confirmed=True)
     assert client.get("/api/v1/organizations/").status_code == 200
+
+
+def test_nobody_reads_a_totp_secret_in_the_admin(db, tree, make_officer, client):
+    officer = make_officer("hz_admin", tree.hz)
+    device = TOTPDevice.objects.create(user=officer, name="phone", confirmed=True)
+    client.force_login(get_user_model().objects.create_superuser("operator", password=PASSWORD))
+    for view in ("config", "qrcode"):
+        url = f"/admin/otp_totp/totpdevice/{device.pk}/{view}/"
+        assert client.get(url).status_code == 403
+        assert client.get(f"/admin/otp_totp/totpdevice/{device.pk + 99}/{view}/").status_code == 403
