@@ -24,7 +24,10 @@ from ..models import ApplicationStatus
 
 
 def _private(response):
-    response["Referrer-Policy"] = "no-referrer"
+    # Not "no-referrer": with it, browsers send `Origin: null` on the page's own form posts
+    # and Django's CSRF check refuses them. "same-origin" still keeps the status link's key
+    # from leaking to other sites.
+    response["Referrer-Policy"] = "same-origin"
     response["X-Robots-Tag"] = "noindex, nofollow"
     return response
 
