@@ -30,6 +30,14 @@ def axes_username(request, credentials=None) -> str:
     return f"h:{digest[:40]}"
 
 
+def current_code(device) -> str:
+    """The code a device's authenticator app shows now (for the demo command and tests)."""
+    from django_otp.oath import TOTP
+
+    totp = TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift)
+    return f"{totp.token():0{device.digits}d}"
+
+
 def client_ip(request) -> str:
     """Behind the TLS proxy: the address the proxy saw (the last X-Forwarded-For hop)."""
     forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")

@@ -9,10 +9,10 @@ from axes.models import AccessAttempt
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.test import Client
-from django_otp.oath import TOTP
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from rest_framework.authtoken.models import Token
 
+from accounts.security import current_code
 from tests.factories import UserFactory, make_member
 
 PASSWORD = "Pass-word-123"
@@ -25,11 +25,6 @@ def post_login(client, username, password=PASSWORD, **extra):
 
 def logged_in(client) -> bool:
     return "_auth_user_id" in client.session
-
-
-def current_code(device) -> str:
-    totp = TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift)
-    return f"{totp.token():06d}"
 
 
 @pytest.fixture

@@ -1,7 +1,8 @@
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
-from django_otp.oath import TOTP
 from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from accounts.security import current_code
 
 
 class Command(BaseCommand):
@@ -16,5 +17,4 @@ class Command(BaseCommand):
         device = TOTPDevice.objects.filter(user__username=username, confirmed=True).first()
         if device is None:
             raise CommandError(f"{username} has no authenticator device.")
-        totp = TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift)
-        self.stdout.write(f"{totp.token():0{device.digits}d}")
+        self.stdout.write(current_code(device))
