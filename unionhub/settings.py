@@ -205,7 +205,7 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+STATIC_ROOT = Path(env.str("STATIC_ROOT", default=str(BASE_DIR / "staticfiles")))
 if not PRODUCTION:
     # WhiteNoise warns on every request while collectstatic has never run.
     STATIC_ROOT.mkdir(exist_ok=True)
