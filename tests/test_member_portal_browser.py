@@ -18,7 +18,7 @@ from django.urls import path
 from django.utils import timezone
 
 from members import actions as member_actions
-from members.models import Transfer, TransferStatus
+from members.models import JoinApplication, Transfer, TransferStatus
 from notifications.actions import notify
 from notifications.models import Notification
 from services.actions import activities
@@ -240,6 +240,72 @@ def test_error_pages_are_in_the_sites_style_and_lead_back(
     check_page(page, device, "error-500")
     page.get_by_role("link", name="返回找工会").click()
     page.wait_for_url(live_server.url + "/")
+
+    page.context.close()
+    assert foreign == [], f"requests left the site or were blocked: {foreign}"
+
+
+FOCUSABLE = "main form[method=post] :is(input, select, textarea, button, a[href], summary)"
+NAME = "e => e.name || e.textContent.trim()"
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("device", list(DEVICES))
+def test_join_form_by_keyboard_keeps_what_was_typed_and_marks_the_wrong_field(
+    browser,  # noqa: F811
+    live_server,
+    tree,
+    device,
+):
+    union = tree.union_a
+    page, foreign = open_page(browser, live_server, **DEVICES[device])
+    page.goto(live_server.url + f"/unions/{union.pk}/join/")
+
+    # Tab walks every control of the form in reading order; typing fills it.
+    controls = page.evaluate(
+        f"() => Array.from(document.querySelectorAll('{FOCUSABLE}'))"
+        f".filter(e => e.type !== 'hidden').map({NAME})"
+    )
+    assert controls[0] == "name" and "id_number" in controls and "sensitive_consent" in controls
+    page.get_by_label("姓名", exact=True).focus()
+    reached = []
+    for _ in controls:
+        reached.append(page.evaluate(f"() => ({NAME})(document.activeElement)"))
+        page.keyboard.press("Tab")
+    assert reached == controls
+    page.get_by_label("姓名", exact=True).focus()
+    page.keyboard.type("李四")
+    page.keyboard.press("Tab")
+    page.keyboard.type("330106199203150001")  # the check digit is wrong
+    page.keyboard.press("Tab")
+    page.keyboard.type("13912345678")
+    page.get_by_label("民族", exact=True).select_option("01")
+    page.get_by_label("工作单位", exact=True).fill("杭州甲科技有限公司")
+    page.get_by_label("用工形式", exact=True).select_option("full_time")
+    page.get_by_label("会员账号密码").fill(PASSWORD)
+    page.get_by_label("再次输入密码").fill(PASSWORD)
+    for consent in ("我已阅读并同意上面的个人信息处理告知。", "我单独同意为办理会籍处理我的敏感"):
+        page.get_by_label(consent).focus()
+        page.keyboard.press("Space")  # ticks the box
+    page.get_by_label("手机号", exact=True).focus()
+    page.keyboard.press("Enter")  # submits the form from the keyboard
+    page.wait_for_load_state()
+
+    alert = page.get_by_role("alert")
+    assert "请修改下面标出的项目" in alert.inner_text()
+    id_box = page.get_by_label("居民身份证号码", exact=True)
+    assert id_box.input_value() == "330106199203150001"
+    assert page.get_by_label("姓名", exact=True).input_value() == "李四"
+    assert page.get_by_label("手机号", exact=True).input_value() == "13912345678"
+    assert id_box.get_attribute("aria-invalid") == "true"
+    error_id = f"{id_box.get_attribute('id')}_error"
+    assert error_id in id_box.get_attribute("aria-describedby").split()
+    error = page.locator(f"#{error_id}")
+    assert error.is_visible() and "身份证" in error.inner_text()
+    # The message sits in the field's own box, right under it.
+    assert page.locator(".field", has=id_box).locator(f"#{error_id}").count() == 1
+    assert JoinApplication.objects.count() == 0
+    check_page(page, device, "join-errors")
 
     page.context.close()
     assert foreign == [], f"requests left the site or were blocked: {foreign}"
