@@ -35,14 +35,14 @@ DEVICES = {
 }
 
 
-def check_page(page, device, name):
+def check_page(page, device, name, prefix="journey"):
     """The checks of every key page: accessibility, no sideways scrolling, a screenshot."""
     violations = axe_serious(page)
     assert violations == [], f"{name}: {violations}"
     if device == "phone":
         width = page.evaluate("() => document.documentElement.scrollWidth")
         assert width <= PHONE["width"], f"{name} scrolls sideways: {width}px"
-    page.screenshot(path=SCREENSHOTS / f"journey-{name}-{device}.png", full_page=True)
+    page.screenshot(path=SCREENSHOTS / f"{prefix}-{name}-{device}.png", full_page=True)
 
 
 def officer_page(browser, live_server, username):  # noqa: F811
