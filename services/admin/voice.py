@@ -14,7 +14,7 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext
 
 from members.admin.common import RecordAdminMixin
 from organizations import scope
@@ -235,7 +235,9 @@ class ConcernAdmin(RecordAdminMixin, scope.ScopedAdminMixin, admin.ModelAdmin):
             actions.close_concern(concern=concern, acting_user=request.user, note=cleaned["note"])
             return _("The concern was closed.")
 
-        return self._step(request, pk, CloseForm, _("Close the concern"), _("Close"), do)
+        return self._step(
+            request, pk, CloseForm, _("Close the concern"), pgettext("concern", "Close"), do
+        )
 
     def attachment_view(self, request, pk):
         concern = self._concern_or_404(request, pk)
