@@ -57,7 +57,7 @@ def requests_of(member: Member) -> QuerySet[ServiceRequest]:
     """The member's own requests, newest first, with their history."""
     return (
         ServiceRequest.objects.filter(member=member)
-        .select_related("service", "organization")
+        .select_related("service", "organization", "member")
         .prefetch_related("steps")
         .order_by("-created_at", "-pk")
     )
