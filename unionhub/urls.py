@@ -9,6 +9,7 @@ from organizations import views as org_views
 from organizations.api import OrganizationViewSet
 from reports.api import ROUTES as REPORT_ROUTES
 from services.api import ROUTES as SERVICE_ROUTES
+from unionhub import health
 
 # No ".json" suffix routes: the custom actions take no `format` argument (a suffix made them
 # fail with a server error), and `?format=json` or the Accept header choose the format.
@@ -32,6 +33,8 @@ urlpatterns = [
     path("api/v1/", include(router.urls)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="api-docs"),
+    path("healthz/", health.health, name="health"),
+    path("metrics", health.metrics, name="metrics"),
 ]
 
 handler404 = "unionhub.views.not_found"
