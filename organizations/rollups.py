@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import connection, transaction
+from django.db import connection, connections, router, transaction
 from django.db.models import F, OuterRef, Q, Subquery, Sum
 from django.db.models.functions import Coalesce
 
@@ -340,7 +340,8 @@ def _pending(orgs: list[Organization]) -> Counter:
         GROUP BY r.id, d.key, 3
     """  # noqa: S608
     out: Counter = Counter()
-    with connection.cursor() as cursor:
+    # A read: where the routers send reads of the journal (a replica, for the dashboards).
+    with connections[router.db_for_read(CounterDelta)].cursor() as cursor:
         cursor.execute(sql, [*BY_INDUSTRY_KEYS, *ids])
         for reader, key, industry_id, total in cursor.fetchall():
             out[(reader, key)] += total

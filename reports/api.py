@@ -16,6 +16,7 @@ from organizations import scope
 from organizations.models import Organization
 
 from . import figures
+from .replica import ReplicaReadsMixin
 
 PERIOD_PARAMETERS = [
     OpenApiParameter("period", str, enum=[code for code, _label in figures.PERIOD_CHOICES]),
@@ -35,7 +36,7 @@ class TotalsSerializer(serializers.Serializer):
     figures = serializers.DictField(child=serializers.IntegerField(allow_null=True))
 
 
-class StatsViewSet(scope.ScopedGenericViewSet):
+class StatsViewSet(ReplicaReadsMixin, scope.ScopedGenericViewSet):
     """Subtree figures of one organization: exact, from the roll-ups."""
 
     queryset = Organization.objects.all()

@@ -21,6 +21,7 @@ from organizations.models import Organization
 
 from . import actions, figures
 from .models import ReportJob, ReportStatus
+from .replica import replica_reads
 
 
 def _int(value) -> int | None:
@@ -91,6 +92,7 @@ def _chart_data(data: dict) -> dict:
 
 
 @login_required
+@replica_reads
 def dashboard(request):
     org = _organization(request)
     period, period_error = _period(request)
