@@ -134,7 +134,8 @@ def apply_person(obj, data: Mapping) -> None:
 
 
 def _random_number(prefix: str, length: int = 16) -> str:
-    body = prefix + "".join(str(secrets.randbelow(10)) for _ in range(length - len(prefix) - 1))
+    digits = length - len(prefix) - 1
+    body = prefix + str(secrets.randbelow(10**digits)).zfill(digits)
     return body + luhn.calc_check_digit(body)
 
 

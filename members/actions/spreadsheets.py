@@ -24,7 +24,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -629,6 +629,35 @@ def checked_chunks(table: spreadsheets.Table, checker: RowChecker, size: int) ->
 # --- Writing --------------------------------------------------------------------------------
 
 
+def _insert(model, objs: list) -> None:
+    """Insert new rows, setting their primary keys: with COPY on PostgreSQL (the ORM's
+    multi-row INSERT spends more time in Python than the database takes), else in bulk."""
+    if connection.vendor != "postgresql":
+        model.objects.bulk_create(objs, batch_size=WRITE_BATCH)
+        return
+    if not objs:
+        return
+    meta = model._meta
+    quote = connection.ops.quote_name
+    fields = meta.concrete_fields
+    with connection.wrap_database_errors, connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
+            [meta.db_table, meta.pk.column, len(objs)],
+        )
+        for obj, (pk,) in zip(objs, cursor.fetchall(), strict=True):
+            setattr(obj, meta.pk.attname, pk)
+        columns = ", ".join(quote(f.column) for f in fields)
+        with cursor.copy(f"COPY {quote(meta.db_table)} ({columns}) FROM STDIN") as copy:
+            for obj in objs:
+                copy.write_row(
+                    [f.get_db_prep_save(f.pre_save(obj, True), connection) for f in fields]
+                )
+    for obj in objs:
+        obj._state.adding = False
+        obj._state.db = connection.alias
+
+
 def bulk_enrol(rows: list[CheckedRow], *, actor=None) -> tuple[list[Member], Counter]:
     """Insert members for checked rows with their JOINED events; returns the counter delta.
 
@@ -652,7 +681,7 @@ def bulk_enrol(rows: list[CheckedRow], *, actor=None) -> tuple[list[Member], Cou
             member.membership_number = number
     for member, number in zip(members, new_card_numbers(len(members)), strict=True):
         member.card_number = number
-    Member.objects.bulk_create(members, batch_size=WRITE_BATCH)
+    _insert(Member, members)
     actor = actor if getattr(actor, "is_authenticated", False) else None
     events = [
         MembershipEvent(
@@ -665,7 +694,7 @@ def bulk_enrol(rows: list[CheckedRow], *, actor=None) -> tuple[list[Member], Cou
         )
         for member in members
     ]
-    MembershipEvent.objects.bulk_create(events, batch_size=WRITE_BATCH)
+    _insert(MembershipEvent, events)
     delta = counter_delta([], members)
     for event in events:
         for key in event_counter_keys(event):
