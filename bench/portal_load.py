@@ -1,0 +1,187 @@
+"""P5: portal pages under load with wrk, against a bare Django view on the same server.
+
+Starts a throwaway PostgreSQL and Redis, loads the demo data (`seed_demo`: 69 unions, 337
+members), and serves the project with gunicorn as in production (deploy/gunicorn.conf.py:
+gthread workers, DEBUG off, Redis cache and sessions as configured). Then, for each page,
+wrk (Debian's package) runs for --duration seconds with --connections open connections, and
+the same for a bare view (`HttpResponse("ok")` through the same middleware stack, from
+bench/bare_urls.py) in the same run, alternating, --repeat times; the median requests per
+second and p95 latency are printed. The goal: each page at least half the bare view's
+requests per second.
+
+Pages: the union directory (anonymous), a grassroots union's page (anonymous), and, logged
+in as the demo member, the membership card page and the service menu.
+
+Usage:  .venv/bin/python bench/portal_load.py [--duration 10] [--connections 16] [--repeat 3]
+"""
+
+import argparse
+import io
+import json
+import os
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+# p95 from wrk's latency histogram, printed as one JSON line after the run.
+WRK_REPORT = """
+done = function(summary, latency, requests)
+  io.write(string.format(
+    '{"requests": %d, "seconds": %.3f, "errors": %d, "non2xx": %d, ' ..
+    '"p50_ms": %.2f, "p95_ms": %.2f}\\n',
+    summary.requests, summary.duration / 1e6,
+    summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout,
+    summary.errors.status, latency:percentile(50) / 1000, latency:percentile(95) / 1000))
+end
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def prepare(env) -> dict[str, str]:
+    """Migrate and seed the demo; returns the page paths and the member's session cookie."""
+    os.environ.update(env)
+    import django
+
+    django.setup()
+    from django.conf import settings
+    from django.contrib.auth import get_user_model
+    from django.core.management import call_command
+    from django.test import Client
+
+    from members.demo import DEMO_MEMBER_USERNAME
+    from organizations.models import Level, Organization
+
+    call_command("migrate", verbosity=0)
+    call_command("seed_demo", stdout=io.StringIO())
+    client = Client()
+    client.force_login(get_user_model().objects.get(username=DEMO_MEMBER_USERNAME))
+    cookie = f"{settings.SESSION_COOKIE_NAME}={client.cookies[settings.SESSION_COOKIE_NAME].value}"
+    union = Organization.objects.filter(level=Level.GRASSROOTS).order_by("pk").first()
+    return {
+        "bare view": ("/bench/bare/", ""),
+        "directory": ("/", ""),
+        "union page": (f"/unions/{union.pk}/", ""),
+        "my membership": ("/me/", cookie),
+        "service menu": ("/services/menu/", cookie),
+    }
+
+
+def wait_for(url: str, timeout=60):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.3)
+    sys.exit(f"the server did not answer {url}")
+
+
+def wrk(url, cookie, args, script) -> dict:
+    command = ["wrk", "-t2", f"-c{args.connections}", f"-d{args.duration}s", "-s", script]
+    if cookie:
+        command += ["-H", f"Cookie: {cookie}"]
+    output = subprocess.run([*command, url], capture_output=True, text=True, check=True).stdout
+    report = json.loads(next(line for line in output.splitlines() if line.startswith("{")))
+    report["rps"] = report["requests"] / report["seconds"]
+    return report
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--duration", type=int, default=10)
+    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--web-concurrency", type=int, default=2)
+    args = parser.parse_args()
+    if not shutil.which("wrk"):
+        sys.exit("wrk is not installed: apt-get install -y wrk")
+
+    from tests.servers import Services
+
+    services = Services()
+    services.start()
+    workdir = Path(tempfile.mkdtemp(prefix="unionhub-p5-"))
+    env = {
+        "DJANGO_SETTINGS_MODULE": "bare_settings",
+        "PYTHONPATH": f"{ROOT / 'bench'}:{ROOT}",
+        "DEBUG": "false",
+        "LOG_LEVEL": "WARNING",
+        "CACHE_URL": os.environ["REDIS_URL"],
+        "STATIC_ROOT": str(workdir / "static"),
+        "WEB_CONCURRENCY": str(args.web_concurrency),
+    }
+    server = None
+    try:
+        pages = prepare(env)
+        port = free_port()
+        run_env = {**os.environ, **env, "GUNICORN_BIND": f"127.0.0.1:{port}"}
+        subprocess.run(
+            [sys.executable, "manage.py", "collectstatic", "--noinput", "-v", "0"],
+            cwd=ROOT,
+            env=run_env,
+            check=True,
+        )
+        server = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "-c", "deploy/gunicorn.conf.py", "unionhub.wsgi"],
+            cwd=ROOT,
+            env={**run_env, "PROMETHEUS_MULTIPROC_DIR": str(workdir / "prometheus")},
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        base = f"http://127.0.0.1:{port}"
+        wait_for(base + "/bench/bare/")
+        script = workdir / "report.lua"
+        script.write_text(WRK_REPORT)
+        for path, cookie in pages.values():  # warm every worker's caches
+            wrk(base + path, cookie, argparse.Namespace(connections=4, duration=2), str(script))
+        results: dict[str, list[dict]] = {name: [] for name in pages}
+        for round_number in range(args.repeat):
+            for name, (path, cookie) in pages.items():
+                report = wrk(base + path, cookie, args, str(script))
+                if report["errors"] or report["non2xx"]:
+                    sys.exit(f"{name}: {report['errors']} errors, {report['non2xx']} non-2xx")
+                results[name].append(report)
+            print(f"round {round_number + 1} of {args.repeat} done", flush=True)
+        cores = os.cpu_count()
+        print(
+            f"\nP5 portal pages under load: wrk -t2 -c{args.connections} -d{args.duration}s, "
+            f"gunicorn {args.web_concurrency} processes x 4 threads, {cores} cores shared "
+            f"with wrk and PostgreSQL; median of {args.repeat}"
+        )
+        bare = statistics.median(r["rps"] for r in results["bare view"])
+        print(f"{'page':<16}{'req/s':>9}{'p50 ms':>9}{'p95 ms':>9}{'vs bare':>9}")
+        for name, reports in results.items():
+            rps = statistics.median(r["rps"] for r in reports)
+            p50 = statistics.median(r["p50_ms"] for r in reports)
+            p95 = statistics.median(r["p95_ms"] for r in reports)
+            verdict = "" if name == "bare view" else ("  ok" if rps >= bare / 2 else "  BELOW GOAL")
+            print(f"{name:<16}{rps:9.0f}{p50:9.1f}{p95:9.1f}{rps / bare:8.2f}x{verdict}")
+    finally:
+        if server is not None:
+            os.killpg(server.pid, signal.SIGTERM)
+            server.wait(30)
+        services.stop()
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
