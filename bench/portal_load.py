@@ -12,7 +12,13 @@ requests per second.
 Pages: the union directory (anonymous), a grassroots union's page (anonymous), and, logged
 in as the demo member, the membership card page and the service menu.
 
+With --province the pages are served from the province-size dataset of bench/dataset.py
+(100,000 unions, 10,000,000 members; built on first use, kept in /work/bench-data/pg): the
+directory, the page of a grassroots union of about 40 members, and the pages of one of its
+members, given a login for the run.
+
 Usage:  .venv/bin/python bench/portal_load.py [--duration 10] [--connections 16] [--repeat 3]
+                                              [--province]
 """
 
 import argparse
@@ -53,8 +59,9 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def prepare(env) -> dict[str, str]:
-    """Migrate and seed the demo; returns the page paths and the member's session cookie."""
+def prepare(env, province: dict | None) -> dict[str, tuple[str, str]]:
+    """The page paths and the member's session cookie: the demo data (migrated and seeded
+    here), or the province dataset (a login given to one of its members)."""
     os.environ.update(env)
     import django
 
@@ -62,17 +69,40 @@ def prepare(env) -> dict[str, str]:
     from django.conf import settings
     from django.contrib.auth import get_user_model
     from django.core.management import call_command
+    from django.db.models import Count
     from django.test import Client
 
     from members.demo import DEMO_MEMBER_USERNAME
+    from members.models import Member
     from organizations.models import Level, Organization
 
-    call_command("migrate", verbosity=0)
-    call_command("seed_demo", stdout=io.StringIO())
+    if province is None:
+        call_command("migrate", verbosity=0)
+        call_command("seed_demo", stdout=io.StringIO())
+        member = Member.objects.get(user__username=DEMO_MEMBER_USERNAME)
+        union = Organization.objects.filter(level=Level.GRASSROOTS).order_by("pk").first()
+    else:
+        union = (
+            Organization.objects.filter(
+                tree_id=Organization.objects.get(pk=province["province"]).tree_id,
+                level=Level.GRASSROOTS,
+            )
+            .annotate(n=Count("members"))
+            .filter(n__gte=35, n__lte=45)
+            .order_by("pk")
+            .first()
+        )
+        member = Member.objects.filter(organization=union, status="active").order_by("pk").first()
+        user, _ = get_user_model().objects.get_or_create(username="bench_portal_member")
+        Member.objects.filter(user=user).exclude(pk=member.pk).update(user=None)
+        Member.objects.filter(pk=member.pk).update(user=user)
+        if member.card_issued_at is None:
+            from members import actions as member_actions
+
+            member_actions.issue_card(member=Member.objects.get(pk=member.pk))
     client = Client()
-    client.force_login(get_user_model().objects.get(username=DEMO_MEMBER_USERNAME))
+    client.force_login(member.user if province is None else user)
     cookie = f"{settings.SESSION_COOKIE_NAME}={client.cookies[settings.SESSION_COOKIE_NAME].value}"
-    union = Organization.objects.filter(level=Level.GRASSROOTS).order_by("pk").first()
     return {
         "bare view": ("/bench/bare/", ""),
         "directory": ("/", ""),
@@ -110,13 +140,22 @@ def main():
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--web-concurrency", type=int, default=2)
+    parser.add_argument("--province", action="store_true", help="the province-size dataset")
     args = parser.parse_args()
     if not shutil.which("wrk"):
         sys.exit("wrk is not installed: apt-get install -y wrk")
 
     from tests.servers import Services
 
-    services = Services()
+    cluster = province = None
+    if args.province:
+        import dataset
+
+        cluster = dataset.Cluster(dataset.DEFAULT_DATA_DIR)
+        cluster.start()
+        province = dataset.ensure(cluster, 100_000, 10_000_000, 2026)  # sets DATABASE_URL
+        os.environ["CONN_MAX_AGE"] = "600"
+    services = Services()  # Redis (and PostgreSQL unless the dataset's is used)
     services.start()
     workdir = Path(tempfile.mkdtemp(prefix="unionhub-p5-"))
     env = {
@@ -130,7 +169,7 @@ def main():
     }
     server = None
     try:
-        pages = prepare(env)
+        pages = prepare(env, province)
         port = free_port()
         run_env = {**os.environ, **env, "GUNICORN_BIND": f"127.0.0.1:{port}"}
         subprocess.run(
@@ -162,8 +201,10 @@ def main():
                 results[name].append(report)
             print(f"round {round_number + 1} of {args.repeat} done", flush=True)
         cores = os.cpu_count()
+        data = "province dataset" if province else "demo data"
         print(
-            f"\nP5 portal pages under load: wrk -t2 -c{args.connections} -d{args.duration}s, "
+            f"\nP5 portal pages under load ({data}): wrk -t2 -c{args.connections}"
+            f" -d{args.duration}s, "
             f"gunicorn {args.web_concurrency} processes x 4 threads, {cores} cores shared "
             f"with wrk and PostgreSQL; median of {args.repeat}"
         )
@@ -180,6 +221,8 @@ def main():
             os.killpg(server.pid, signal.SIGTERM)
             server.wait(30)
         services.stop()
+        if cluster is not None:
+            cluster.stop()
         shutil.rmtree(workdir, ignore_errors=True)
 
 
