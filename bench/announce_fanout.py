@@ -30,6 +30,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
 UNIONS = 200
 
 
@@ -64,6 +65,7 @@ def main():
 
 
 def build(members: int):
+    from common import county_federation
     from django.contrib.auth import get_user_model
     from django.core.management import call_command
 
@@ -72,17 +74,7 @@ def build(members: int):
     from tests.factories import bulk_members
 
     call_command("migrate", verbosity=0)
-    national = actions.create_national_federation(data={"name": "中华全国总工会"})
-    province = actions.create_organization(
-        parent=national,
-        data={"name": "浙江省总工会", "level": Level.PROVINCIAL, "region_code": "330000"},
-    )
-    city = actions.create_organization(
-        parent=province, data={"name": "杭州市总工会", "level": Level.CITY}
-    )
-    county = actions.create_organization(
-        parent=city, data={"name": "西湖区总工会", "level": Level.COUNTY}
-    )
+    county = county_federation()
     per_union = members // UNIONS
     for n in range(UNIONS):
         union = actions.create_organization(

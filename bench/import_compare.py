@@ -35,6 +35,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
 
 
 def setup_django():
@@ -50,25 +51,15 @@ def setup_django():
 
 
 def build():
+    from common import county_federation
     from django.contrib.auth import get_user_model
 
     from organizations import actions
     from organizations.models import Level
     from tests.factories import make_uscc
 
-    national = actions.create_national_federation(data={"name": "中华全国总工会"})
-    province = actions.create_organization(
-        parent=national,
-        data={"name": "浙江省总工会", "level": Level.PROVINCIAL, "region_code": "330000"},
-    )
-    city = actions.create_organization(
-        parent=province, data={"name": "杭州市总工会", "level": Level.CITY}
-    )
-    county = actions.create_organization(
-        parent=city, data={"name": "西湖区总工会", "level": Level.COUNTY}
-    )
     union = actions.create_organization(
-        parent=county,
+        parent=county_federation(),
         data={
             "name": "基准科技有限公司工会",
             "level": Level.GRASSROOTS,
@@ -80,63 +71,27 @@ def build():
     return union, officer
 
 
-EDUCATION = {"bachelor": "本科", "master": "硕士", "college": "大专"}
+def rows(count: int) -> list[dict]:
+    from tests.factories import sheet_row
+
+    return [sheet_row(入会日期="2024-03-01") for _ in range(count)]
 
 
-def rows(count: int) -> list[list[str]]:
-    from members.actions.spreadsheets import HEADERS
-    from tests.factories import person_data
-
-    out = []
-    for _ in range(count):
-        raw = person_data()
-        cells = {
-            "姓名": raw["name"],
-            "身份证号": raw["id_number"],
-            "手机号": raw["phone"],
-            "民族": "汉族",
-            "学历": EDUCATION.get(raw["education"], "本科"),
-            "工作单位": raw["employer"],
-            "职务/岗位": raw["job"],
-            "用工形式": "全日制",
-            "入会日期": "2024-03-01",
-        }
-        out.append([cells.get(h, "") for h in HEADERS])
-    return out
-
-
-def broken(clean: list[list[str]], rng) -> tuple[list[list[str]], set[int]]:
+def broken(clean: list[dict], rng) -> tuple[list[dict], set[int]]:
     """The same rows with 1 % broken; the sheet row numbers of the broken ones."""
-    from members.actions.spreadsheets import HEADERS
-
-    rows_ = [list(r) for r in clean]
+    rows_ = [dict(r) for r in clean]
     bad = set()
-    id_col, phone_col, edu_col = (HEADERS.index(h) for h in ("身份证号", "手机号", "学历"))
     for n, index in enumerate(rng.sample(range(len(rows_)), max(3, len(rows_) // 100))):
         row = rows_[index]
         if n % 3 == 0:
-            row[id_col] = row[id_col][:-1] + ("0" if row[id_col][-1] != "0" else "1")
+            number = row["身份证号"]
+            row["身份证号"] = number[:-1] + ("0" if number[-1] != "0" else "1")
         elif n % 3 == 1:
-            row[phone_col] = "1234"
+            row["手机号"] = "1234"
         else:
-            row[edu_col] = "幼儿园"
+            row["学历"] = "幼儿园"
         bad.add(index + 2)  # the header is row 1
     return rows_, bad
-
-
-def xlsx(body) -> bytes:
-    from openpyxl import Workbook
-
-    from members.actions.spreadsheets import HEADERS
-
-    workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet("会员")
-    sheet.append(HEADERS)
-    for row in body:
-        sheet.append(row)
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()
 
 
 # --- U: UnionHub -------------------------------------------------------------------------
@@ -335,12 +290,14 @@ def main():
         setup_django()
         from django.conf import settings
 
+        from tests.factories import sheet_xlsx
+
         settings.MEDIA_ROOT = Path(services.rundir) / "media"
         union, officer = build()
         rng = random.Random(2026)
         clean = rows(args.rows)
         bad_rows, expected = broken(clean, rng)
-        clean_file, bad_file = xlsx(clean), xlsx(bad_rows)
+        clean_file, bad_file = sheet_xlsx(clean), sheet_xlsx(bad_rows)
 
         ours, theirs = unionhub_report(union, officer, bad_file), stock_report(union, bad_file)
         print(

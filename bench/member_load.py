@@ -29,6 +29,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
 UNIONS = 20
 
 
@@ -45,62 +46,34 @@ def setup_django():
 
 
 def build_tree():
+    from common import county_federation
+
     from organizations import actions
     from organizations.models import Level
+    from tests.factories import make_uscc
 
-    national = actions.create_national_federation(data={"name": "中华全国总工会"})
-    province = actions.create_organization(
-        parent=national,
-        data={"name": "浙江省总工会", "level": Level.PROVINCIAL, "region_code": "330000"},
-    )
-    city = actions.create_organization(
-        parent=province, data={"name": "杭州市总工会", "level": Level.CITY}
-    )
-    county = actions.create_organization(
-        parent=city, data={"name": "西湖区总工会", "level": Level.COUNTY}
-    )
+    county = county_federation()
     return [
         actions.create_organization(
             parent=county,
-            data={"name": f"基准{n}号公司工会", "level": Level.GRASSROOTS, "uscc": make_uscc()},
+            data={
+                "name": f"基准{n}号公司工会",
+                "level": Level.GRASSROOTS,
+                "uscc": make_uscc("330106"),
+            },
         )
         for n in range(UNIONS)
     ]
 
 
-def make_uscc():
-    from tests.factories import make_uscc as factory_uscc
-
-    return factory_uscc("330106")
-
-
 def sheet_rows(unions, count: int) -> tuple[list[str], list[tuple[int, dict]]]:
     from members.actions import spreadsheets
-    from tests.factories import person_data
+    from tests.factories import sheet_row
 
-    education = {"bachelor": "本科", "master": "硕士", "college": "大专"}
-    rows = []
-    for n in range(count):
-        raw = person_data()
-        rows.append(
-            (
-                n + 2,
-                {
-                    "姓名": raw["name"],
-                    "身份证号": raw["id_number"],
-                    "手机号": raw["phone"],
-                    "民族": "汉族",
-                    "学历": education.get(raw["education"], "本科"),
-                    "工作单位": raw["employer"],
-                    "职务/岗位": raw["job"],
-                    "用工形式": "全日制",
-                    "入会日期": "2024-03-01",
-                    "性别": "",
-                    "出生日期": "",
-                    "所属工会代码": unions[n % len(unions)].uscc,
-                },
-            )
-        )
+    rows = [
+        (n + 2, sheet_row(入会日期="2024-03-01", 所属工会代码=unions[n % len(unions)].uscc))
+        for n in range(count)
+    ]
     return spreadsheets.HEADERS, rows
 
 

@@ -27,7 +27,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -51,12 +50,6 @@ done = function(summary, latency, requests)
     summary.errors.status, latency:percentile(50) / 1000, latency:percentile(95) / 1000))
 end
 """
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def prepare(env, province: dict | None) -> dict[str, tuple[str, str]]:
@@ -145,7 +138,7 @@ def main():
     if not shutil.which("wrk"):
         sys.exit("wrk is not installed: apt-get install -y wrk")
 
-    from tests.servers import Services
+    from tests.servers import Services, _free_port
 
     cluster = province = None
     if args.province:
@@ -170,7 +163,7 @@ def main():
     server = None
     try:
         pages = prepare(env, province)
-        port = free_port()
+        port = _free_port()
         run_env = {**os.environ, **env, "GUNICORN_BIND": f"127.0.0.1:{port}"}
         subprocess.run(
             [sys.executable, "manage.py", "collectstatic", "--noinput", "-v", "0"],

@@ -1,6 +1,7 @@
 """Factories that build a small real union tree through the actions, as production does."""
 
 import datetime
+import io
 import itertools
 
 import factory
@@ -125,3 +126,44 @@ def bulk_members(org, count: int, *, email: bool = True, prefix: str = "bulk") -
         member.set_phone(data["phone"])
         rows.append(member)
     return Member.objects.bulk_create(rows, batch_size=1000)
+
+
+SHEET_EDUCATION = {"bachelor": "本科", "master": "硕士", "college": "大专"}
+
+
+def sheet_row(raw: dict | None = None, **cells) -> dict:
+    """A row of the member import spreadsheet (Chinese headers → text) for a person."""
+    raw = raw or person_data()
+    row = {
+        "姓名": raw["name"],
+        "身份证号": raw["id_number"],
+        "手机号": raw["phone"],
+        "民族": "汉族",
+        "学历": SHEET_EDUCATION.get(raw["education"], "本科"),
+        "工作单位": raw["employer"],
+        "职务/岗位": raw["job"],
+        "用工形式": "全日制",
+        "入会日期": "",
+        "性别": "",
+        "出生日期": "",
+        "所属工会代码": "",
+    }
+    row.update(cells)
+    return row
+
+
+def sheet_xlsx(rows: list[dict], headers=None) -> bytes:
+    """An XLSX file of `rows` under `headers` (default: the import template's)."""
+    from openpyxl import Workbook
+
+    from members.actions.spreadsheets import HEADERS
+
+    headers = HEADERS if headers is None else headers
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet("会员")
+    sheet.append(headers)
+    for row in rows:
+        sheet.append([row.get(h, "") for h in headers])
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()

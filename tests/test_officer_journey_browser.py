@@ -16,14 +16,15 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext, pgettext
-from openpyxl import Workbook, load_workbook
+from openpyxl import load_workbook
 
 from members.actions import card_token, joining
 from members.actions import spreadsheets as import_actions
 from members.models import ApplicationStatus, ImportJob, ImportStatus, JoinApplication, Member
 from services.actions import activities, menu, voice
 from services.models import ConcernStatus, ConcernStepKind, RequestStatus
-from tests.factories import person_data
+from tests.factories import person_data, sheet_row, sheet_xlsx
+from tests.reports.test_dashboard_browser import log_in
 from tests.test_browser import (  # noqa: F401  (fixtures)
     DESKTOP,
     SCREENSHOTS,
@@ -35,8 +36,6 @@ from tests.test_browser import (  # noqa: F401  (fixtures)
 )
 from tests.test_member_journey_browser import check_page, officer_page
 from tests.test_member_portal_browser import member_with_login
-
-EDUCATION = {"bachelor": "本科", "master": "硕士", "college": "大专"}
 
 
 def zh(message: str, context: str | None = None) -> str:
@@ -62,29 +61,12 @@ def apply(union, **overrides) -> JoinApplication:
     return application
 
 
-def sheet_row(raw: dict) -> list[str]:
-    cells = {
-        "姓名": raw["name"],
-        "身份证号": raw["id_number"],
-        "手机号": raw["phone"],
-        "民族": "汉族",
-        "学历": EDUCATION.get(raw["education"], "本科"),
-        "工作单位": raw["employer"],
-        "职务/岗位": raw["job"],
-        "用工形式": "全日制",
-    }
-    return [cells.get(header, "") for header in import_actions.HEADERS]
-
-
-def xlsx(rows: list[list[str]]) -> bytes:
-    workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet("会员")
-    sheet.append(import_actions.HEADERS)
-    for row in rows:
-        sheet.append(row)
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()
+def upload(page, content: bytes) -> None:
+    """Choose the file on the import page and send it to be checked."""
+    page.get_by_label(zh("Spreadsheet")).set_input_files(
+        files=[{"name": "会员.xlsx", "mimeType": "application/octet-stream", "buffer": content}]
+    )
+    page.get_by_role("button", name=zh("Upload and check")).click()
 
 
 def wrong_check_digit(id_number: str) -> str:
@@ -154,8 +136,11 @@ def test_officer_imports_members_from_a_spreadsheet(
     settings.MEDIA_ROOT = tmp_path / "media"
     people = [person_data() for _ in range(3)]
     good = [sheet_row(p) for p in people]
-    bad = [good[0], good[1][:], good[2]]
-    bad[1][import_actions.HEADERS.index("身份证号")] = wrong_check_digit(people[1]["id_number"])
+    bad = [
+        good[0],
+        sheet_row(people[1], 身份证号=wrong_check_digit(people[1]["id_number"])),
+        good[2],
+    ]
     page, foreign = officer_page(browser, live_server, officers.a_admin.username)
 
     page.goto(live_server.url + reverse("admin:members_member_changelist"))
@@ -172,10 +157,7 @@ def test_officer_imports_members_from_a_spreadsheet(
     assert [h for h in headers if h] == import_actions.HEADERS
 
     # A file with a wrong ID number: the report names the row; nothing is written.
-    page.get_by_label(zh("Spreadsheet")).set_input_files(
-        files=[{"name": "会员.xlsx", "mimeType": "application/octet-stream", "buffer": xlsx(bad)}]
-    )
-    page.get_by_role("button", name=zh("Upload and check")).click()
+    upload(page, sheet_xlsx(bad))
     page.locator(f"#import-status[data-status='{ImportStatus.INVALID}']").wait_for()
     errors = page.locator("tr.import-error")
     assert errors.count() == 1
@@ -187,10 +169,7 @@ def test_officer_imports_members_from_a_spreadsheet(
 
     # The corrected file: checked, confirmed, imported.
     page.goto(live_server.url + reverse("admin:members_member_import"))
-    page.get_by_label(zh("Spreadsheet")).set_input_files(
-        files=[{"name": "会员.xlsx", "mimeType": "application/octet-stream", "buffer": xlsx(good)}]
-    )
-    page.get_by_role("button", name=zh("Upload and check")).click()
+    upload(page, sheet_xlsx(good))
     page.locator(f"#import-status[data-status='{ImportStatus.VALIDATED}']").wait_for()
     assert page.locator("#import-to-create").inner_text() == "3"
     check(page, "import-checked")
@@ -342,11 +321,7 @@ def test_federation_officer_opens_the_dashboard_and_downloads_a_report(
     for union in (tree.union_a, tree.union_b, tree.union_c):
         member_with_login(union)
     page, foreign = open_page(browser, live_server, DESKTOP)
-    page.goto(live_server.url + "/accounts/login/?next=/dashboard/")
-    page.get_by_label("用户名").fill(officers.zj_viewer.username)
-    page.get_by_label("密码", exact=True).fill("Pass-word-123")
-    page.locator("main").get_by_role("button", name="登录").click()
-    page.wait_for_url("**/dashboard/")
+    log_in(page, live_server, officers.zj_viewer.username)
     assert page.get_by_role("heading", level=1).inner_text() == "数据看板：浙江省总工会"
     page.locator('[data-chart="trend"][data-drawn="true"]').wait_for()
     check(page, "dashboard")

@@ -13,7 +13,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import tempfile
 import time
@@ -24,6 +23,7 @@ from pathlib import Path
 import pytest
 from openpyxl import load_workbook
 
+from tests.servers import _free_port as free_port
 from tests.test_browser import DESKTOP, axe_serious, browser  # noqa: F401  (fixture)
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -49,12 +49,6 @@ viewer = get_user_model().objects.create_user(username="zj_viewer", password="Pa
 actions.grant_role(user=viewer, organization=zj, role="viewer")
 print("UNION", union.pk)
 """
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def get(url, headers=None, timeout=5):

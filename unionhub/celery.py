@@ -30,12 +30,12 @@ class Heartbeat(bootsteps.StartStopStep):
     def start(self, worker):
         from django.conf import settings
 
-        from unionhub.health import HEARTBEAT_PREFIX, _redis
+        from unionhub.health import HEARTBEAT_PREFIX, redis_client
 
         self.key = HEARTBEAT_PREFIX + (worker.hostname or socket.gethostname())
         self.interval = settings.WORKER_HEARTBEAT_SECONDS
         self.ttl = max(settings.HEALTH_WORKER_MAX_AGE, 3 * self.interval)
-        self.client = _redis()
+        self.client = redis_client()
         self.beat()
         self.tref = worker.timer.call_repeatedly(self.interval, self.beat)
 

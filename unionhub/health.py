@@ -23,7 +23,7 @@ from django_prometheus.exports import ExportToDjangoView
 HEARTBEAT_PREFIX = "unionhub:worker-heartbeat:"
 
 
-def _redis():
+def redis_client():
     import redis
 
     return redis.Redis.from_url(
@@ -43,14 +43,14 @@ def check_redis() -> dict:
     if not settings.CELERY_BROKER_URL:
         return {"ok": True, "detail": "no broker: tasks run in the web process"}
     started = time.monotonic()
-    _redis().ping()
+    redis_client().ping()
     return {"ok": True, "ms": round((time.monotonic() - started) * 1000, 1)}
 
 
 def check_workers() -> dict:
     if not settings.CELERY_BROKER_URL:
         return {"ok": True, "detail": "no broker: tasks run in the web process"}
-    client = _redis()
+    client = redis_client()
     now = time.time()
     ages = []
     for key in client.scan_iter(match=HEARTBEAT_PREFIX + "*", count=100):

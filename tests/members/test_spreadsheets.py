@@ -10,20 +10,19 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 from django.urls import reverse
-from openpyxl import Workbook, load_workbook
+from openpyxl import load_workbook
 
 from members.actions import spreadsheets as actions
 from members.models import ImportJob, ImportStatus, Member, MembershipEvent
 from notifications.models import Notification
 from organizations import counters
 from organizations.models import AuditEntry
-from tests.factories import make_member, person_data
+from tests.factories import make_member, person_data, sheet_row, sheet_xlsx
 
 pytestmark = pytest.mark.django_db
 
 HEADERS = actions.HEADERS
 ID_PATTERN = re.compile(r"\d{17}[\dX]")
-EDUCATION = {"bachelor": "本科", "master": "硕士", "college": "大专"}
 
 
 @pytest.fixture(autouse=True)
@@ -37,36 +36,11 @@ def assert_counters_exact():
     assert drift.ok, drift.wrong
 
 
-def row_for(raw: dict | None = None, **cells) -> dict:
-    """A spreadsheet row (Chinese headers → text) for a generated person."""
-    raw = raw or person_data()
-    row = {
-        "姓名": raw["name"],
-        "身份证号": raw["id_number"],
-        "手机号": raw["phone"],
-        "民族": "汉族",
-        "学历": EDUCATION.get(raw["education"], "本科"),
-        "工作单位": raw["employer"],
-        "职务/岗位": raw["job"],
-        "用工形式": "全日制",
-        "入会日期": "",
-        "性别": "",
-        "出生日期": "",
-        "所属工会代码": "",
-    }
-    row.update(cells)
-    return row
+row_for = sheet_row
 
 
 def xlsx(rows: list[dict], headers=HEADERS) -> bytes:
-    workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet("会员")
-    sheet.append(headers)
-    for row in rows:
-        sheet.append([row.get(h, "") for h in headers])
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()
+    return sheet_xlsx(rows, headers)
 
 
 def csv_bytes(rows: list[dict], headers=HEADERS, encoding="utf-8") -> bytes:
