@@ -19,7 +19,17 @@ from unionhub.celery import app
 pytestmark = [pytest.mark.real_worker, pytest.mark.django_db(transaction=True)]
 
 
-def test_worker_script_runs_worker_and_beat_and_stops_cleanly(tmp_path):
+def children(pid: int) -> list[int]:
+    out = subprocess.run(["ps", "-o", "pid=", "--ppid", str(pid)], capture_output=True, text=True)
+    return [int(line) for line in out.stdout.split()]
+
+
+@pytest.mark.parametrize("to_group", [True, False], ids=["group", "script only"])
+def test_worker_script_runs_worker_and_beat_and_stops_cleanly(tmp_path, to_group):
+    """Stopped as a terminal's Ctrl-C or a supervisor's killpg does (the whole process group)
+    or as a container runtime does (the script alone): the script passes the signal on once,
+    both processes shut down warmly and it exits 0. (A TERM reaching beat twice could deadlock
+    it: beat's shutdown handler is not reentrant.)"""
     user = UserFactory(username="w", email="w@example.cn")
     actions.notify([user], "welcome")  # queued on commit: the script's worker sends it
     log = tmp_path / "worker.log"
@@ -45,6 +55,17 @@ def test_worker_script_runs_worker_and_beat_and_stops_cleanly(tmp_path):
             time.sleep(0.2)
         assert "beat: Starting" in log.read_text()
     finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        assert proc.wait(60) == 0, log.read_text()[-2000:]
+        celery = children(proc.pid)
+        if to_group:
+            os.killpg(proc.pid, signal.SIGTERM)
+        else:
+            proc.send_signal(signal.SIGTERM)
+        try:
+            code = proc.wait(60)
+        except subprocess.TimeoutExpired:
+            code = "still running after 60 s"
+            for pid in [proc.pid, *celery]:
+                os.kill(pid, signal.SIGKILL)
+        assert code == 0, log.read_text()[-3000:]
+        assert not any(os.path.exists(f"/proc/{pid}") for pid in celery), "both stopped"
     assert timezone.now() - Delivery.objects.get().sent_at < datetime.timedelta(minutes=2)
