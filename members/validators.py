@@ -16,7 +16,6 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from stdnum import numdb
 from stdnum.cn import ric
-from stdnum.exceptions import InvalidComponent
 
 MIN_AGE = 16  # the Labour Law's minimum working age
 MAX_AGE = 120
@@ -59,8 +58,8 @@ def validate_id_number(value: str, *, today: datetime.date | None = None) -> str
             code="id_checksum",
         )
     try:
-        ric.get_birth_date(number)
-    except InvalidComponent:
+        born = birth_date_of(number)
+    except ValueError:
         raise ValidationError(
             _("The birth date in this ID number (digits 7 to 14) is not a real date."),
             code="id_component",
@@ -72,7 +71,6 @@ def validate_id_number(value: str, *, today: datetime.date | None = None) -> str
             _("The first six digits of this ID number are not a known region code."),
             code="id_region",
         )
-    born = birth_date_of(number)
     today = today or timezone.localdate()
     age = age_on(born, today)
     if born > today or age > MAX_AGE:
@@ -97,7 +95,11 @@ def _region_known(code: str) -> bool:
 
 
 def birth_date_of(number: str) -> datetime.date:
-    return ric.get_birth_date(number)
+    """Digits 7 to 14 of a well-formed number as a date (ValueError if not a real one).
+
+    Read directly rather than through `ric.get_birth_date`, which cleans the number again on
+    every call: a bulk load reads it three times a row."""
+    return datetime.date(int(number[6:10]), int(number[10:12]), int(number[12:14]))
 
 
 def gender_of(number: str) -> str:

@@ -21,10 +21,10 @@ import re
 import types
 import uuid
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, connection, connections, models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -629,6 +629,57 @@ def checked_chunks(table: spreadsheets.Table, checker: RowChecker, size: int) ->
 # --- Writing --------------------------------------------------------------------------------
 
 
+# Field classes whose value goes to PostgreSQL unchanged when it already has this Python type
+# (their get_db_prep_save is then the identity). Exact classes and exact value types only: a
+# subclass (the encrypted fields) may prepare its value, and so may a choices enum member.
+_PLAIN_TYPES = {
+    models.AutoField: int,
+    models.BigAutoField: int,
+    models.IntegerField: int,
+    models.BigIntegerField: int,
+    models.SmallIntegerField: int,
+    models.PositiveIntegerField: int,
+    models.PositiveSmallIntegerField: int,
+    models.PositiveBigIntegerField: int,
+    models.BooleanField: bool,
+    models.CharField: str,
+    models.TextField: str,
+    models.EmailField: str,
+    models.SlugField: str,
+    models.DateField: datetime.date,
+    models.ForeignKey: int,
+}
+
+
+def _copy_values(fields) -> Callable:
+    """A function giving one object's column values for COPY, as `get_db_prep_save` would,
+    skipping the preparation where it does nothing (a third of a bulk load's time)."""
+    plan = []
+    for field in fields:
+        kind = _PLAIN_TYPES.get(type(field))
+        if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
+            kind = None  # pre_save sets the value
+        if isinstance(field, models.ForeignKey) and not isinstance(
+            field.target_field, models.IntegerField
+        ):
+            kind = None  # a key to a non-integer primary key
+        plan.append((field, field.attname, kind))
+
+    db = connections[connection.alias]  # the wrapper itself, not the per-access proxy
+
+    def values(obj) -> list:
+        row = []
+        state = obj.__dict__
+        for field, attname, kind in plan:
+            value = state.get(attname)
+            if kind is None or not (value is None or type(value) is kind):
+                value = field.get_db_prep_save(field.pre_save(obj, True), db)
+            row.append(value)
+        return row
+
+    return values
+
+
 def _insert(model, objs: list) -> None:
     """Insert new rows, setting their primary keys: with COPY on PostgreSQL (the ORM's
     multi-row INSERT spends more time in Python than the database takes), else in bulk."""
@@ -648,11 +699,10 @@ def _insert(model, objs: list) -> None:
         for obj, (pk,) in zip(objs, cursor.fetchall(), strict=True):
             setattr(obj, meta.pk.attname, pk)
         columns = ", ".join(quote(f.column) for f in fields)
+        values = _copy_values(fields)
         with cursor.copy(f"COPY {quote(meta.db_table)} ({columns}) FROM STDIN") as copy:
             for obj in objs:
-                copy.write_row(
-                    [f.get_db_prep_save(f.pre_save(obj, True), connection) for f in fields]
-                )
+                copy.write_row(values(obj))
     for obj in objs:
         obj._state.adding = False
         obj._state.db = connection.alias

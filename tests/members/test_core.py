@@ -91,6 +91,18 @@ class TestMembers:
         assert len(numbers) == 5
         assert all(luhn.is_valid(n) and len(n) == 16 for n in numbers)
 
+    def test_a_drawn_number_already_in_use_is_drawn_again(self, tree, monkeypatch):
+        existing = make_member(tree.union_a)
+
+        def drawing(*numbers):
+            draws = iter(numbers)
+            monkeypatch.setattr(actions, "_random_number", lambda prefix: next(draws))
+
+        drawing(existing.membership_number, "2024000000000017")
+        assert actions.new_membership_numbers(1, 2024) == ["2024000000000017"]
+        drawing(existing.card_number, "8000000000000018")
+        assert actions.new_card_numbers(1) == ["8000000000000018"]
+
     def test_lifecycle_history_and_counters(self, tree, officers):
         member = make_member(tree.union_a, acting_user=officers.a_admin)
         assert_counters_exact()

@@ -470,6 +470,59 @@ def test_job_can_be_confirmed_only_once_and_cancelled_before(
     assert not Member.objects.exists()
 
 
+def test_copy_writes_exactly_what_the_orm_writes(tree, officers):
+    """The COPY path of the bulk writes (which skips preparing plain values) stores the same
+    row as the ORM's INSERT for every column: encrypted, choice, date, time, decimal and key."""
+    import datetime
+    import decimal
+
+    from django.db import connection
+    from django.utils import timezone
+
+    from members import actions as member_actions
+    from members.models import EventKind, MemberStatus
+
+    assert connection.vendor == "postgresql"
+    member = Member(
+        organization=tree.union_a,
+        join_date=datetime.date(2024, 3, 1),
+        status=MemberStatus.ACTIVE,
+        card_issued_at=timezone.now(),
+        wage_base=decimal.Decimal("6543.21"),
+        membership_number="M-1",
+        card_number="C-1",
+    )
+    member_actions.apply_person(member, member_actions.clean_person(person_data()))
+    automatic = ("id", "created_at", "updated_at", "at")  # set when written
+
+    def stored(obj) -> dict:
+        row = type(obj).objects.filter(pk=obj.pk).values()[0]
+        return {k: v for k, v in row.items() if k not in automatic}
+
+    def write_twice(obj) -> tuple[dict, dict]:
+        model = type(obj)
+        actions._insert(model, [obj])
+        by_copy = stored(obj)
+        model.objects.filter(pk=obj.pk).delete()
+        obj.pk, obj._state.adding = None, True
+        model.objects.bulk_create([obj])
+        return by_copy, stored(obj)
+
+    by_copy, by_orm = write_twice(member)
+    assert by_copy == by_orm and len(by_copy) > 20
+    assert Member.objects.get(pk=member.pk).id_number == member.id_number
+    event = MembershipEvent(
+        member_id=member.pk,
+        kind=EventKind.JOINED,
+        actor=officers.a_admin,
+        to_status=MemberStatus.ACTIVE,
+        to_organization_id=tree.union_a.pk,
+        effective_on=member.join_date,
+    )
+    by_copy, by_orm = write_twice(event)
+    assert by_copy == by_orm and by_copy["actor_id"] == officers.a_admin.pk
+
+
 # --- Export ----------------------------------------------------------------------------------
 
 

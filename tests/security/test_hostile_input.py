@@ -180,6 +180,7 @@ def check_id_result(value) -> None:
         return
     assert re.fullmatch(r"[0-9]{17}[0-9X]", number), number
     assert ric.calc_check_digit(number) == number[17]
+    assert ric.get_birth_date(number) == validators.birth_date_of(number)  # a real date
     assert validators.validate_id_number(number) == number  # normalized: a fixed point
 
 
