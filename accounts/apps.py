@@ -7,7 +7,7 @@ class AccountsConfig(AppConfig):
     verbose_name = _("Accounts and sign-in")
 
     def ready(self):
-        from organizations.demo_data import register_seeder
+        from core.demo import register_seeder
 
         from . import demo, signals  # noqa: F401
 

@@ -18,7 +18,8 @@ from django_otp import login as otp_login
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from django_ratelimit.decorators import ratelimit
 
-from organizations import qr, scope
+from core import qr
+from organizations import scope
 
 from . import sessions
 from .forms import CodeForm

@@ -9,9 +9,9 @@ class MembersConfig(AppConfig):
     def ready(self):
         from django.db.models.signals import post_migrate
 
+        from core.demo import register_seeder
         from notifications import channels, kinds
         from organizations.actions import register_dissolve_guard
-        from organizations.demo_data import register_seeder
         from organizations.models import Role
         from organizations.scope import register_role_permissions
 

@@ -3,7 +3,7 @@
 Created after every migrate if missing; an operator's edits are never overwritten.
 """
 
-from organizations.schedules import ensure_daily_task, ensure_monthly_task
+from core.schedules import ensure_daily_task, ensure_monthly_task
 
 DAILY_TRANSFER_EXPIRY = "daily transfer expiry"
 # The privacy notice promises that unsuccessful applications are deleted after a year.

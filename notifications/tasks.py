@@ -9,22 +9,10 @@ exponential backoff and jitter.
 import datetime
 
 from celery import shared_task
-from django.db import InterfaceError, OperationalError
+
+from core.retry import RETRY_POLICY
 
 from . import actions
-
-# Shared by every idempotent task of the project that talks to the database.
-RETRY_POLICY = {
-    "acks_late": True,
-    "reject_on_worker_lost": True,
-    "autoretry_for": (OperationalError, InterfaceError),
-    "retry_backoff": 2,
-    "retry_backoff_max": 300,
-    "retry_jitter": True,
-    "max_retries": 8,
-}
-
-__all__ = ["RETRY_POLICY", "send_deliveries_task", "send_due_deliveries_task"]
 
 
 @shared_task(**RETRY_POLICY)

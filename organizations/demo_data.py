@@ -16,17 +16,6 @@ from stdnum.cn import uscc
 
 from .models import Level, Role
 
-# Other apps add their demo data after the tree and users exist: `seed(stdout, password)`
-# fills what is missing (a rerun adds nothing), `reset()` deletes it before a --reset.
-SEEDERS: dict[str, tuple] = {}
-
-
-def register_seeder(name: str, seed, reset) -> None:
-    SEEDERS[name] = (seed, reset)
-
-
-DEVELOPMENT_PASSWORD = "demo-pass-2026"  # noqa: S105 - a published development-only password
-
 # The most `--grassroots` may ask for: the serial is six digits of the organization code.
 MAX_GENERATED = 999_999
 

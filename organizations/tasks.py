@@ -4,7 +4,7 @@ import logging
 
 from celery import shared_task
 
-from notifications.tasks import RETRY_POLICY
+from core.retry import RETRY_POLICY
 
 from . import counters, integrity, rollups
 

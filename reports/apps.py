@@ -9,8 +9,8 @@ class ReportsConfig(AppConfig):
     def ready(self):
         from django.db.models.signals import post_migrate
 
+        from core.demo import register_seeder
         from notifications import kinds
-        from organizations.demo_data import register_seeder
 
         from . import actions, demo
         from .schedules import ensure_schedules

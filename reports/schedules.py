@@ -1,6 +1,6 @@
 """Scheduled jobs of the statistics app (django-celery-beat; created after migrate)."""
 
-from organizations.schedules import ensure_daily_task, ensure_monthly_task
+from core.schedules import ensure_daily_task, ensure_monthly_task
 
 DAILY_SNAPSHOT = "daily statistics snapshot"
 MONTHLY_REPORTS = "monthly statistics reports"

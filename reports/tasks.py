@@ -4,7 +4,7 @@ import datetime
 
 from celery import shared_task
 
-from notifications.tasks import RETRY_POLICY as RETRY
+from core.retry import RETRY_POLICY as RETRY
 
 from . import actions
 

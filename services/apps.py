@@ -10,8 +10,8 @@ class ServicesConfig(AppConfig):
         from django.core.exceptions import ImproperlyConfigured
         from django.db.models.signals import post_migrate
 
+        from core.demo import SEEDERS, register_seeder
         from notifications import kinds
-        from organizations.demo_data import SEEDERS, register_seeder
         from organizations.models import Role
         from organizations.scope import register_role_permissions
 

@@ -1,10 +1,10 @@
 """Scheduled jobs of the services app, kept in django-celery-beat (editable in the admin).
 
 Each feature's action module lists its jobs in `SCHEDULES` as keyword arguments of
-`organizations.schedules.ensure_daily_task` or `ensure_interval_task`.
+`core.schedules.ensure_daily_task` or `ensure_interval_task`.
 """
 
-from organizations.schedules import ensure_daily_task, ensure_interval_task
+from core.schedules import ensure_daily_task, ensure_interval_task
 
 
 def ensure_schedules(sender=None, using="default", **kwargs):

@@ -74,6 +74,7 @@ INSTALLED_APPS = [
     "csp",
     "django_ratelimit",
     "django_prometheus",
+    "core",
     "notifications",
     "organizations",
     "members",

@@ -5,7 +5,7 @@ from django.shortcuts import render
 from django.urls import path, reverse
 from django.views.decorators.cache import never_cache
 
-from organizations import qr
+from core import qr
 
 from .. import actions
 from ..models import Member

@@ -16,7 +16,8 @@ from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from organizations import qr, scope
+from core import qr
+from organizations import scope
 
 from ..actions import activities as actions
 from ..forms.activities import ActivityAdminForm, ScanCardForm, SessionFormSet

@@ -2,7 +2,7 @@
 
 from celery import shared_task
 
-from notifications.tasks import RETRY_POLICY
+from core.retry import RETRY_POLICY
 
 from ..actions import announcements
 

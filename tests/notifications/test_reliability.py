@@ -15,9 +15,10 @@ import redis
 from django.conf import settings
 from django.db import OperationalError, transaction
 
+from core.retry import RETRY_POLICY
 from notifications import actions
 from notifications.models import Notification
-from notifications.tasks import RETRY_POLICY, send_deliveries_task
+from notifications.tasks import send_deliveries_task
 from services.actions import announcements
 from tests.factories import UserFactory, bulk_members
 from unionhub.celery import app

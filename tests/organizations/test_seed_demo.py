@@ -7,6 +7,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
 
+from core.demo import DEVELOPMENT_PASSWORD
 from organizations import demo_data, validators
 from organizations.models import Level, Organization, OrgRole
 
@@ -123,7 +124,7 @@ def test_demo_users_hold_their_roles(seeded):
     users = get_user_model().objects
     for demo in demo_data.DEMO_USERS:
         user = users.get(username=demo.username)
-        assert user.check_password(demo_data.DEVELOPMENT_PASSWORD)
+        assert user.check_password(DEVELOPMENT_PASSWORD)
         if demo.role == demo_data.OPERATOR:
             assert user.is_superuser
             continue
@@ -195,7 +196,7 @@ def test_demo_officers_who_need_a_second_factor_log_in_with_the_printed_code(see
     client = Client()
     client.post(
         "/accounts/login/",
-        {"username": "zj_admin", "password": demo_data.DEVELOPMENT_PASSWORD},
+        {"username": "zj_admin", "password": DEVELOPMENT_PASSWORD},
     )
     assert client.get("/admin/").url.startswith("/accounts/two-factor/")
     out = io.StringIO()

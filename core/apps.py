@@ -1,0 +1,9 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class CoreConfig(AppConfig):
+    """The machinery every app uses; it imports no domain app (see the README)."""
+
+    name = "core"
+    verbose_name = _("Platform")
