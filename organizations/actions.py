@@ -23,10 +23,11 @@ from django.db.models import ProtectedError
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from core.audit import record_audit
 from notifications.actions import link_for, notify_on_commit
 
 from . import counters, rollups, scope
-from .models import LEVEL_RANK, AuditEntry, AuditResult, Level, Organization, OrgRole, OrgStatus
+from .models import LEVEL_RANK, Level, Organization, OrgRole, OrgStatus
 
 # First key of every advisory lock taken here; the second is the tree id. Tree id 0 never
 # exists, so (namespace, 0) guards the allocation of new tree ids.
@@ -210,48 +211,6 @@ def _tree_parent_for(parent: Organization | None) -> Organization | None:
     if parent is None or parent.level == Level.NATIONAL:
         return None
     return parent
-
-
-# --- Audit -----------------------------------------------------------------------------
-
-
-def record_audit(
-    *,
-    actor,
-    action: str,
-    obj,
-    organization=None,
-    changes=None,
-    reason: str = "",
-    result: str = AuditResult.DONE,
-) -> AuditEntry:
-    """Append an audit entry. Call it inside the transaction of the change it records."""
-    return AuditEntry.objects.create(
-        actor=actor if getattr(actor, "is_authenticated", False) else None,
-        action=action,
-        object_type=obj._meta.label_lower,
-        object_id=str(obj.pk),
-        organization=organization,
-        changes=changes or {},
-        reason=(reason or "")[:200],
-        result=result,
-    )
-
-
-def record_read(*, actor, action: str, obj, organization=None, reason: str = "", refused=False):
-    """Log a read of personal data (a full ID or phone, an export, an aid or legal-aid case).
-
-    A refused attempt is logged too (result "refused"), before the refusal is raised: call
-    it outside any transaction that the refusal rolls back.
-    """
-    return record_audit(
-        actor=actor,
-        action=action,
-        obj=obj,
-        organization=organization,
-        reason=reason,
-        result=AuditResult.REFUSED if refused else AuditResult.DONE,
-    )
 
 
 def _jsonable(value):

@@ -12,8 +12,10 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from mptt.admin import DraggableMPTTAdmin
 
+from core.models import AuditEntry
+
 from . import actions, scope
-from .models import AuditEntry, Level, Organization, OrgRole, Role
+from .models import Level, Organization, OrgRole, Role
 
 
 class OrganizationForm(forms.ModelForm):

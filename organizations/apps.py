@@ -8,6 +8,11 @@ class OrganizationsConfig(AppConfig):
     verbose_name = _("Union organizations")
 
     def ready(self):
+        from .models import Role
         from .schedules import ensure_schedules
+        from .scope import register_role_permissions
+
+        # The audit log lives in core; the tree's administrators read their subtree's part.
+        register_role_permissions(Role.ADMIN, {"core.view_auditentry"})
 
         post_migrate.connect(ensure_schedules, sender=self, dispatch_uid="org-schedules")

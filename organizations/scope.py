@@ -65,7 +65,6 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
         "organizations.add_orgrole",
         "organizations.change_orgrole",
         "organizations.delete_orgrole",
-        "organizations.view_auditentry",
     },
     Role.STAFF: {"organizations.view_organization"},
     Role.VIEWER: {"organizations.view_organization"},

@@ -148,6 +148,9 @@ else:
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# The tenant model, named here so that core (which imports no domain app) can refer to it.
+TENANT_MODEL = "organizations.Organization"
+
 # The cache holds rate-limit counters, so every web process must share it: Redis in
 # production (CACHE_URL, e.g. redis://host:6379/1), process memory in development.
 CACHES = {

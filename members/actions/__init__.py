@@ -23,8 +23,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from stdnum import luhn
 
+from core.audit import record_audit, record_read
 from organizations import counters, scope
-from organizations.actions import record_audit, record_read
 from organizations.models import Level, Organization, OrgStatus
 
 from .. import validators

@@ -30,10 +30,10 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from core.audit import record_audit
 from notifications import kinds
 from notifications.actions import link_for, notify
 from organizations import counters
-from organizations.actions import record_audit
 from organizations.models import Level, Organization, OrgStatus
 
 from .. import crypto, spreadsheets, validators

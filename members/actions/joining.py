@@ -23,10 +23,10 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from core.audit import record_audit
 from notifications import kinds
 from notifications.actions import notify_on_commit
 from organizations import scope
-from organizations.actions import record_audit
 from organizations.models import Organization
 
 from ..models import (

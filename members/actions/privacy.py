@@ -23,8 +23,8 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from core.audit import record_audit
 from organizations import counters
-from organizations.actions import record_audit
 from organizations.models import OrgRole
 
 from .. import privacy

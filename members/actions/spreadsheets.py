@@ -33,10 +33,10 @@ from openpyxl.styles import Font
 from openpyxl.worksheet.datavalidation import DataValidation
 from stdnum.cn import ric
 
+from core.audit import record_audit
 from notifications import kinds
 from notifications.actions import link_for, notify_on_commit
 from organizations import counters, scope
-from organizations.actions import record_audit
 from organizations.models import Level, Organization, OrgStatus
 from organizations.validators import normalize_uscc
 

@@ -23,9 +23,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from core.audit import record_audit
 from notifications import kinds
 from notifications.actions import link_for
-from organizations.actions import record_audit
 from organizations.models import Organization, OrgRole, Role
 
 from .. import crypto, validators

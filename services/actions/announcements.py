@@ -24,10 +24,10 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from core.audit import record_audit
 from members.models import CURRENT_STATUSES, Member
 from notifications.actions import link_for, notify
 from organizations import scope
-from organizations.actions import record_audit
 from organizations.models import Organization, Role
 
 from ..models import Announcement, AnnouncementChunk, AnnouncementStatus

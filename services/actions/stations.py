@@ -21,10 +21,10 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from core.audit import record_audit
 from members.models import Member
 from notifications.actions import link_for
 from organizations import counters, scope
-from organizations.actions import record_audit
 from organizations.models import LEVEL_RANK, Level, Organization, Role
 
 from ..models import ServiceSettings, Station, StationKind, StationVisit

@@ -16,10 +16,10 @@ from django.urls import path, reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from core.audit import record_read
 from members.admin.common import RecordAdminMixin
 from members.models import Member
 from organizations import scope
-from organizations.actions import record_read
 from organizations.models import Organization
 
 from ..actions import aid as actions

@@ -20,9 +20,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from core.audit import record_read
 from members.admin.common import RecordAdminMixin
 from organizations import scope
-from organizations.actions import record_read
 
 from ..actions import menu as actions
 from ..actions import union_chain

@@ -12,8 +12,8 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
+from core.audit import record_read
 from organizations import scope
-from organizations.actions import record_read
 from organizations.models import Organization
 
 from ..models import AidCase

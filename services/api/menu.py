@@ -16,9 +16,9 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.response import Response
 
+from core.audit import record_read
 from members.models import EmploymentType
 from organizations import scope
-from organizations.actions import record_read
 from organizations.models import Level, Organization
 from organizations.openapi import TENANT_PARAMETER
 

@@ -6,10 +6,10 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection
 
+from core.models import AuditEntry
 from members import actions, crypto, validators
 from members.models import EventKind, Member, MemberStatus
 from organizations import counters
-from organizations.models import AuditEntry
 from tests.factories import make_id_number, make_member, person_data
 
 

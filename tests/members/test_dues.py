@@ -12,11 +12,12 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from rest_framework.test import APIClient
 
+from core.models import AuditEntry
 from members import actions as member_actions
 from members.actions import dues
 from members.models import DuesRecord, ImportJob, ImportStatus, Member, MemberStatus
 from members.selectors import dues as selectors
-from organizations.models import AuditEntry, Organization
+from organizations.models import Organization
 from tests.factories import UserFactory, make_member
 
 pytestmark = pytest.mark.django_db

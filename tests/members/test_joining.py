@@ -11,13 +11,13 @@ from django.test import Client
 from django.urls import reverse
 from rest_framework.test import APIClient
 
+from core.models import AuditEntry
 from members import actions
 from members.actions import joining
 from members.models import ApplicationStatus, EventKind, JoinApplication, Member, MemberStatus
 from notifications.models import Notification
 from organizations import actions as org_actions
 from organizations import counters
-from organizations.models import AuditEntry
 from tests.factories import UserFactory, make_member, person_data
 
 pytestmark = pytest.mark.django_db

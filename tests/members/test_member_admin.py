@@ -3,9 +3,9 @@
 import pytest
 from django.urls import reverse
 
+from core.models import AuditEntry
 from members.models import Member
 from organizations import counters
-from organizations.models import AuditEntry
 from tests.factories import make_member, person_data
 
 pytestmark = pytest.mark.django_db

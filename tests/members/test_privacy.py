@@ -27,6 +27,7 @@ from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
 from accounts.models import UserSession
+from core.models import AuditEntry
 from members.actions import dues, joining, transfers
 from members.actions import privacy as privacy_actions
 from members.models import (
@@ -42,7 +43,6 @@ from members.models import (
 from members.selectors import dues as dues_selectors
 from notifications.models import Notification, Preference, RecipientSettings
 from organizations import counters
-from organizations.models import AuditEntry
 from services.actions import activities, aid, menu, stations, voice
 from services.models import (
     AidCase,

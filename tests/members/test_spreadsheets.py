@@ -12,11 +12,11 @@ from django.core.management import call_command
 from django.urls import reverse
 from openpyxl import load_workbook
 
+from core.models import AuditEntry
 from members.actions import spreadsheets as actions
 from members.models import ImportJob, ImportStatus, Member, MembershipEvent
 from notifications.models import Notification
 from organizations import counters
-from organizations.models import AuditEntry
 from tests.factories import make_member, person_data, sheet_row, sheet_xlsx
 
 pytestmark = pytest.mark.django_db

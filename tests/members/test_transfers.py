@@ -8,12 +8,13 @@ from django.urls import reverse
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from core.models import AuditEntry
 from members.actions import transfers
 from members.models import EventKind, Member, MemberStatus, Transfer, TransferStatus
 from members.tasks.transfers import expire_transfers_task
 from notifications.models import Notification
 from organizations import counters
-from organizations.models import AuditEntry, Level
+from organizations.models import Level
 from tests.factories import OrganizationFactory, UserFactory, make_member
 
 pytestmark = pytest.mark.django_db

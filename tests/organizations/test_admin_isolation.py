@@ -9,8 +9,9 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.urls import reverse
 
+from core.models import AuditEntry
 from organizations import integrity
-from organizations.models import AuditEntry, Level, Organization, OrgRole, OrgStatus, Role
+from organizations.models import Level, Organization, OrgRole, OrgStatus, Role
 from tests.factories import OrganizationFactory, UserFactory, make_uscc
 
 PASSWORD = "Pass-word-123"  # set by tests.factories.UserFactory
@@ -197,7 +198,7 @@ def object_page_of_b(tree, model_name, view) -> str:
         "orgrole": lambda: OrgRole.objects.get(organization=tree.union_b),
         "auditentry": lambda: AuditEntry.objects.filter(organization=tree.union_b).earliest("pk"),
     }[model_name]()
-    return reverse(f"admin:organizations_{model_name}_{view}", args=[obj.pk])
+    return reverse(f"admin:{obj._meta.app_label}_{model_name}_{view}", args=[obj.pk])
 
 
 @pytest.mark.parametrize(("model_name", "view"), OBJECT_PAGES_OF_B)
@@ -235,7 +236,7 @@ def test_posting_to_union_b_change_page_changes_nothing_for_union_a_admin(client
 
 
 def test_audit_log_of_union_a_admin_has_no_entries_of_union_b(client, tree, officers):
-    response = page(client, officers.a_admin, reverse("admin:organizations_auditentry_changelist"))
+    response = page(client, officers.a_admin, reverse("admin:core_auditentry_changelist"))
 
     assert response.status_code == 200
     entries = list(response.context["cl"].result_list)

@@ -10,8 +10,9 @@ from html.parser import HTMLParser
 import pytest
 from rest_framework.authtoken.models import Token
 
+from core.models import AuditEntry
 from organizations import integrity, scope
-from organizations.models import AuditEntry, Level, Organization, OrgStatus
+from organizations.models import Level, Organization, OrgStatus
 from tests.factories import OrganizationFactory, make_uscc
 
 API = "/api/v1/organizations/"

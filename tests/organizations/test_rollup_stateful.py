@@ -48,6 +48,7 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
+from core.models import AuditEntry
 from members import actions as member_actions
 from members.actions import joining, transfers
 from members.models import (
@@ -61,7 +62,7 @@ from members.models import (
 )
 from organizations import actions as org_actions
 from organizations import counters, rollups, scope
-from organizations.models import AuditEntry, CounterDelta, Level, Organization, OrgStatus
+from organizations.models import CounterDelta, Level, Organization, OrgStatus
 from services.actions import menu, union_chain, voice
 from services.models import (
     OPEN_REQUEST_STATUSES,

@@ -6,8 +6,9 @@ from django.core.exceptions import ValidationError
 from django.db import connection
 from django.utils import translation
 
+from core.models import AuditEntry
 from organizations import actions, integrity
-from organizations.models import AuditEntry, Level, Organization
+from organizations.models import Level, Organization
 from tests.conftest import tree_dump
 from tests.factories import OrganizationFactory, make_uscc
 

@@ -11,10 +11,10 @@ from django.db.utils import DatabaseError
 from django.urls import reverse
 from rest_framework.test import APIClient
 
+from core.audit import record_audit
+from core.models import AuditEntry, AuditResult
 from members import actions as member_actions
 from members.models import Member
-from organizations.actions import record_audit
-from organizations.models import AuditEntry, AuditResult
 from services.actions import aid
 from services.actions import menu as menu_actions
 from tests.factories import UserFactory, make_member

@@ -65,6 +65,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db.models import Model
 from django.utils import timezone
 
+from core.models import AuditEntry
 from members import actions as member_actions
 from members.actions import dues as dues_actions
 from members.actions import joining as joining_actions
@@ -83,7 +84,7 @@ from notifications import actions as notification_actions
 from notifications.models import Notification
 from organizations import actions as org_actions
 from organizations import scope
-from organizations.models import AuditEntry, Level, Organization, OrgRole, Role
+from organizations.models import Level, Organization, OrgRole, Role
 from reports import actions as report_actions
 from reports import figures
 from reports.models import ReportJob, ReportStatus

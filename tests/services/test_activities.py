@@ -7,10 +7,10 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone
 
+from core.models import AuditEntry
 from members import actions as member_actions
 from notifications.models import Notification
 from organizations import counters
-from organizations.models import AuditEntry
 from services.actions import activities as actions
 from services.models import (
     ActivitySession,

@@ -10,9 +10,9 @@ from django.urls import reverse
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from core.models import AuditEntry
 from notifications.models import Notification
 from organizations import counters
-from organizations.models import AuditEntry
 from services.actions import aid
 from services.models import (
     AidCase,

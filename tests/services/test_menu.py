@@ -8,9 +8,10 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from core.models import AuditEntry
 from notifications.models import Notification
 from organizations import counters
-from organizations.models import AuditEntry, Level
+from organizations.models import Level
 from services.actions import menu as actions
 from services.models import (
     ConfidentialNote,

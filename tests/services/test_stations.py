@@ -10,10 +10,10 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, connections
 from django.utils import timezone
 
+from core.models import AuditEntry
 from members.models import Member, MemberStatus
 from notifications.models import Notification
 from organizations import counters
-from organizations.models import AuditEntry
 from services.actions import stations as actions
 from services.models import ServiceSettings, Station, StationVisit
 from services.selectors import stations as selectors

@@ -9,9 +9,10 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 
+from core.models import AuditEntry
 from notifications.models import Notification
 from organizations import counters
-from organizations.models import AuditEntry, Level, OrgStatus
+from organizations.models import Level, OrgStatus
 from services.actions import voice
 from services.models import (
     Concern,

@@ -9,8 +9,8 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
+from core.audit import record_audit
 from organizations import counters
-from organizations.actions import record_audit
 from organizations.models import Level, Organization, OrgStatus
 
 from ... import spreadsheets

@@ -11,8 +11,9 @@ from django.db import connection, transaction
 from django.db.models import ProtectedError
 
 from core import demo
+from core.models import AuditEntry
 from organizations import actions, counters, demo_data
-from organizations.models import LEVEL_RANK, AuditEntry, Level, Organization, OrgRole
+from organizations.models import LEVEL_RANK, Level, Organization, OrgRole
 
 TREE_FIELDS = ["parent", "tree_parent", "lft", "rght", "tree_id", "depth"]
 BULK_BATCH_SIZE = 1000
