@@ -8,11 +8,16 @@ class OrganizationsConfig(AppConfig):
     verbose_name = _("Union organizations")
 
     def ready(self):
+        from core.admin_site import register_officer_check
+
+        from . import scope
         from .models import Role
         from .schedules import ensure_schedules
         from .scope import register_role_permissions
 
         # The audit log lives in core; the tree's administrators read their subtree's part.
         register_role_permissions(Role.ADMIN, {"core.view_auditentry"})
+        # Union officers enter the admin by their roles.
+        register_officer_check(scope.is_union_officer)
 
         post_migrate.connect(ensure_schedules, sender=self, dispatch_uid="org-schedules")

@@ -54,7 +54,7 @@ FIELD_ENCRYPTION_KEYS = env.list("FIELD_ENCRYPTION_KEYS", default=[])
 ID_HASH_KEY = env.str("ID_HASH_KEY", default="")
 
 INSTALLED_APPS = [
-    "organizations.admin_apps.UnionAdminConfig",  # django.contrib.admin with the scoped site
+    "core.admin_apps.UnionAdminConfig",  # django.contrib.admin, officers admitted by role
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",

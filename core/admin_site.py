@@ -1,4 +1,10 @@
-"""The admin site: union officers enter by their roles, not by the is_staff flag."""
+"""The admin site: union officers enter by their roles, not by the is_staff flag.
+
+Which accounts count as officers is not core's to know: the app that holds the roles
+registers the rule with `register_officer_check` (organizations: any `OrgRole` grant).
+"""
+
+from collections.abc import Callable
 
 from django import forms
 from django.conf import settings
@@ -8,13 +14,22 @@ from django.utils.decorators import method_decorator
 from django.utils.translation import gettext_lazy as _
 from django_ratelimit.decorators import ratelimit
 
-from . import scope
+_OFFICER_CHECKS: list[Callable] = []
+
+
+def register_officer_check(check: Callable) -> None:
+    """`check(user) -> bool`: whether the account may enter the admin by a role it holds."""
+    _OFFICER_CHECKS.append(check)
+
+
+def may_enter(user) -> bool:
+    return user.is_active and (user.is_staff or any(check(user) for check in _OFFICER_CHECKS))
 
 
 class OfficerAuthenticationForm(AuthenticationForm):
     def confirm_login_allowed(self, user):
         super().confirm_login_allowed(user)
-        if not (user.is_staff or scope.is_union_officer(user)):
+        if not may_enter(user):
             raise forms.ValidationError(
                 _("This account holds no role in any union, so it cannot enter the admin."),
                 code="no_role",
@@ -28,8 +43,7 @@ class UnionAdminSite(admin.AdminSite):
     login_form = OfficerAuthenticationForm
 
     def has_permission(self, request):
-        user = request.user
-        return user.is_active and (user.is_staff or scope.is_union_officer(user))
+        return may_enter(request.user)
 
     @method_decorator(
         ratelimit(key="ip", rate=lambda group, request: settings.RATELIMIT_LOGIN, method="POST")
