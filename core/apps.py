@@ -7,3 +7,9 @@ class CoreConfig(AppConfig):
 
     name = "core"
     verbose_name = _("Platform")
+
+    def ready(self):
+        from django.utils.module_loading import autodiscover_modules
+
+        # Every app declares its statistics keys in its `statkeys` module (core.stats).
+        autodiscover_modules("statkeys")

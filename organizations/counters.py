@@ -14,7 +14,9 @@ from decimal import Decimal
 
 from django.db import transaction
 
-from . import rollups
+from core import stats
+
+from . import rollups, statkeys
 from .models import Level, Organization, OrgCounter, OrgStatus
 from .rollups import Drift
 
@@ -32,9 +34,10 @@ def register_source(prefix: str, source: Source) -> None:
 def adjust(changes: Mapping[tuple[int, str], int]) -> None:
     """Add each delta to the counter (organization id, key); call inside the change's transaction.
 
-    The counters are incremented by the database (`rollups.increment`), and the same rows go
-    to the roll-up journal.
+    Every key must be declared (core.stats). The counters are incremented by the database
+    (`rollups.increment`), and the same rows go to the roll-up journal.
     """
+    stats.check_all(key for _, key in changes)
     with transaction.atomic():
         rows = rollups.increment(OrgCounter, changes)
         if rows:
@@ -68,6 +71,7 @@ def verify(prefixes: Iterable[str] | None = None) -> Drift:
     drift = Drift()
     for prefix in prefixes or sorted(SOURCES):
         truth = {k: v for k, v in SOURCES[prefix]().items() if v}
+        stats.check_all(key for _, key in truth)
         stored = defaultdict(int)
         for org_id, key, value in OrgCounter.objects.filter(key__startswith=prefix).values_list(
             "organization_id", "key", "value"
@@ -88,19 +92,16 @@ def repair(drift: Drift) -> int:
     return len(drift.wrong)
 
 
-# --- The tree's own figures ---------------------------------------------------------------
-# ``organizations.units.<level>``: active organizations of each level (so a subtree's roll-up
-# counts its grassroots unions); ``organizations.employees``: employees of active grassroots
-# unions (the base of the membership rate).
+# --- The tree's own figures (keys in statkeys) ----------------------------------------------
 
 
 def organization_keys(org: Organization | None) -> Counter:
     keys: Counter = Counter()
     if org is None or org.status != OrgStatus.ACTIVE:
         return keys
-    keys[(org.pk, f"organizations.units.{org.level}")] = 1
+    keys[(org.pk, statkeys.UNITS(org.level))] = 1
     if org.level == Level.GRASSROOTS and org.employees:
-        keys[(org.pk, "organizations.employees")] = org.employees
+        keys[(org.pk, statkeys.EMPLOYEES)] = org.employees
     return keys
 
 
@@ -116,9 +117,9 @@ def count_organization_counters() -> dict[tuple[int, str], int]:
         "pk", "level", "employees"
     )
     for pk, level, employees in rows.iterator(chunk_size=10_000):
-        truth[(pk, f"organizations.units.{level}")] += 1
+        truth[(pk, statkeys.UNITS(level))] += 1
         if level == Level.GRASSROOTS and employees:
-            truth[(pk, "organizations.employees")] += employees
+            truth[(pk, statkeys.EMPLOYEES)] += employees
     return dict(truth)
 
 

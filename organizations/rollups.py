@@ -14,7 +14,8 @@ holds for every reader at every moment, while a write never waits on a province-
 Two more dimensions are kept for dual affiliation (a grassroots union that also belongs to
 a national industry union, `Organization.industry`):
 
-- ``industry.<id>.<key>`` on every regional ancestor, for the keys in `BY_INDUSTRY_KEYS`:
+- ``industry.<id>.<key>`` on every regional ancestor, for the keys declared ``by_industry``
+  (`core.stats.by_industry_keys()`: active members, joins, grassroots unions, employees):
   the part of the subtree that belongs to that industry (affiliated, or inside the industry
   union's own tree);
 - ``affiliated.<key>`` on the national industry union: the affiliated grassroots unions of
@@ -37,18 +38,13 @@ from django.db import connection, connections, router, transaction
 from django.db.models import F, OuterRef, Q, Subquery, Sum
 from django.db.models.functions import Coalesce
 
-from . import scope
+from core import stats
+
+from . import scope, statkeys
 from .models import CounterDelta, Level, Organization, OrgCounter, OrgRollup
 
-# Keys that are also broken down by industry on every regional ancestor.
-BY_INDUSTRY_KEYS = (
-    "members.status.active",
-    "members.flow.joined",
-    "organizations.units.grassroots",
-    "organizations.employees",
-)
-INDUSTRY_PREFIX = "industry."
-AFFILIATED_PREFIX = "affiliated."
+INDUSTRY_PREFIX = statkeys.INDUSTRY_PREFIX
+AFFILIATED_PREFIX = statkeys.AFFILIATED_PREFIX
 
 # pg_advisory_xact_lock key: one folder at a time, and tree moves wait for it.
 FOLD_LOCK = (20_260_002, 0)
@@ -121,7 +117,7 @@ def spread(sums: Mapping[tuple[int, str], int], chains: _Chains | None = None) -
         industry = affiliated or chains.own_industry(chain)
         for node in chain:
             out[(node, key)] += delta
-            if industry and key in BY_INDUSTRY_KEYS:
+            if industry and key in stats.by_industry_keys():
                 out[(node, f"{INDUSTRY_PREFIX}{industry}.{key}")] += delta
         if affiliated:
             out[(affiliated, AFFILIATED_PREFIX + key)] += delta
@@ -253,7 +249,9 @@ def _folded_industry_counters(org: Organization):
         .values("s")
     )
     return (
-        OrgCounter.objects.filter(scope.subtree_q(org, "organization__"), key__in=BY_INDUSTRY_KEYS)
+        OrgCounter.objects.filter(
+            scope.subtree_q(org, "organization__"), key__in=stats.by_industry_keys()
+        )
         .annotate(waiting=Coalesce(Subquery(waiting), 0))
         .values_list("organization_id", "key", F("value") - F("waiting"))
     )
@@ -272,7 +270,7 @@ def change_industry(org: Organization, old_industry_id: int | None) -> None:
     tree_industry = chains.own_industry(chains.up(org.pk))
     # The unions below (its groups) hold the industry part of their own figures too.
     below = OrgRollup.objects.filter(
-        scope.subtree_q(org, "organization__"), key__in=BY_INDUSTRY_KEYS
+        scope.subtree_q(org, "organization__"), key__in=stats.by_industry_keys()
     ).exclude(organization=org)
     changes: Counter = Counter()
     for industry, sign in ((old_industry_id, -1), (org.industry_id, 1)):
@@ -283,7 +281,7 @@ def change_industry(org: Organization, old_industry_id: int | None) -> None:
         if not label:
             continue
         for node in chains.up(org.pk):
-            for key in BY_INDUSTRY_KEYS:
+            for key in stats.by_industry_keys():
                 if own.get(key):
                     changes[(node, f"{INDUSTRY_PREFIX}{label}.{key}")] += sign * own[key]
         for node, key, value in below.values_list("organization_id", "key", "value"):
@@ -323,7 +321,8 @@ def _pending(orgs: list[Organization]) -> Counter:
     delta = CounterDelta._meta.db_table
     ids = [o.pk for o in orgs]
     marks = ", ".join(["%s"] * len(ids))
-    industry_keys = ", ".join(["%s"] * len(BY_INDUSTRY_KEYS))
+    by_industry = stats.by_industry_keys()
+    industry_keys = ", ".join(["%s"] * len(by_industry))
     industry = "COALESCE(o.industry_id, p.industry_id, t.id)"
     sql = f"""
         SELECT r.id, d.key,
@@ -342,7 +341,7 @@ def _pending(orgs: list[Organization]) -> Counter:
     out: Counter = Counter()
     # A read: where the routers send reads of the journal (a replica, for the dashboards).
     with connections[router.db_for_read(CounterDelta)].cursor() as cursor:
-        cursor.execute(sql, [*BY_INDUSTRY_KEYS, *ids])
+        cursor.execute(sql, [*by_industry, *ids])
         for reader, key, industry_id, total in cursor.fetchall():
             out[(reader, key)] += total
             if industry_id:
@@ -376,8 +375,15 @@ def totals(
 def many_totals(
     orgs: list[Organization], keys: Iterable[str] | None = None, prefix: str | None = None
 ) -> dict[int, dict[str, int]]:
-    """`totals` of several organizations at once (e.g. the children of one), by org id."""
+    """`totals` of several organizations at once (e.g. the children of one), by org id.
+
+    Every key and the prefix must be declared (core.stats): a misspelt one raises instead
+    of reading as zero."""
     keys = list(keys) if keys is not None else None
+    if keys is not None:
+        stats.check_all(keys)
+    if prefix:
+        stats.check_prefix(prefix)
     result: dict[int, Counter] = {org.pk: Counter() for org in orgs}
     if not orgs:
         return {}
@@ -399,7 +405,8 @@ def _expected_sql() -> str:
     org = Organization._meta.db_table
     counter = OrgCounter._meta.db_table
     delta = CounterDelta._meta.db_table
-    by_industry = ", ".join(f"'{k}'" for k in BY_INDUSTRY_KEYS)
+    # Declared key names (checked by core.stats: letters, digits, dots and underscores).
+    by_industry = ", ".join(f"'{k}'" for k in stats.by_industry_keys())
     return f"""
     WITH RECURSIVE up(org_id, anc_id) AS (
         SELECT id, id FROM {org}

@@ -23,7 +23,7 @@ from organizations import rollups, scope
 from organizations.models import Organization, OrgRole, OrgRollup, Role
 from organizations.rollups import AFFILIATED_PREFIX
 
-from . import figures
+from . import selectors
 from .models import DailySnapshot, ReportJob, ReportKind, ReportStatus
 
 logger = logging.getLogger(__name__)
@@ -43,12 +43,12 @@ NOTIFICATION_KINDS = [
 
 # Member figures that can be rebuilt for past days from the membership history.
 BACKFILL_KEYS = (
-    figures.ACTIVE,
+    selectors.ACTIVE,
     "members.status.retained",
-    figures.JOINED,
-    figures.WITHDRAWN,
-    figures.TRANSFER_IN,
-    figures.TRANSFER_OUT,
+    selectors.JOINED,
+    selectors.WITHDRAWN,
+    selectors.TRANSFER_IN,
+    selectors.TRANSFER_OUT,
 )
 
 
@@ -60,14 +60,14 @@ def take_snapshot(day: datetime.date | None = None) -> int:
     (default: yesterday, for the job that runs just after midnight). Idempotent."""
     day = day or timezone.localdate() - datetime.timedelta(days=1)
     rollups.fold()
-    keys = figures.with_affiliated(figures.SNAPSHOT_KEYS)
+    keys = selectors.with_affiliated(selectors.SNAPSHOT_KEYS)
     org = Organization._meta.db_table
     rollup = OrgRollup._meta.db_table
     snapshot = DailySnapshot._meta.db_table
     key_values = ", ".join(["(%s)"] * len(keys))
-    levels = ", ".join(["%s"] * len(figures.FEDERATION_LEVELS))
+    levels = ", ".join(["%s"] * len(selectors.FEDERATION_LEVELS))
     # Every key for every federation, zero where nothing was ever counted: a missing row
-    # means "not known" (see figures.period_flows), never zero.
+    # means "not known" (see selectors.period_flows), never zero.
     sql = f"""
         WITH k(key) AS (VALUES {key_values})
         INSERT INTO {snapshot} (organization_id, date, key, value)
@@ -80,7 +80,7 @@ def take_snapshot(day: datetime.date | None = None) -> int:
         ON CONFLICT (organization_id, key, date) DO UPDATE SET value = EXCLUDED.value
     """  # noqa: S608
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(sql, [*keys, day, *figures.FEDERATION_LEVELS])
+        cursor.execute(sql, [*keys, day, *selectors.FEDERATION_LEVELS])
     # (SQLite reports no row count for a WITH … INSERT.)
     written = DailySnapshot.objects.filter(date=day).count()
     logger.info("statistics snapshot of %s: %d figures", day, written)
@@ -93,7 +93,7 @@ def _event_changes(event: MembershipEvent, n: int) -> Counter:
     for key in event_counter_keys(event):
         changes[key] += n
     for status, key in (
-        (MemberStatus.ACTIVE, figures.ACTIVE),
+        (MemberStatus.ACTIVE, selectors.ACTIVE),
         ("retained", "members.status.retained"),
     ):
         if event.to_status == status and event.to_organization_id:
@@ -116,11 +116,11 @@ def backfill(start: datetime.date, end: datetime.date | None = None) -> int:
         raise ValidationError(_("The start of the period is after its end."))
     rollups.fold()
     federations = set(
-        Organization.objects.filter(level__in=figures.FEDERATION_LEVELS).values_list(
+        Organization.objects.filter(level__in=selectors.FEDERATION_LEVELS).values_list(
             "pk", flat=True
         )
     )
-    keys = set(figures.with_affiliated(BACKFILL_KEYS))
+    keys = set(selectors.with_affiliated(BACKFILL_KEYS))
     now: dict[tuple[int, str], int] = {
         (org, key): value
         for org, key, value in OrgRollup.objects.filter(
@@ -187,7 +187,7 @@ def _expiry() -> datetime.datetime:
     return timezone.now() + datetime.timedelta(days=settings.REPORT_RETENTION_DAYS)
 
 
-def request_report(*, user, organization: Organization, period: figures.Period) -> ReportJob:
+def request_report(*, user, organization: Organization, period: selectors.Period) -> ReportJob:
     """Queue a report of `organization`'s subtree, which must be in the user's statistics scope."""
     if not scope.statistics_organizations(user).filter(pk=organization.pk).exists():
         raise ValidationError(_("You cannot request reports for this organization."))
@@ -231,9 +231,9 @@ def build_report(job_id: int) -> ReportJob | None:
         language = settings_by_user([job.requested_by_id])[job.requested_by_id][0]
     try:
         org = Organization.objects.get(pk=job.organization_id)
-        period = figures.Period(job.period_start, job.period_end)
+        period = selectors.Period(job.period_start, job.period_end)
         with translation.override(language):
-            data = figures.dashboard(org, period, child_page=None)
+            data = selectors.dashboard(org, period, child_page=None)
             _progress(job, 40)
             xlsx = files.write_xlsx(data)
             _progress(job, 70)
@@ -285,10 +285,10 @@ def monthly_reports(today: datetime.date | None = None) -> int:
     """On the 1st: one report of last month for every federation that has administrators."""
     from .tasks import build_report_task
 
-    period = figures.last_month(today or timezone.localdate())
+    period = selectors.last_month(today or timezone.localdate())
     orgs = (
         Organization.objects.filter(
-            level__in=figures.FEDERATION_LEVELS, roles__role=Role.ADMIN, status="active"
+            level__in=selectors.FEDERATION_LEVELS, roles__role=Role.ADMIN, status="active"
         )
         .distinct()
         .values_list("pk", flat=True)

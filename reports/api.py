@@ -15,11 +15,11 @@ from rest_framework.response import Response
 from organizations import scope
 from organizations.models import Organization
 
-from . import figures
+from . import selectors
 from .replica import ReplicaReadsMixin
 
 PERIOD_PARAMETERS = [
-    OpenApiParameter("period", str, enum=[code for code, _label in figures.PERIOD_CHOICES]),
+    OpenApiParameter("period", str, enum=[code for code, _label in selectors.PERIOD_CHOICES]),
     OpenApiParameter("from", OpenApiTypes.DATE, description=_("Start of a custom period")),
     OpenApiParameter("to", OpenApiTypes.DATE, description=_("End of a custom period")),
 ]
@@ -45,11 +45,13 @@ class StatsViewSet(ReplicaReadsMixin, scope.ScopedGenericViewSet):
     def narrow_queryset(self, queryset):
         return queryset.filter(scope.statistics_q(self.request.user))
 
-    def _period(self) -> figures.Period:
+    def _period(self) -> selectors.Period:
         params = self.request.query_params
         try:
-            return figures.parse_period(params.get("period"), params.get("from"), params.get("to"))
-        except figures.PeriodError as error:
+            return selectors.parse_period(
+                params.get("period"), params.get("from"), params.get("to")
+            )
+        except selectors.PeriodError as error:
             raise ValidationError({"period": [str(error)]}) from None
 
     @extend_schema(responses=TotalsSerializer)
@@ -57,7 +59,7 @@ class StatsViewSet(ReplicaReadsMixin, scope.ScopedGenericViewSet):
     def totals(self, request, pk=None):
         """Every subtree counter of the organization (keys as in the counters), exact."""
         org = self.get_object()
-        values = figures.suppress_counters(figures.current(org))
+        values = selectors.suppress_counters(selectors.current(org))
         return Response(
             {
                 "organization": {"id": org.pk, "name": org.name, "level": org.level},
@@ -75,14 +77,14 @@ class StatsViewSet(ReplicaReadsMixin, scope.ScopedGenericViewSet):
             page = int(page)
         except ValueError:
             raise ValidationError({"page": [_("A page is a whole number.")]}) from None
-        return Response(figures.dashboard(org, self._period(), child_page=page))
+        return Response(selectors.dashboard(org, self._period(), child_page=page))
 
     @extend_schema(responses=OpenApiTypes.OBJECT)
     @action(detail=True)
     def children(self, request, pk=None):
         """The child unions with their subtree figures (all of them, largest first)."""
         org = self.get_object()
-        return Response(figures.children(org, page=None))
+        return Response(selectors.children(org, page=None))
 
 
 ROUTES = [("stats/organizations", StatsViewSet, "stats")]

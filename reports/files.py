@@ -1,6 +1,6 @@
 """Report files: the dashboard's figures as an XLSX workbook (openpyxl) and a PDF (reportlab).
 
-Both take the plain data of `figures.dashboard()`, so a file shows exactly what the
+Both take the plain data of `selectors.dashboard()`, so a file shows exactly what the
 dashboard showed for the same organization and period. Numbers are written as numbers
 (readable back with openpyxl); suppressed values as the text "<5".
 """
@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font, PatternFill
 
-from . import figures
+from . import selectors
 
 HEADER_FILL = PatternFill("solid", fgColor="C8102E")
 HEADER_FONT = Font(bold=True, color="FFFFFF")
@@ -24,7 +24,7 @@ HEADER_FONT = Font(bold=True, color="FFFFFF")
 
 def _cell(value, kind: str = "count"):
     if value is None:
-        return figures.SUPPRESSED_TEXT if kind in ("sensitive", "yuan") else ""
+        return selectors.SUPPRESSED_TEXT if kind in ("sensitive", "yuan") else ""
     if isinstance(value, Decimal):
         return float(value) if kind != "yuan" else value
     return value
@@ -41,7 +41,7 @@ def _title(data: dict) -> str:
 
 def _flow_rows(data: dict) -> list[tuple[str, object]]:
     values = data["flows"]["values"]
-    return [(str(label), values.get(key)) for key, label in figures.PERIOD_FLOWS]
+    return [(str(label), values.get(key)) for key, label in selectors.PERIOD_FLOWS]
 
 
 def _child_columns():
@@ -64,7 +64,7 @@ def tables(data: dict) -> list[tuple[str, list[str], list[list]]]:
         (
             _("Overview"),
             [_("Figure"), _("Value")],
-            [[str(label), _cell(headline[key], kind)] for key, label, kind in figures.HEADLINE],
+            [[str(label), _cell(headline[key], kind)] for key, label, kind in selectors.HEADLINE],
         ),
         (
             _("Changes in the period"),
@@ -111,7 +111,7 @@ def tables(data: dict) -> list[tuple[str, list[str], list[list]]]:
             _("Service orders by category"),
             [_("Category"), _("Orders")],
             [
-                [r["label"], figures.SUPPRESSED_TEXT if r["value"] is None else r["value"]]
+                [r["label"], selectors.SUPPRESSED_TEXT if r["value"] is None else r["value"]]
                 for r in data["by_category"]
             ],
         ),

@@ -18,11 +18,14 @@ from django.core.paginator import Paginator
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from members import statkeys as M
 from members.models import EmploymentType, Gender
 from organizations import rollups
+from organizations import statkeys as O
 from organizations.counters import yuan
 from organizations.models import Level, Organization
-from organizations.rollups import AFFILIATED_PREFIX, INDUSTRY_PREFIX
+from organizations.statkeys import AFFILIATED_PREFIX, INDUSTRY_PREFIX
+from services import statkeys as S
 from services.actions import suppressed
 from services.models import CONFIDENTIAL_CATEGORIES, ServiceCategory
 
@@ -38,31 +41,31 @@ FEDERATION_LEVELS = (
     Level.TOWNSHIP,
 )
 
-ACTIVE = "members.status.active"
-JOINED = "members.flow.joined"
-WITHDRAWN = "members.flow.status.withdrawn"
-TRANSFER_IN = "members.flow.transfer_in"
-TRANSFER_OUT = "members.flow.transfer_out"
-GRASSROOTS = "organizations.units.grassroots"
-EMPLOYEES = "organizations.employees"
+ACTIVE = M.ACTIVE
+JOINED = M.JOINED
+WITHDRAWN = M.WITHDRAWN
+TRANSFER_IN = M.TRANSFER_IN
+TRANSFER_OUT = M.TRANSFER_OUT
+GRASSROOTS = O.GRASSROOTS
+EMPLOYEES = O.EMPLOYEES
 
 # Cumulative keys kept in the daily snapshots (stocks and flows; the trends and periods).
 SNAPSHOT_KEYS = (
     ACTIVE,
-    "members.status.retained",
+    M.RETAINED,
     JOINED,
     WITHDRAWN,
     TRANSFER_IN,
     TRANSFER_OUT,
     GRASSROOTS,
     EMPLOYEES,
-    "services.menu.requests",
-    "services.menu.completed",
-    "services.voice.raised",
-    "services.voice.answered",
-    "services.activities.attendance",
-    "members.dues.due_fen",
-    "members.dues.paid_fen",
+    S.REQUESTS,
+    S.COMPLETED,
+    S.RAISED,
+    S.ANSWERED,
+    S.ATTENDANCE,
+    M.DUES_DUE_FEN,
+    M.DUES_PAID_FEN,
 )
 # Flows whose change over the period is shown.
 PERIOD_FLOWS = (
@@ -70,9 +73,9 @@ PERIOD_FLOWS = (
     (WITHDRAWN, _("Withdrew")),
     (TRANSFER_IN, _("Transferred in")),
     (TRANSFER_OUT, _("Transferred out")),
-    ("services.menu.requests", _("Service orders")),
-    ("services.voice.raised", _("Concerns raised")),
-    ("services.activities.attendance", _("Activity check-ins")),
+    (S.REQUESTS, _("Service orders")),
+    (S.RAISED, _("Concerns raised")),
+    (S.ATTENDANCE, _("Activity check-ins")),
 )
 SENSITIVE_CATEGORIES = frozenset({ServiceCategory.HARDSHIP, *CONFIDENTIAL_CATEGORIES})
 AGE_BANDS = ((None, 24), (25, 34), (35, 44), (45, 54), (55, None))
@@ -153,17 +156,13 @@ def suppress_counters(values: dict[str, int]) -> dict[str, int | None]:
     """Raw subtree counters with the sensitive small ones suppressed (None)."""
     out: dict[str, int | None] = dict(values)
     for key, value in values.items():
-        category = key.removeprefix("services.menu.category.")
-        if key.startswith("services.aid.") or (
-            category != key and category in SENSITIVE_CATEGORIES
-        ):
+        category = key.removeprefix(S.CATEGORY.prefix + ".")
+        if key.startswith(S.AID) or (category != key and category in SENSITIVE_CATEGORIES):
             out[key] = suppressed(value)
-    count = "services.aid.disbursed_count"
-    if "services.aid.disbursed_fen" in out:
-        out["services.aid.disbursed_fen"] = (
-            values["services.aid.disbursed_fen"]
-            if suppressed(values.get(count, 0)) is not None
-            else None
+    count = S.AID_DISBURSED_COUNT
+    if S.AID_DISBURSED_FEN in out:
+        out[S.AID_DISBURSED_FEN] = (
+            values[S.AID_DISBURSED_FEN] if suppressed(values.get(count, 0)) is not None else None
         )
     # Industry breakdowns of sensitive keys are not kept, so nothing else to hide.
     return out
@@ -272,44 +271,38 @@ def _average(total: int, count: int, digits: int = 1) -> float | None:
 def headline(values: dict[str, int]) -> dict:
     """The headline figures from one organization's combined subtree values."""
     v = values.get
-    requests = v("services.menu.requests", 0)
+    requests = v(S.REQUESTS, 0)
     return {
         "members": v(ACTIVE, 0),
-        "retained": v("members.status.retained", 0),
+        "retained": v(M.RETAINED, 0),
         "grassroots_unions": v(GRASSROOTS, 0),
-        "union_groups": v("organizations.units.group", 0),
+        "union_groups": v(O.GROUPS, 0),
         "employees": v(EMPLOYEES, 0),
         "membership_rate": _rate(v(ACTIVE, 0), v(EMPLOYEES, 0)),
         "requests": requests,
-        "requests_completed": v("services.menu.completed", 0),
-        "completion_rate": _rate(v("services.menu.completed", 0), requests),
-        "satisfaction": _average(
-            v("services.menu.rating_sum", 0), v("services.menu.rating_count", 0)
-        ),
-        "concerns_raised": v("services.voice.raised", 0),
-        "concerns_open": v("services.voice.open", 0),
-        "concerns_overdue": v("services.voice.overdue", 0),
-        "concern_escalations": v("services.voice.escalations", 0),
-        "concern_response_hours": _average(
-            v("services.voice.response_seconds", 0) / 3600, v("services.voice.answered", 0)
-        ),
-        "concern_satisfaction": _average(
-            v("services.voice.rating_sum", 0), v("services.voice.rating_count", 0)
-        ),
-        "activity_registrations": v("services.activities.registrations", 0),
-        "activity_attendance": v("services.activities.attendance", 0),
-        "wishes_open": v("services.menu.wishes_open", 0),
-        "wish_votes": v("services.menu.wish_votes", 0),
-        "dues_due": yuan(v("members.dues.due_fen", 0)),
-        "dues_paid": yuan(v("members.dues.paid_fen", 0)),
-        "dues_collection_rate": _rate(v("members.dues.paid_fen", 0), v("members.dues.due_fen", 0)),
+        "requests_completed": v(S.COMPLETED, 0),
+        "completion_rate": _rate(v(S.COMPLETED, 0), requests),
+        "satisfaction": _average(v(S.REQUEST_RATING_SUM, 0), v(S.REQUEST_RATING_COUNT, 0)),
+        "concerns_raised": v(S.RAISED, 0),
+        "concerns_open": v(S.OPEN, 0),
+        "concerns_overdue": v(S.OVERDUE, 0),
+        "concern_escalations": v(S.ESCALATIONS, 0),
+        "concern_response_hours": _average(v(S.RESPONSE_SECONDS, 0) / 3600, v(S.ANSWERED, 0)),
+        "concern_satisfaction": _average(v(S.CONCERN_RATING_SUM, 0), v(S.CONCERN_RATING_COUNT, 0)),
+        "activity_registrations": v(S.REGISTRATIONS, 0),
+        "activity_attendance": v(S.ATTENDANCE, 0),
+        "wishes_open": v(S.WISHES_OPEN, 0),
+        "wish_votes": v(S.WISH_VOTES, 0),
+        "dues_due": yuan(v(M.DUES_DUE_FEN, 0)),
+        "dues_paid": yuan(v(M.DUES_PAID_FEN, 0)),
+        "dues_collection_rate": _rate(v(M.DUES_PAID_FEN, 0), v(M.DUES_DUE_FEN, 0)),
         # Sensitive: suppressed under five.
-        "aid_cases": suppressed(v("services.aid.cases", 0)),
-        "aid_approved": suppressed(v("services.aid.approved", 0)),
-        "aid_disbursed": yuan(v("services.aid.disbursed_fen", 0))
-        if suppressed(v("services.aid.disbursed_count", 0)) is not None
+        "aid_cases": suppressed(v(S.AID_CASES, 0)),
+        "aid_approved": suppressed(v(S.AID_APPROVED, 0)),
+        "aid_disbursed": yuan(v(S.AID_DISBURSED_FEN, 0))
+        if suppressed(v(S.AID_DISBURSED_COUNT, 0)) is not None
         else None,
-        "legal_aid_requests": suppressed(v(f"services.menu.category.{ServiceCategory.LEGAL}", 0)),
+        "legal_aid_requests": suppressed(v(S.CATEGORY(ServiceCategory.LEGAL), 0)),
     }
 
 
@@ -359,10 +352,10 @@ def shown(value, kind: str) -> str:
     return f"{value:,}"
 
 
-def breakdown(values: dict[str, int], prefix: str, choices) -> list[dict]:
+def breakdown(values: dict[str, int], family, choices) -> list[dict]:
     labels = dict(choices)
     rows = [
-        {"key": code, "label": str(labels.get(code, code)), "value": values.get(prefix + code, 0)}
+        {"key": code, "label": str(labels.get(code, code)), "value": values.get(family(code), 0)}
         for code in labels
     ]
     return [row for row in rows if row["value"]] or rows
@@ -371,7 +364,7 @@ def breakdown(values: dict[str, int], prefix: str, choices) -> list[dict]:
 def by_category(values: dict[str, int]) -> list[dict]:
     rows = []
     for code, label in ServiceCategory.choices:
-        value = values.get(f"services.menu.category.{code}", 0)
+        value = values.get(S.CATEGORY(code), 0)
         sensitive = code in SENSITIVE_CATEGORIES
         rows.append(
             {
@@ -387,7 +380,7 @@ def by_category(values: dict[str, int]) -> list[dict]:
 def by_age(values: dict[str, int], today: datetime.date) -> list[dict]:
     """Age bands from the birth-year counters (ages as reached within this year)."""
     counts = [0] * len(AGE_BANDS)
-    prefix = "members.birth_year."
+    prefix = M.BIRTH_YEAR.prefix + "."
     for key, value in values.items():
         if not key.startswith(prefix):
             continue
@@ -471,7 +464,7 @@ CHILD_PAGE = 50
 def children(org: Organization, page: int | None = 1) -> dict:
     """The child unions with their subtree figures, largest first (paged; None: all)."""
     kids = list(org.children.all().order_by("lft", "pk"))
-    keys = (ACTIVE, GRASSROOTS, EMPLOYEES, "services.voice.open", "services.menu.requests")
+    keys = (ACTIVE, GRASSROOTS, EMPLOYEES, S.OPEN, S.REQUESTS)
     prefetch = rollups.many_totals(kids, with_affiliated(keys))
     rows = []
     for kid in kids:
@@ -486,8 +479,8 @@ def children(org: Organization, page: int | None = 1) -> dict:
                 "grassroots_unions": values.get(GRASSROOTS, 0),
                 "employees": values.get(EMPLOYEES, 0),
                 "membership_rate": _rate(values.get(ACTIVE, 0), values.get(EMPLOYEES, 0)),
-                "concerns_open": values.get("services.voice.open", 0),
-                "requests": values.get("services.menu.requests", 0),
+                "concerns_open": values.get(S.OPEN, 0),
+                "requests": values.get(S.REQUESTS, 0),
             }
         )
     rows.sort(key=lambda row: (-row["members"], row["name"]))
@@ -518,8 +511,8 @@ def dashboard(org: Organization, period: Period, *, child_page: int | None = 1) 
         "headline": headline(now),
         "flows": period_flows(org, period, now),
         "trend": trend(org, period, now),
-        "by_employment": breakdown(now, "members.employment.", EmploymentType.choices),
-        "by_gender": breakdown(now, "members.gender.", Gender.choices),
+        "by_employment": breakdown(now, M.EMPLOYMENT, EmploymentType.choices),
+        "by_gender": breakdown(now, M.GENDER, Gender.choices),
         "by_age": by_age(now, today),
         "by_industry": by_industry(org, now),
         "by_category": by_category(now),

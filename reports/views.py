@@ -16,10 +16,11 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from organizations import scope, selectors
+from organizations import scope
 from organizations.models import Organization
+from organizations.selectors import chain
 
-from . import actions, figures
+from . import actions, selectors
 from .models import ReportJob, ReportStatus
 from .replica import replica_reads
 
@@ -50,7 +51,7 @@ def _organization(request) -> Organization:
 
 def _trail(request, org: Organization) -> list[Organization]:
     """The organization's ancestors the user may also look at, top first (breadcrumbs)."""
-    above = selectors.chain(org)
+    above = chain(org)
     allowed = set(
         scope.statistics_organizations(request.user)
         .filter(pk__in=[o.pk for o in above])
@@ -59,16 +60,16 @@ def _trail(request, org: Organization) -> list[Organization]:
     return [o for o in above if o.pk in allowed]
 
 
-def _period(request) -> tuple[figures.Period, str | None]:
+def _period(request) -> tuple[selectors.Period, str | None]:
     try:
         return (
-            figures.parse_period(
+            selectors.parse_period(
                 request.GET.get("period"), request.GET.get("from"), request.GET.get("to")
             ),
             None,
         )
-    except figures.PeriodError as error:
-        return figures.parse_period("30d"), str(error)
+    except selectors.PeriodError as error:
+        return selectors.parse_period("30d"), str(error)
 
 
 def _chart_data(data: dict) -> dict:
@@ -96,14 +97,14 @@ def _chart_data(data: dict) -> dict:
 def dashboard(request):
     org = _organization(request)
     period, period_error = _period(request)
-    data = figures.dashboard(org, period, child_page=_int(request.GET.get("page")) or 1)
+    data = selectors.dashboard(org, period, child_page=_int(request.GET.get("page")) or 1)
     headline = [
-        {"key": key, "label": label, "text": figures.shown(data["headline"][key], kind)}
-        for key, label, kind in figures.HEADLINE
+        {"key": key, "label": label, "text": selectors.shown(data["headline"][key], kind)}
+        for key, label, kind in selectors.HEADLINE
     ]
     flows = [
         {"label": label, "value": data["flows"]["values"][key]}
-        for key, label in figures.PERIOD_FLOWS
+        for key, label in selectors.PERIOD_FLOWS
     ]
     return render(
         request,
@@ -116,12 +117,12 @@ def dashboard(request):
             "flows": flows,
             "chart_data": _chart_data(data),
             # For the shared pager include: the page of child unions shown.
-            "page": Paginator(range(data["children"]["count"]), figures.CHILD_PAGE).page(
+            "page": Paginator(range(data["children"]["count"]), selectors.CHILD_PAGE).page(
                 data["children"]["page"]
             ),
             "period": period,
             "period_error": period_error,
-            "period_choices": figures.PERIOD_CHOICES,
+            "period_choices": selectors.PERIOD_CHOICES,
             "from_value": request.GET.get("from", ""),
             "to_value": request.GET.get("to", ""),
         },
@@ -140,7 +141,7 @@ def report_list(request):
     return render(
         request,
         "reports/report_list.html",
-        {"org": org, "jobs": jobs, "period_choices": figures.PERIOD_CHOICES},
+        {"org": org, "jobs": jobs, "period_choices": selectors.PERIOD_CHOICES},
     )
 
 
@@ -149,11 +150,11 @@ def report_list(request):
 def report_request(request):
     org = _organization(request)
     try:
-        period = figures.parse_period(
+        period = selectors.parse_period(
             request.POST.get("period"), request.POST.get("from"), request.POST.get("to")
         )
         job = actions.request_report(user=request.user, organization=org, period=period)
-    except (figures.PeriodError, ValidationError) as error:
+    except (selectors.PeriodError, ValidationError) as error:
         messages.error(request, " ".join(getattr(error, "messages", [str(error)])))
         return redirect(f"{reverse('reports:list')}?org={org.pk}")
     messages.success(request, _("The report is being built; this page shows its progress."))

@@ -48,6 +48,7 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
+from core import stats
 from core.models import AuditEntry
 from members import actions as member_actions
 from members.actions import joining, transfers
@@ -255,7 +256,7 @@ def expected_totals(orgs: list[Organization]) -> dict[int, dict[str, int]]:
         for pk in subtree[org.pk]:
             total.update(own[pk])
             if industry[pk]:
-                for key in rollups.BY_INDUSTRY_KEYS:
+                for key in stats.by_industry_keys():
                     total[f"industry.{industry[pk]}.{key}"] += own[pk][key]
         for pk, industry_id in affiliated.items():
             if industry_id == org.pk:

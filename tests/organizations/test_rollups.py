@@ -4,11 +4,12 @@ carried along with tree moves and industry affiliations."""
 import pytest
 from django.db.models import Sum
 
+from core import stats
 from organizations import actions, counters, rollups
 from organizations.models import CounterDelta, Level, Organization, OrgCounter, OrgRollup
 from tests.factories import OrganizationFactory
 
-KEY = "test.things"
+KEY = stats.key("test.things")  # a key of the tests' own, declared as an app declares its keys
 
 
 @pytest.fixture

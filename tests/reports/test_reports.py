@@ -19,7 +19,7 @@ from members.models import Member
 from notifications.models import Notification
 from organizations import rollups, scope
 from organizations.models import Organization
-from reports import actions, figures
+from reports import actions, selectors
 from reports.models import DailySnapshot, ReportJob, ReportStatus
 from tests.factories import make_member
 
@@ -105,20 +105,20 @@ def test_small_aid_and_legal_counts_are_suppressed():
         "services.menu.category.inclusive": 2,
         "members.status.active": 3,
     }
-    head = figures.headline(values)
+    head = selectors.headline(values)
     assert head["aid_cases"] is None
     assert head["aid_approved"] == 0
     assert head["aid_disbursed"] is None
     assert head["legal_aid_requests"] is None
-    assert figures.shown(head["aid_cases"], "sensitive") == "<5"
-    raw = figures.suppress_counters(values)
+    assert selectors.shown(head["aid_cases"], "sensitive") == "<5"
+    raw = selectors.suppress_counters(values)
     assert raw["services.aid.cases"] is None
     assert raw["services.aid.disbursed_fen"] is None
     assert raw["services.menu.category.legal"] is None
     assert raw["services.menu.category.inclusive"] == 2  # not sensitive
     assert raw["members.status.active"] == 3
     values["services.aid.cases"] = 5
-    assert figures.headline(values)["aid_cases"] == 5
+    assert selectors.headline(values)["aid_cases"] == 5
 
 
 # --- API ---------------------------------------------------------------------------------
@@ -169,18 +169,18 @@ def test_snapshot_and_period_flows(stats, settings):
     today = datetime.date.today()
     yesterday = today - datetime.timedelta(days=1)
     written = actions.take_snapshot(yesterday)
-    federations = Organization.objects.filter(level__in=figures.FEDERATION_LEVELS).count()
-    assert written == federations * len(figures.SNAPSHOT_KEYS) + 0  # no industry unions here
+    federations = Organization.objects.filter(level__in=selectors.FEDERATION_LEVELS).count()
+    assert written == federations * len(selectors.SNAPSHOT_KEYS) + 0  # no industry unions here
     assert DailySnapshot.objects.get(
-        organization=stats.hz, date=yesterday, key=figures.ACTIVE
+        organization=stats.hz, date=yesterday, key=selectors.ACTIVE
     ).value == active_count(stats.hz)
     assert actions.take_snapshot(yesterday) == written  # idempotent (updates)
 
     make_member(stats.union_b)  # today
     hz = Organization.objects.get(pk=stats.hz.pk)
-    period = figures.Period(today, today)
-    data = figures.dashboard(hz, period)
-    assert data["flows"]["values"][figures.JOINED] == 1
+    period = selectors.Period(today, today)
+    data = selectors.dashboard(hz, period)
+    assert data["flows"]["values"][selectors.JOINED] == 1
     assert data["flows"]["since"] is None
     points = data["trend"]["points"]
     assert points[-1] == {"date": today.isoformat(), "members": 7, "joined": 1, "withdrawn": 0}
@@ -201,16 +201,16 @@ def test_backfill_rebuilds_past_member_figures_from_the_history(stats):
             "key", "value"
         )
     )
-    assert values[figures.ACTIVE] == 2  # union B's two; union A's four joined today
-    assert values[figures.JOINED] == 2
+    assert values[selectors.ACTIVE] == 2  # union B's two; union A's four joined today
+    assert values[selectors.JOINED] == 2
     before = DailySnapshot.objects.get(
-        organization=stats.hz, date=today - datetime.timedelta(days=3), key=figures.ACTIVE
+        organization=stats.hz, date=today - datetime.timedelta(days=3), key=selectors.ACTIVE
     )
     assert before.value == 0
     # Service figures cannot be rebuilt: a period starting there shows them as unknown.
     hz = Organization.objects.get(pk=stats.hz.pk)
-    flows = figures.period_flows(hz, figures.Period(today, today), figures.current(hz))
-    assert flows["values"][figures.JOINED] == 4
+    flows = selectors.period_flows(hz, selectors.Period(today, today), selectors.current(hz))
+    assert flows["values"][selectors.JOINED] == 4
     assert flows["values"]["services.menu.requests"] is None
 
 
@@ -240,7 +240,7 @@ def test_report_is_built_with_the_dashboard_figures_and_read_back(
     workbook = load_workbook(io.BytesIO(b"".join(download.streaming_content)))
     overview = {row[0]: row[1] for row in workbook.worksheets[0].iter_rows(values_only=True)}
     with translation.override(settings.LANGUAGE_CODE):  # the requester never chose one
-        labels = {key: str(label) for key, label, _kind in figures.HEADLINE}
+        labels = {key: str(label) for key, label, _kind in selectors.HEADLINE}
         child_sheet = str(_("Child unions"))
     assert overview[labels["members"]] == active_count(stats.hz) == 6
     assert overview[labels["grassroots_unions"]] == 2
@@ -316,7 +316,7 @@ def test_rollups_stay_exact_through_the_dashboard_figures(stats):
     rollups.fold()
     assert rollups.verify().ok
     zj = Organization.objects.get(pk=stats.zj.pk)
-    assert figures.current(zj)[figures.ACTIVE] == active_count(zj)
+    assert selectors.current(zj)[selectors.ACTIVE] == active_count(zj)
 
 
 def test_an_industry_union_sees_its_own_tree_and_its_affiliates_by_province(

@@ -86,7 +86,7 @@ from organizations import actions as org_actions
 from organizations import scope
 from organizations.models import Level, Organization, OrgRole, Role
 from reports import actions as report_actions
-from reports import figures
+from reports import selectors
 from reports.models import ReportJob, ReportStatus
 from services.actions import activities as activity_actions
 from services.actions import aid as aid_actions
@@ -542,7 +542,7 @@ def build_world() -> World:
 
     # --- Reports (above grassroots level, where statistics are seen) ---------------------
     today = timezone.localdate()
-    period = figures.Period(start=today.replace(day=1), end=today)
+    period = selectors.Period(start=today.replace(day=1), end=today)
     for key in TENANTS:
         if key in GRASSROOTS:
             continue
