@@ -1,0 +1,294 @@
+"""The members app's sections of a member's copy of their own data (`core.privacy`).
+
+The member record with the full ID number and phone, the login account, history, dues,
+applications, transfers, the inbox; the services' parts are registered by
+`services.selectors.privacy`.
+
+A section lists only what concerns the member and what they may see: never another
+person's data, nor officers' internal records (who did what).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+from django.db.models import Q
+from django.utils.translation import gettext_lazy
+
+from core.privacy import Section, Subject, model_section, plain, register_section
+
+from ..models import DuesRecord, JoinApplication, Member, MembershipEvent, Transfer
+
+# Places in the copy (see `core.privacy`): the record first, the membership after the login.
+RECORD_ORDER = 100
+MEMBERSHIP_ORDER = 500
+
+MEMBER_FIELDS = (
+    "name",
+    "gender",
+    "birth_date",
+    "ethnicity",
+    "education",
+    "employer",
+    "job",
+    "employment_type",
+    "organization",
+    "membership_number",
+    "join_date",
+    "status",
+    "status_changed_on",
+    "wage_base",
+    "card_number",
+    "card_issued_at",
+    "card_revoked_at",
+    "created_at",
+)
+# Their own copy: the full identifiers, decrypted (only lists for officers are masked).
+IDENTIFIERS = (
+    ("id_number", gettext_lazy("ID number"), lambda obj: obj.id_number),
+    ("phone", gettext_lazy("Mobile phone"), lambda obj: obj.phone),
+)
+
+register_section(
+    model_section(
+        "member",
+        gettext_lazy("Member record"),
+        Member,
+        MEMBER_FIELDS,
+        lambda subject: [Member.objects.select_related("organization").get(pk=subject.member.pk)],
+        extra=IDENTIFIERS,
+        single=True,
+    ),
+    order=RECORD_ORDER,
+)
+
+
+def _account_rows(subject: Subject) -> Iterable[Mapping]:
+    from notifications.models import RecipientSettings
+
+    user = subject.user
+    if user is None:
+        return []
+    prefs = RecipientSettings.objects.filter(user=user).first()
+    return [
+        {
+            "username": user.get_username(),
+            "email": user.email,
+            "first_name": user.first_name,
+            "last_name": user.last_name,
+            "date_joined": plain(user.date_joined),
+            "last_login": plain(user.last_login),
+            "language": prefs.get_language_display() if prefs else None,
+            "quiet_start": plain(prefs.quiet_start) if prefs else None,
+            "quiet_end": plain(prefs.quiet_end) if prefs else None,
+        }
+    ]
+
+
+register_section(
+    Section(
+        key="account",
+        title=gettext_lazy("Login account"),
+        columns=[
+            ("username", gettext_lazy("Login name")),
+            ("email", gettext_lazy("Email")),
+            ("first_name", gettext_lazy("First name")),
+            ("last_name", gettext_lazy("Last name")),
+            ("date_joined", gettext_lazy("Account created at")),
+            ("last_login", gettext_lazy("Last login")),
+            ("language", gettext_lazy("Language of messages")),
+            ("quiet_start", gettext_lazy("No SMS from")),
+            ("quiet_end", gettext_lazy("No SMS until")),
+        ],
+        rows=_account_rows,
+        single=True,
+    ),
+    order=200,
+)
+
+
+def _preference_rows(subject: Subject) -> Iterable[Mapping]:
+    from notifications import channels, kinds
+    from notifications.models import Preference
+
+    if subject.user is None:
+        return []
+    for pref in Preference.objects.filter(user=subject.user).order_by("kind", "channel"):
+        yield {
+            "kind": kinds.label(pref.kind),
+            "channel": str(channels.LABELS.get(pref.channel, pref.channel)),
+            "enabled": pref.enabled,
+        }
+
+
+register_section(
+    Section(
+        key="notification_preferences",
+        title=gettext_lazy("Notification preferences"),
+        columns=[
+            ("kind", gettext_lazy("Message")),
+            ("channel", gettext_lazy("Channel")),
+            ("enabled", gettext_lazy("Enabled")),
+        ],
+        rows=_preference_rows,
+    ),
+    order=300,
+)
+
+
+def _session_rows(subject: Subject) -> Iterable[Mapping]:
+    from accounts.models import UserSession
+
+    if subject.user is None:
+        return []
+    for row in UserSession.objects.filter(user=subject.user).order_by("-started_at"):
+        yield {"started_at": plain(row.started_at), "user_agent": row.user_agent}
+
+
+register_section(
+    Section(
+        key="login_sessions",
+        title=gettext_lazy("Login sessions"),
+        columns=[
+            ("started_at", gettext_lazy("Logged in at")),
+            ("user_agent", gettext_lazy("Browser")),
+        ],
+        rows=_session_rows,
+    ),
+    order=400,
+)
+
+register_section(
+    model_section(
+        "membership_history",
+        gettext_lazy("Membership history"),
+        MembershipEvent,
+        (
+            "effective_on",
+            "at",
+            "kind",
+            "from_status",
+            "to_status",
+            "from_organization",
+            "to_organization",
+            "reason",
+        ),
+        lambda subject: subject.member.events.select_related(
+            "from_organization", "to_organization"
+        ),
+    ),
+    order=MEMBERSHIP_ORDER,
+)
+
+
+def applications_of(member: Member):
+    """The person's join applications: the one that made the membership, and any other
+    (earlier, refused or withdrawn) made with the same ID number."""
+    same_person = Q(member=member)
+    if member.id_hash:
+        same_person |= Q(id_hash=member.id_hash)
+    return JoinApplication.objects.filter(same_person)
+
+
+register_section(
+    model_section(
+        "join_applications",
+        gettext_lazy("Join applications"),
+        JoinApplication,
+        (
+            "organization",
+            "status",
+            "submitted_at",
+            "name",
+            "gender",
+            "birth_date",
+            "ethnicity",
+            "education",
+            "employer",
+            "job",
+            "employment_type",
+            "privacy_consent_at",
+            "sensitive_consent_at",
+            "privacy_notice_version",
+            "review_note",
+            "reviewed_at",
+        ),
+        lambda subject: (
+            applications_of(subject.member)
+            .select_related("organization")
+            .order_by("submitted_at", "pk")
+        ),
+        extra=IDENTIFIERS,
+    ),
+    order=MEMBERSHIP_ORDER,
+)
+
+register_section(
+    model_section(
+        "transfers",
+        gettext_lazy("Transfers"),
+        Transfer,
+        (
+            "created_at",
+            "from_organization",
+            "to_organization",
+            "status",
+            "initiated_by_side",
+            "reason",
+            "new_employer",
+            "released_at",
+            "accepted_at",
+            "refused_by_side",
+            "refusal_reason",
+            "expires_at",
+            "closed_at",
+        ),
+        lambda subject: subject.member.transfers.select_related(
+            "from_organization", "to_organization"
+        ).order_by("created_at", "pk"),
+    ),
+    order=MEMBERSHIP_ORDER,
+)
+
+register_section(
+    model_section(
+        "dues",
+        gettext_lazy("Dues"),
+        DuesRecord,
+        ("period", "organization", "wage_base", "amount_due", "amount_paid", "paid_on", "method"),
+        lambda subject: subject.member.dues.select_related("organization").order_by("period"),
+    ),
+    order=MEMBERSHIP_ORDER,
+)
+
+
+def _notification_rows(subject: Subject) -> Iterable[Mapping]:
+    from notifications.models import Notification
+
+    if subject.user is None:
+        return []
+    for note in Notification.objects.filter(recipient=subject.user).order_by("created_at"):
+        yield {
+            "created_at": plain(note.created_at),
+            "title": note.title,
+            "body": note.body,
+            "link": note.link,
+            "read_at": plain(note.read_at),
+        }
+
+
+register_section(
+    Section(
+        key="notifications",
+        title=gettext_lazy("Messages"),
+        columns=[
+            ("created_at", gettext_lazy("Sent at")),
+            ("title", gettext_lazy("Title")),
+            ("body", gettext_lazy("Text")),
+            ("link", gettext_lazy("Link")),
+            ("read_at", gettext_lazy("Read at")),
+        ],
+        rows=_notification_rows,
+    ),
+    order=600,
+)
