@@ -3,8 +3,8 @@
 `export_my_data` hands the member the copy `core.privacy` assembles from every app's
 sections, and logs it. `erase_member` carries out a deletion request at once (after the
 portal has checked the password): it erases the members app's own data, then runs every
-app's registered part in the same transaction (`core.privacy.register_eraser`, the
-services'), then the login account's, after asking their guards
+app's registered part in the same transaction (`core.privacy.register_eraser`: the
+services', then the inbox's), then the login account's, after asking their guards
 (`core.privacy.register_erasure_guard`, e.g. an open hardship aid case).
 """
 
@@ -260,19 +260,7 @@ def _erase_account(user) -> None:
     from rest_framework.authtoken.models import Token
 
     from accounts import sessions
-    from notifications.models import (
-        CapturedMessage,
-        Delivery,
-        Notification,
-        Preference,
-        RecipientSettings,
-    )
 
-    deliveries = Delivery.objects.filter(notification__recipient=user).values_list("pk", flat=True)
-    CapturedMessage.objects.filter(reference__in=[str(pk) for pk in deliveries]).delete()
-    Notification.objects.filter(recipient=user).delete()  # with their deliveries
-    Preference.objects.filter(user=user).delete()
-    RecipientSettings.objects.filter(user=user).delete()
     Token.objects.filter(user=user).delete()
     for device in devices_for_user(user, confirmed=None):
         device.delete()

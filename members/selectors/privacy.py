@@ -1,8 +1,8 @@
 """The members app's sections of a member's copy of their own data (`core.privacy`).
 
 The member record with the full ID number and phone, the login account, history, dues,
-applications, transfers, the inbox; the services' parts are registered by
-`services.selectors.privacy`.
+applications and transfers. The inbox and message settings are registered by
+notifications, the services' parts by `services.selectors.privacy`.
 
 A section lists only what concerns the member and what they may see: never another
 person's data, nor officers' internal records (who did what).
@@ -64,12 +64,9 @@ register_section(
 
 
 def _account_rows(subject: Subject) -> Iterable[Mapping]:
-    from notifications.models import RecipientSettings
-
     user = subject.user
     if user is None:
         return []
-    prefs = RecipientSettings.objects.filter(user=user).first()
     return [
         {
             "username": user.get_username(),
@@ -78,9 +75,6 @@ def _account_rows(subject: Subject) -> Iterable[Mapping]:
             "last_name": user.last_name,
             "date_joined": plain(user.date_joined),
             "last_login": plain(user.last_login),
-            "language": prefs.get_language_display() if prefs else None,
-            "quiet_start": plain(prefs.quiet_start) if prefs else None,
-            "quiet_end": plain(prefs.quiet_end) if prefs else None,
         }
     ]
 
@@ -96,43 +90,11 @@ register_section(
             ("last_name", gettext_lazy("Last name")),
             ("date_joined", gettext_lazy("Account created at")),
             ("last_login", gettext_lazy("Last login")),
-            ("language", gettext_lazy("Language of messages")),
-            ("quiet_start", gettext_lazy("No SMS from")),
-            ("quiet_end", gettext_lazy("No SMS until")),
         ],
         rows=_account_rows,
         single=True,
     ),
     order=200,
-)
-
-
-def _preference_rows(subject: Subject) -> Iterable[Mapping]:
-    from notifications import channels, kinds
-    from notifications.models import Preference
-
-    if subject.user is None:
-        return []
-    for pref in Preference.objects.filter(user=subject.user).order_by("kind", "channel"):
-        yield {
-            "kind": kinds.label(pref.kind),
-            "channel": str(channels.LABELS.get(pref.channel, pref.channel)),
-            "enabled": pref.enabled,
-        }
-
-
-register_section(
-    Section(
-        key="notification_preferences",
-        title=gettext_lazy("Notification preferences"),
-        columns=[
-            ("kind", gettext_lazy("Message")),
-            ("channel", gettext_lazy("Channel")),
-            ("enabled", gettext_lazy("Enabled")),
-        ],
-        rows=_preference_rows,
-    ),
-    order=300,
 )
 
 
@@ -259,36 +221,4 @@ register_section(
         lambda subject: subject.member.dues.select_related("organization").order_by("period"),
     ),
     order=MEMBERSHIP_ORDER,
-)
-
-
-def _notification_rows(subject: Subject) -> Iterable[Mapping]:
-    from notifications.models import Notification
-
-    if subject.user is None:
-        return []
-    for note in Notification.objects.filter(recipient=subject.user).order_by("created_at"):
-        yield {
-            "created_at": plain(note.created_at),
-            "title": note.title,
-            "body": note.body,
-            "link": note.link,
-            "read_at": plain(note.read_at),
-        }
-
-
-register_section(
-    Section(
-        key="notifications",
-        title=gettext_lazy("Messages"),
-        columns=[
-            ("created_at", gettext_lazy("Sent at")),
-            ("title", gettext_lazy("Title")),
-            ("body", gettext_lazy("Text")),
-            ("link", gettext_lazy("Link")),
-            ("read_at", gettext_lazy("Read at")),
-        ],
-        rows=_notification_rows,
-    ),
-    order=600,
 )
