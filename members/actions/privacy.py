@@ -4,7 +4,7 @@
 sections, and logs it. `erase_member` carries out a deletion request at once (after the
 portal has checked the password): it erases the members app's own data, then runs every
 app's registered part in the same transaction (`core.privacy.register_eraser`: the
-services', then the inbox's), then the login account's, after asking their guards
+services', then the inbox's and the login account's), after asking their guards
 (`core.privacy.register_erasure_guard`, e.g. an open hardship aid case).
 """
 
@@ -207,9 +207,8 @@ def erase_member(*, member: Member, acting_user) -> Member:
         redact.rows(transfers, ["reason", "refusal_reason"])
         _erase_applications(JoinApplication.objects.filter(pk__in=applications), redact)
 
+        # The services', then the inbox's and the login's parts (anonymised last).
         privacy.run_erasers(subject=Subject(user=user, member=after), redact=redact)
-        if user is not None:
-            _erase_account(user)
         record_audit(
             actor=acting_user,
             action="member.erased",
@@ -253,24 +252,3 @@ def _erase_applications(applications: QuerySet[JoinApplication], redact: Redacto
         # The status link stops working: its key no longer matches any application.
         application.access_key_hash = hashlib.sha256(secrets.token_bytes(32)).hexdigest()
         application.save()
-
-
-def _erase_account(user) -> None:
-    from django_otp import devices_for_user
-    from rest_framework.authtoken.models import Token
-
-    from accounts import sessions
-
-    Token.objects.filter(user=user).delete()
-    for device in devices_for_user(user, confirmed=None):
-        device.delete()
-    sessions.end_all_sessions(user)
-    user.username = f"deleted-{secrets.token_hex(8)}"
-    user.email = user.first_name = user.last_name = ""
-    # A new password hash also ends any session not registered: its auth hash changes.
-    user.set_unusable_password()
-    user.is_active = user.is_staff = user.is_superuser = False
-    user.last_login = None
-    user.save()
-    user.groups.clear()
-    user.user_permissions.clear()

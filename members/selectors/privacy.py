@@ -1,8 +1,8 @@
 """The members app's sections of a member's copy of their own data (`core.privacy`).
 
-The member record with the full ID number and phone, the login account, history, dues,
-applications and transfers. The inbox and message settings are registered by
-notifications, the services' parts by `services.selectors.privacy`.
+The member record with the full ID number and phone, the membership history, join
+applications, transfers and dues. The login account, sessions and messages are registered
+by accounts and notifications, the services' parts by `services.selectors.privacy`.
 
 A section lists only what concerns the member and what they may see: never another
 person's data, nor officers' internal records (who did what).
@@ -10,12 +10,10 @@ person's data, nor officers' internal records (who did what).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-
 from django.db.models import Q
 from django.utils.translation import gettext_lazy
 
-from core.privacy import Section, Subject, model_section, plain, register_section
+from core.privacy import model_section, register_section
 
 from ..models import DuesRecord, JoinApplication, Member, MembershipEvent, Transfer
 
@@ -60,64 +58,6 @@ register_section(
         single=True,
     ),
     order=RECORD_ORDER,
-)
-
-
-def _account_rows(subject: Subject) -> Iterable[Mapping]:
-    user = subject.user
-    if user is None:
-        return []
-    return [
-        {
-            "username": user.get_username(),
-            "email": user.email,
-            "first_name": user.first_name,
-            "last_name": user.last_name,
-            "date_joined": plain(user.date_joined),
-            "last_login": plain(user.last_login),
-        }
-    ]
-
-
-register_section(
-    Section(
-        key="account",
-        title=gettext_lazy("Login account"),
-        columns=[
-            ("username", gettext_lazy("Login name")),
-            ("email", gettext_lazy("Email")),
-            ("first_name", gettext_lazy("First name")),
-            ("last_name", gettext_lazy("Last name")),
-            ("date_joined", gettext_lazy("Account created at")),
-            ("last_login", gettext_lazy("Last login")),
-        ],
-        rows=_account_rows,
-        single=True,
-    ),
-    order=200,
-)
-
-
-def _session_rows(subject: Subject) -> Iterable[Mapping]:
-    from accounts.models import UserSession
-
-    if subject.user is None:
-        return []
-    for row in UserSession.objects.filter(user=subject.user).order_by("-started_at"):
-        yield {"started_at": plain(row.started_at), "user_agent": row.user_agent}
-
-
-register_section(
-    Section(
-        key="login_sessions",
-        title=gettext_lazy("Login sessions"),
-        columns=[
-            ("started_at", gettext_lazy("Logged in at")),
-            ("user_agent", gettext_lazy("Browser")),
-        ],
-        rows=_session_rows,
-    ),
-    order=400,
 )
 
 register_section(
