@@ -9,6 +9,6 @@ class AccountsConfig(AppConfig):
     def ready(self):
         from core.demo import register_seeder
 
-        from . import demo, signals  # noqa: F401
+        from . import demo, privacy, signals  # noqa: F401 - privacy registers its parts
 
         register_seeder("accounts", demo.seed, demo.reset)

@@ -1,33 +1,33 @@
 """A member's rights over their own data (PIPL): a copy of it, and deleting their account.
 
-`export_my_data` hands the member the copy `members.privacy` assembles, and logs it.
-`erase_member` carries out a deletion request at once (after the portal has checked the
-password). Apps above members take part through two small registries, since members may
-not import them: `register_erasure_guard` (a reason to refuse, e.g. an open hardship aid
-case) and `register_eraser` (their part of the erasure, in the same transaction).
+`export_my_data` hands the member the copy `core.privacy` assembles from every app's
+sections, and logs it. `erase_member` carries out a deletion request at once (after the
+portal has checked the password): it erases the members app's own data, then runs every
+app's registered part in the same transaction (`core.privacy.register_eraser`: the
+services', then the inbox's and the login account's), after asking their guards
+(`core.privacy.register_erasure_guard`, e.g. an open hardship aid case).
 """
 
 from __future__ import annotations
 
 import datetime
 import hashlib
-import re
 import secrets
-from collections.abc import Callable, Iterable
 
-from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import Model, QuerySet
-from django.utils import timezone, translation
+from django.db.models import QuerySet
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from core import privacy
 from core.audit import record_audit
+from core.privacy import Redactor, Subject, in_site_language
 from organizations import counters
 from organizations.models import OrgRole
 
-from .. import privacy
+from .. import spreadsheets
 from ..models import (
     CURRENT_STATUSES,
     OPEN_APPLICATION_STATUSES,
@@ -38,10 +38,9 @@ from ..models import (
     Transfer,
     TransferStatus,
 )
+from ..selectors.privacy import applications_of  # importing it registers the sections
 from . import apply_status_change, counter_delta, require_member_admin
 
-# What replaces an identifier in the free text that is kept.
-MASK = "***"
 # The birth date of an erased record: the column may not be empty, and the real one goes.
 ERASED_BIRTH_DATE = datetime.date(1900, 1, 1)
 
@@ -52,18 +51,16 @@ ERASURE_REASON = gettext_lazy("Left the union and deleted the account")
 EXPORT_FORMATS = ("json", "xlsx")
 
 
-def in_site_language(text) -> str:
-    """Text stored in a record: in the site's language, not the requester's."""
-    with translation.override(settings.LANGUAGE_CODE):
-        return str(text)
-
-
 def _is_member_self(user, member: Member) -> bool:
     return (
         getattr(user, "is_authenticated", False)
         and member.user_id is not None
         and member.user_id == user.pk
     )
+
+
+def _subject(member: Member) -> Subject:
+    return Subject(user=member.user, member=member)
 
 
 # --- A copy of one's data -----------------------------------------------------------------
@@ -76,11 +73,11 @@ def export_my_data(*, member: Member, fmt: str, acting_user) -> bytes:
     if not _is_member_self(acting_user, member):
         # Officers see members through the audited admin, never through this copy.
         raise PermissionDenied(_("Only the member themself can download a copy of their data."))
-    data = privacy.export_personal_data(member)
+    data = privacy.export_personal_data(_subject(member))
     if fmt == "json":
         content = privacy.personal_data_json(data)
     else:
-        content = privacy.personal_data_xlsx(data)
+        content = spreadsheets.write_workbook(privacy.personal_data_sheets(data))
     record_audit(
         actor=acting_user,
         action="member.personal_data_exported",
@@ -91,85 +88,23 @@ def export_my_data(*, member: Member, fmt: str, acting_user) -> bytes:
     return content
 
 
-# --- Registries for the apps above members ------------------------------------------------
-
-# guard(member) -> a reason to refuse the erasure now, or None.
-Guard = Callable[[Member], "str | None"]
-# eraser(member=…, user=…, redact=…): called inside the erasure's transaction, after the
-# member record is anonymised and unlinked from the account (`user`, None if it had none).
-Eraser = Callable[..., None]
-
-GUARDS: dict[str, Guard] = {}
-ERASERS: dict[str, Eraser] = {}
-
-
-def _name(func) -> str:
-    return f"{func.__module__}.{func.__qualname__}"
-
-
-def register_erasure_guard(guard: Guard) -> None:
-    GUARDS[_name(guard)] = guard
-
-
-def register_eraser(eraser: Eraser) -> None:
-    ERASERS[_name(eraser)] = eraser
-
-
 # --- Redaction of the free text that is kept --------------------------------------------------
 
 
-class Redactor:
-    """Replaces a person's identifiers in free text by ***: their name, ID number, phone,
-    membership and card numbers and email, as typed (any case, digits spaced or hyphenated).
-
-    It cannot find what only describes them; kept texts are records written about a case
-    (a concern, an aid case, a transfer), which without these identifiers name nobody.
-    """
-
-    def __init__(self, *, texts: Iterable[str] = (), numbers: Iterable[str] = ()):
-        patterns = {re.escape(t) for t in texts if t and len(t.strip()) >= 2}
-        for number in numbers:
-            if number and len(number) >= 5:
-                patterns.add(r"[\s-]?".join(re.escape(c) for c in number))
-        ordered = sorted(patterns, key=len, reverse=True)
-        self._pattern = re.compile("|".join(ordered), re.IGNORECASE) if ordered else None
-
-    @classmethod
-    def for_member(cls, member: Member) -> Redactor:
-        user = member.user
-        return cls(
-            texts=[member.name, getattr(user, "email", "")],
-            numbers=[
-                member.id_number,
-                member.phone,
-                member.membership_number,
-                member.card_number or "",
-                user.get_username() if user is not None else "",
-            ],
-        )
-
-    def __call__(self, text: str) -> str:
-        if not text or self._pattern is None:
-            return text
-        return self._pattern.sub(MASK, text)
-
-    def rows(self, queryset: QuerySet, fields: Iterable[str]) -> int:
-        """Redact `fields` of every row of `queryset`; returns how many rows changed."""
-        fields = list(fields)
-        changed: list[Model] = []
-        for obj in queryset.only("pk", *fields).order_by():
-            dirty = False
-            for field in fields:
-                old = getattr(obj, field)
-                new = self(old)
-                if new != old:
-                    setattr(obj, field, new)
-                    dirty = True
-            if dirty:
-                changed.append(obj)
-        if changed:
-            queryset.model.objects.bulk_update(changed, fields)
-        return len(changed)
+def redactor_for(member: Member) -> Redactor:
+    """Finds the member's name, ID number, phone, membership and card numbers, login name
+    and email in free text."""
+    user = member.user
+    return Redactor(
+        texts=[member.name, getattr(user, "email", "")],
+        numbers=[
+            member.id_number,
+            member.phone,
+            member.membership_number,
+            member.card_number or "",
+            user.get_username() if user is not None else "",
+        ],
+    )
 
 
 # --- Erasure ------------------------------------------------------------------------------
@@ -197,10 +132,7 @@ def erasure_refusals(member: Member) -> list[str]:
                 "who gave you that role to remove it first."
             )
         )
-    for guard in GUARDS.values():
-        reason = guard(member)
-        if reason:
-            reasons.append(str(reason))
+    reasons += privacy.guard_refusals(_subject(member))
     return reasons
 
 
@@ -252,8 +184,8 @@ def erase_member(*, member: Member, acting_user) -> Member:
         if refusals:
             raise ValidationError(refusals)
         # Taken before anything changes: what to look for in the texts that are kept.
-        redact = Redactor.for_member(locked)
-        applications = list(privacy.applications_of(locked).values_list("pk", flat=True))
+        redact = redactor_for(locked)
+        applications = list(applications_of(locked).values_list("pk", flat=True))
         user = locked.user
         if locked.status in CURRENT_STATUSES:
             apply_status_change(
@@ -275,10 +207,8 @@ def erase_member(*, member: Member, acting_user) -> Member:
         redact.rows(transfers, ["reason", "refusal_reason"])
         _erase_applications(JoinApplication.objects.filter(pk__in=applications), redact)
 
-        for eraser in ERASERS.values():
-            eraser(member=after, user=user, redact=redact)
-        if user is not None:
-            _erase_account(user)
+        # The services', then the inbox's and the login's parts (anonymised last).
+        privacy.run_erasers(subject=Subject(user=user, member=after), redact=redact)
         record_audit(
             actor=acting_user,
             action="member.erased",
@@ -322,36 +252,3 @@ def _erase_applications(applications: QuerySet[JoinApplication], redact: Redacto
         # The status link stops working: its key no longer matches any application.
         application.access_key_hash = hashlib.sha256(secrets.token_bytes(32)).hexdigest()
         application.save()
-
-
-def _erase_account(user) -> None:
-    from django_otp import devices_for_user
-    from rest_framework.authtoken.models import Token
-
-    from accounts import sessions
-    from notifications.models import (
-        CapturedMessage,
-        Delivery,
-        Notification,
-        Preference,
-        RecipientSettings,
-    )
-
-    deliveries = Delivery.objects.filter(notification__recipient=user).values_list("pk", flat=True)
-    CapturedMessage.objects.filter(reference__in=[str(pk) for pk in deliveries]).delete()
-    Notification.objects.filter(recipient=user).delete()  # with their deliveries
-    Preference.objects.filter(user=user).delete()
-    RecipientSettings.objects.filter(user=user).delete()
-    Token.objects.filter(user=user).delete()
-    for device in devices_for_user(user, confirmed=None):
-        device.delete()
-    sessions.end_all_sessions(user)
-    user.username = f"deleted-{secrets.token_hex(8)}"
-    user.email = user.first_name = user.last_name = ""
-    # A new password hash also ends any session not registered: its auth hash changes.
-    user.set_unusable_password()
-    user.is_active = user.is_staff = user.is_superuser = False
-    user.last_login = None
-    user.save()
-    user.groups.clear()
-    user.user_permissions.clear()

@@ -1,4 +1,5 @@
-"""The services' part of erasing a member at their request (`members.actions.privacy`).
+"""The services' part of erasing a member at their request (`core.privacy`, run by
+`members.actions.privacy.erase_member`).
 
 A member with an open hardship aid case cannot be erased: the case is public money still
 being decided or paid, and needs the person. Otherwise, in the erasure's transaction:
@@ -22,8 +23,13 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from members.actions.privacy import in_site_language, register_eraser, register_erasure_guard
-from members.models import Member
+from core.privacy import (
+    Redactor,
+    Subject,
+    in_site_language,
+    register_eraser,
+    register_erasure_guard,
+)
 
 from ..models import (
     OPEN_REQUEST_STATUSES,
@@ -43,12 +49,15 @@ from ..models import (
 )
 from . import activities, aid, menu, voice
 
+# The member's parts come before the account's (see `core.privacy`): cancelling notifies.
+ERASER_ORDER = 100
+
 # Written into the history of what is cancelled or closed on the member's behalf.
 ERASURE_NOTE = gettext_lazy("The member left the union and deleted their account.")
 
 
-def refuse_while_aid_case_open(member: Member) -> str | None:
-    if AidCase.objects.filter(member=member, status__in=aid.OPEN_STATUSES).exists():
+def refuse_while_aid_case_open(subject: Subject) -> str | None:
+    if AidCase.objects.filter(member=subject.member, status__in=aid.OPEN_STATUSES).exists():
         return _(
             "Your hardship aid case is still being handled (or its aid is paid and due for "
             "its yearly review). Ask your union's aid officer to close it first."
@@ -56,9 +65,10 @@ def refuse_while_aid_case_open(member: Member) -> str | None:
     return None
 
 
-def erase_services_data(*, member: Member, user, redact) -> None:
+def erase_services_data(*, subject: Subject, redact: Redactor) -> None:
     """Cancel or close what is still open, delete what only concerns the person, and take
     their identifiers out of what the unions keep. Inside the erasure's transaction."""
+    member, user = subject.member, subject.user
     note = in_site_language(ERASURE_NOTE)
     now = timezone.now()
 
@@ -104,4 +114,4 @@ def erase_services_data(*, member: Member, user, redact) -> None:
 
 
 register_erasure_guard(refuse_while_aid_case_open)
-register_eraser(erase_services_data)
+register_eraser(erase_services_data, order=ERASER_ORDER)

@@ -1,4 +1,4 @@
-"""The services' sections of a member's copy of their own data (`members.privacy`).
+"""The services' sections of a member's copy of their own data (`core.privacy`).
 
 What the member sees of their own orders, wishes, votes, registrations, station ratings,
 hardship aid cases and concerns in the portal, and nothing more: no confidential notes on
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from django.utils.translation import gettext_lazy as _
 
-from members.privacy import Section, model_section, plain, register_section
+from core.privacy import Section, Subject, model_section, plain, register_section
 
 from ..models import (
     AidCase,
@@ -30,6 +30,8 @@ from ..models import (
 from .aid import MEMBER_STEP_TEXT
 
 ID = ("id", _("Number"), lambda obj: obj.pk)
+# After the members app's sections and the inbox (see `core.privacy`), in this order.
+ORDER = 700
 
 register_section(
     model_section(
@@ -50,13 +52,14 @@ register_section(
             "closed_at",
             "rated_at",
         ),
-        lambda member: (
-            ServiceRequest.objects.filter(member=member)
+        lambda subject: (
+            ServiceRequest.objects.filter(member=subject.member)
             .select_related("service", "organization")
             .order_by("created_at", "pk")
         ),
         extra=[ID, ("category", _("Category"), lambda r: r.service.get_category_display())],
-    )
+    ),
+    order=ORDER,
 )
 
 register_section(
@@ -65,11 +68,12 @@ register_section(
         _("Service request history"),
         RequestStep,
         ("at", "status", "text"),
-        lambda member: RequestStep.objects.filter(request__member=member).order_by(
+        lambda subject: RequestStep.objects.filter(request__member=subject.member).order_by(
             "request_id", "at", "pk"
         ),
         extra=[("request", _("Service request number"), lambda step: step.request_id)],
-    )
+    ),
+    order=ORDER,
 )
 
 register_section(
@@ -88,12 +92,13 @@ register_section(
             "created_at",
             "answered_at",
         ),
-        lambda member: (
-            ServiceWish.objects.filter(proposer=member)
+        lambda subject: (
+            ServiceWish.objects.filter(proposer=subject.member)
             .select_related("organization")
             .order_by("created_at", "pk")
         ),
-    )
+    ),
+    order=ORDER,
 )
 
 register_section(
@@ -102,13 +107,14 @@ register_section(
         _("Your votes for wishes"),
         WishVote,
         ("wish", "created_at"),
-        lambda member: (
-            WishVote.objects.filter(member=member)
+        lambda subject: (
+            WishVote.objects.filter(member=subject.member)
             .select_related("wish__organization")
             .order_by("created_at", "pk")
         ),
         extra=[("organization", _("Addressed to"), lambda vote: vote.wish.organization)],
-    )
+    ),
+    order=ORDER,
 )
 
 register_section(
@@ -124,8 +130,8 @@ register_section(
             "checked_in_at",
             "checkin_method",
         ),
-        lambda member: (
-            Registration.objects.filter(member=member)
+        lambda subject: (
+            Registration.objects.filter(member=subject.member)
             .select_related("session__activity__organization")
             .order_by("created_at", "pk")
         ),
@@ -135,7 +141,8 @@ register_section(
             ("starts_at", _("Starts at"), lambda r: r.session.starts_at),
             ("ends_at", _("Ends at"), lambda r: r.session.ends_at),
         ],
-    )
+    ),
+    order=ORDER,
 )
 
 register_section(
@@ -144,12 +151,13 @@ register_section(
         _("Station ratings"),
         StationVisit,
         ("station", "visited_on", "rating", "comment", "created_at"),
-        lambda member: (
-            StationVisit.objects.filter(member=member)
+        lambda subject: (
+            StationVisit.objects.filter(member=subject.member)
             .select_related("station")
             .order_by("visited_on", "pk")
         ),
-    )
+    ),
+    order=ORDER,
 )
 
 register_section(
@@ -174,18 +182,19 @@ register_section(
             "next_review_on",
             "created_at",
         ),
-        lambda member: (
-            AidCase.objects.filter(member=member)
+        lambda subject: (
+            AidCase.objects.filter(member=subject.member)
             .select_related("organization")
             .order_by("created_at", "pk")
         ),
         extra=[ID],
-    )
+    ),
+    order=ORDER,
 )
 
 
-def _aid_step_rows(member):
-    steps = AidStep.objects.filter(case__member=member).order_by("case_id", "at", "pk")
+def _aid_step_rows(subject: Subject):
+    steps = AidStep.objects.filter(case__member=subject.member).order_by("case_id", "at", "pk")
     for step in steps:
         yield {
             "case": step.case_id,
@@ -209,15 +218,16 @@ register_section(
             ("amount", _("Amount paid (yuan)")),
         ],
         rows=_aid_step_rows,
-    )
+    ),
+    order=ORDER,
 )
 
 
-def _objection_rows(member):
-    if member.user_id is None:
+def _objection_rows(subject: Subject):
+    if subject.user is None:
         return
     # Their own words only: the case objected to is another household's.
-    for objection in AidObjection.objects.filter(raised_by_id=member.user_id).order_by("pk"):
+    for objection in AidObjection.objects.filter(raised_by=subject.user).order_by("pk"):
         yield {
             "created_at": plain(objection.created_at),
             "text": objection.text,
@@ -237,7 +247,8 @@ register_section(
             ("resolved_at", _("Resolved at")),
         ],
         rows=_objection_rows,
-    )
+    ),
+    order=ORDER,
 )
 
 register_section(
@@ -262,19 +273,20 @@ register_section(
             "rating",
             "rating_comment",
         ),
-        lambda member: (
-            Concern.objects.filter(member=member)
+        lambda subject: (
+            Concern.objects.filter(member=subject.member)
             .select_related("origin", "organization")
             .order_by("created_at", "pk")
         ),
         extra=[ID],
-    )
+    ),
+    order=ORDER,
 )
 
 
-def _concern_step_rows(member):
+def _concern_step_rows(subject: Subject):
     steps = (
-        ConcernStep.objects.filter(concern__member=member)
+        ConcernStep.objects.filter(concern__member=subject.member)
         .select_related("from_organization", "to_organization")
         .order_by("concern_id", "at", "pk")
     )
@@ -303,5 +315,6 @@ register_section(
             ("text", _("Text")),
         ],
         rows=_concern_step_rows,
-    )
+    ),
+    order=ORDER,
 )

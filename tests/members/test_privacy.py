@@ -670,3 +670,42 @@ def test_another_member_cannot_erase_someone_else(tree, officers):
     with pytest.raises(PermissionDenied):
         privacy_actions.erase_member(member=member, acting_user=someone.user)
     assert Member.objects.get(pk=member.pk).deleted_at is None
+
+
+def test_deleting_leaves_no_row_of_the_login_in_the_inbox_or_account_tables(
+    tree, officers, settings, django_capture_on_commit_callbacks
+):
+    """Each app's registered eraser deletes its own rows: messages with their deliveries and
+    captured copies, preferences, settings, sessions, the API token, second-factor devices."""
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    from notifications.models import CapturedMessage, Delivery
+
+    settings.SMS_BACKEND = "notifications.backends.CaptureSmsBackend"
+    with django_capture_on_commit_callbacks(execute=True):
+        member, _raw = join_online(tree.union_a, officers.a_admin)  # told by SMS too
+    user = member.user
+    Preference.objects.create(user=user, kind="dues.reminder", channel="sms", enabled=False)
+    RecipientSettings.objects.create(user=user, language="zh-hans")
+    Token.objects.create(user=user)
+    TOTPDevice.objects.create(user=user, name="phone", confirmed=False)
+    logged_in(member)
+    deliveries = list(Delivery.objects.filter(notification__recipient=user))
+    captured = CapturedMessage.objects.filter(reference__in=[str(d.pk) for d in deliveries])
+    assert deliveries and captured.exists()
+    of_the_user = [
+        (model, field.name)
+        for label in ("notifications", "accounts", "authtoken", "otp_totp")
+        for model in apps.get_app_config(label).get_models()
+        for field in model._meta.concrete_fields
+        if field.is_relation and field.related_model is get_user_model()
+    ]
+    assert len(of_the_user) >= 6  # inbox, preferences, settings, sessions, token, device
+    assert all(model.objects.filter(**{name: user}).exists() for model, name in of_the_user)
+
+    privacy_actions.erase_member(member=member, acting_user=user)
+
+    for model, name in of_the_user:
+        assert not model.objects.filter(**{name: user}).exists(), model
+    assert not Delivery.objects.filter(pk__in=[d.pk for d in deliveries]).exists()
+    assert not captured.exists()
