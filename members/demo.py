@@ -19,7 +19,7 @@ from stdnum.cn import ric
 
 from organizations.models import Organization
 
-from . import actions, crypto
+from . import actions, crypto, people
 from .actions import dues, joining, transfers
 from .models import (
     DuesRecord,
@@ -108,7 +108,7 @@ def seed(stdout, password: str) -> None:
             for _ in range(count):
                 raw = _person(rng, region, employer, types)
                 try:
-                    data = actions.clean_person(raw)
+                    data = people.clean_person(raw)
                 except ValidationError:
                     continue  # a rare impossible random date or region; skip the person
                 if actions.existing_member_for(crypto.id_hash(data["id_number"])):

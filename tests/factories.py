@@ -86,8 +86,9 @@ def person_data(**overrides) -> dict:
 def make_member(org, acting_user=None, **overrides):
     """A member enrolled through `members.actions.create_member`."""
     from members import actions as member_actions
+    from members.people import clean_person
 
-    data = member_actions.clean_person(person_data(**overrides))
+    data = clean_person(person_data(**overrides))
     return member_actions.create_member(organization=org, data=data, acting_user=acting_user)
 
 
@@ -96,6 +97,7 @@ def bulk_members(org, count: int, *, email: bool = True, prefix: str = "bulk") -
     in bulk for fan-out tests. Real encrypted identifiers; counters are not adjusted."""
     from members import actions as member_actions
     from members.models import Member
+    from members.people import clean_person
 
     User = get_user_model()
     users = User.objects.bulk_create(
@@ -112,7 +114,7 @@ def bulk_members(org, count: int, *, email: bool = True, prefix: str = "bulk") -
     today = datetime.date.today()
     rows = []
     for user, number in zip(users, numbers, strict=True):
-        data = member_actions.clean_person(person_data())
+        data = clean_person(person_data())
         member = Member(
             organization=org,
             user=user,

@@ -38,10 +38,9 @@ from ..models import (
     Member,
     MemberStatus,
 )
+from ..people import apply_person, clean_person
 from . import (
-    apply_person,
     check_member_union,
-    clean_person,
     enrol_member,
     existing_member_for,
     new_card_numbers,

@@ -53,10 +53,9 @@ from ..models import (
     MembershipEvent,
     MemberStatus,
 )
+from ..people import apply_person, clean_person
 from . import (
-    apply_person,
     check_member_union,
-    clean_person,
     counter_delta,
     event_counter_keys,
     keeps_member_records,

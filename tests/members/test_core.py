@@ -7,7 +7,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection
 
 from core.models import AuditEntry
-from members import actions, crypto, validators
+from members import actions, crypto, people, validators
 from members.models import EventKind, Member, MemberStatus
 from organizations import counters
 from tests.factories import make_id_number, make_member, person_data
@@ -51,12 +51,12 @@ class TestIdNumbers:
     def test_gender_mismatch_is_reported_on_the_gender_field(self):
         raw = person_data(male=True, gender="female")
         with pytest.raises(ValidationError) as error:
-            actions.clean_person(raw)
+            people.clean_person(raw)
         assert set(error.value.message_dict) == {"gender"}
 
     def test_bad_phone_is_reported(self):
         with pytest.raises(ValidationError) as error:
-            actions.clean_person(person_data(phone="12345"))
+            people.clean_person(person_data(phone="12345"))
         assert set(error.value.message_dict) == {"phone"}
 
 
@@ -130,7 +130,7 @@ class TestMembers:
 
     def test_correcting_employment_type_moves_the_counter(self, tree, officers):
         member = make_member(tree.union_a, employment_type="full_time")
-        data = actions.clean_person(
+        data = people.clean_person(
             {**person_data(), "id_number": member.id_number, "employment_type": "delivery_rider"}
         )
         actions.update_member(member=member, data=data, acting_user=officers.a_admin)

@@ -33,6 +33,7 @@ from members import spreadsheets, validators
 from members.actions import dues
 from members.actions import spreadsheets as imports
 from members.models import DuesRecord, ImportJob, ImportStatus, Member, MembershipEvent
+from members.people import clean_person
 from organizations import counters
 from organizations.actions import grant_role
 from organizations.models import OrgCounter
@@ -429,7 +430,7 @@ def test_clean_person_returns_storable_values_or_refuses_per_field(request, host
     ran(request)
     raw = {**PERSON, "id_number": id_number, **hostile}
     try:
-        data = imports.clean_person(raw)
+        data = clean_person(raw)
     except ValidationError as error:
         assert set(error.message_dict) <= set(hostile), error
         assert_refusal(error)

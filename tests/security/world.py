@@ -80,6 +80,7 @@ from members.models import (
     Transfer,
     TransferSide,
 )
+from members.people import clean_person
 from notifications import actions as notification_actions
 from notifications.models import Notification
 from organizations import actions as org_actions
@@ -353,7 +354,7 @@ def build_world() -> World:
         names = [canary(key, "member"), canary(key, "member_employer")]
         member = member_actions.create_member(
             organization=orgs[key],
-            data=member_actions.clean_person(person_data(name=names[0], employer=names[1])),
+            data=clean_person(person_data(name=names[0], employer=names[1])),
             acting_user=users[key][Role.ADMIN],
         )
         member.user = User.objects.create(username=member.membership_number, password=password)
@@ -364,7 +365,7 @@ def build_world() -> World:
         names = [canary(key, "mover"), canary(key, "mover_employer")]
         movers[key] = member_actions.create_member(
             organization=orgs[key],
-            data=member_actions.clean_person(person_data(name=names[0], employer=names[1])),
+            data=clean_person(person_data(name=names[0], employer=names[1])),
             acting_user=users[key][Role.ADMIN],
         )
         seed(key, "mover", movers[key], names, also=[TRANSFER_TO[key]])
