@@ -143,8 +143,8 @@ def stock_resource(union):
     from django.utils import timezone, translation
     from import_export import fields, resources, widgets
 
-    from members import actions as member_actions
     from members import crypto
+    from members.cards import new_card_numbers, new_membership_numbers
     from members.models import EventKind, Member, MembershipEvent, MemberStatus
     from members.people import apply_person, clean_person
 
@@ -211,10 +211,8 @@ def stock_resource(union):
 
         def before_save_instance(self, instance, row, **kwargs):
             if not instance.membership_number:
-                instance.membership_number = member_actions.new_membership_numbers(
-                    1, instance.join_date.year
-                )[0]
-                instance.card_number = member_actions.new_card_numbers(1)[0]
+                instance.membership_number = new_membership_numbers(1, instance.join_date.year)[0]
+                instance.card_number = new_card_numbers(1)[0]
                 instance.card_issued_at = timezone.now()
 
         def after_save_instance(self, instance, row, **kwargs):

@@ -95,7 +95,7 @@ def make_member(org, acting_user=None, **overrides):
 def bulk_members(org, count: int, *, email: bool = True, prefix: str = "bulk") -> list:
     """`count` active members of `org`, each with a login (and an email address), inserted
     in bulk for fan-out tests. Real encrypted identifiers; counters are not adjusted."""
-    from members import actions as member_actions
+    from members.cards import new_membership_numbers
     from members.models import Member
     from members.people import clean_person
 
@@ -110,7 +110,7 @@ def bulk_members(org, count: int, *, email: bool = True, prefix: str = "bulk") -
             for i in range(count)
         ]
     )
-    numbers = member_actions.new_membership_numbers(count)
+    numbers = new_membership_numbers(count)
     today = datetime.date.today()
     rows = []
     for user, number in zip(users, numbers, strict=True):

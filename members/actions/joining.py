@@ -29,6 +29,7 @@ from notifications.actions import notify_on_commit
 from organizations import scope
 from organizations.models import Organization
 
+from ..cards import new_card_numbers
 from ..models import (
     CURRENT_STATUSES,
     OPEN_APPLICATION_STATUSES,
@@ -43,7 +44,6 @@ from . import (
     check_member_union,
     enrol_member,
     existing_member_for,
-    new_card_numbers,
     require,
     save_membership_change,
 )

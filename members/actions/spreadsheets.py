@@ -41,6 +41,7 @@ from organizations.models import Level, Organization, OrgStatus
 from organizations.validators import normalize_uscc
 
 from .. import crypto, spreadsheets, validators
+from ..cards import new_card_numbers, new_membership_numbers
 from ..models import (
     CURRENT_STATUSES,
     Education,
@@ -59,8 +60,6 @@ from . import (
     counter_delta,
     event_counter_keys,
     keeps_member_records,
-    new_card_numbers,
-    new_membership_numbers,
     require_member_admin,
 )
 

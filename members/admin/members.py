@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 from organizations import scope
 
 from .. import actions, crypto, validators
+from ..actions.cards import issue_card
 from ..forms.dues import WageBaseForm, can_change_wage_base
 from ..forms.person import MemberAddForm, MemberChangeForm, RevealForm, StatusChangeForm
 from ..models import PERSON_FIELDS, Member, MembershipEvent
@@ -273,7 +274,7 @@ class MemberAdmin(MemberSpreadsheetAdminMixin, scope.ScopedAdminMixin, admin.Mod
             try:
                 with transaction.atomic():
                     actions.require_member_admin(request.user, member.organization)
-                    actions.issue_card(member=member, acting_user=request.user)
+                    issue_card(member=member, acting_user=request.user)
             except (PermissionDenied, ValidationError) as error:
                 messages.error(request, " ".join(getattr(error, "messages", [str(error)])))
             else:

@@ -32,7 +32,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from core.audit import record_audit
-from members.actions import member_for_card_token
+from members.cards import member_for_card_token
 from members.models import Member
 from notifications.actions import link_for, notify
 from organizations import counters, scope

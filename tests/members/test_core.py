@@ -7,7 +7,8 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection
 
 from core.models import AuditEntry
-from members import actions, crypto, people, validators
+from members import actions, cards, crypto, people, validators
+from members.actions import cards as card_actions
 from members.models import EventKind, Member, MemberStatus
 from organizations import counters
 from tests.factories import make_id_number, make_member, person_data
@@ -96,12 +97,12 @@ class TestMembers:
 
         def drawing(*numbers):
             draws = iter(numbers)
-            monkeypatch.setattr(actions, "_random_number", lambda prefix: next(draws))
+            monkeypatch.setattr(cards, "_random_number", lambda prefix: next(draws))
 
         drawing(existing.membership_number, "2024000000000017")
-        assert actions.new_membership_numbers(1, 2024) == ["2024000000000017"]
+        assert cards.new_membership_numbers(1, 2024) == ["2024000000000017"]
         drawing(existing.card_number, "8000000000000018")
-        assert actions.new_card_numbers(1) == ["8000000000000018"]
+        assert cards.new_card_numbers(1) == ["8000000000000018"]
 
     def test_lifecycle_history_and_counters(self, tree, officers):
         member = make_member(tree.union_a, acting_user=officers.a_admin)
@@ -162,15 +163,15 @@ class TestMembers:
 
     def test_card_token_verifies_until_membership_ends_or_card_is_reissued(self, tree):
         member = make_member(tree.union_a)
-        token = actions.card_token(member)
-        assert actions.member_for_card_token(token) == (member, True)
-        assert actions.member_for_card_token(token[:-2] + "xx") == (None, False)
-        member = actions.issue_card(member=member)
-        assert actions.member_for_card_token(token)[1] is False
-        new_token = actions.card_token(member)
-        assert actions.member_for_card_token(new_token)[1] is True
+        token = cards.card_token(member)
+        assert cards.member_for_card_token(token) == (member, True)
+        assert cards.member_for_card_token(token[:-2] + "xx") == (None, False)
+        member = card_actions.issue_card(member=member)
+        assert cards.member_for_card_token(token)[1] is False
+        new_token = cards.card_token(member)
+        assert cards.member_for_card_token(new_token)[1] is True
         actions.change_status(member=member, status="deceased", reason="病故")
-        assert actions.member_for_card_token(new_token)[1] is False
+        assert cards.member_for_card_token(new_token)[1] is False
 
     def test_counter_drift_is_found_and_repaired(self, tree):
         make_member(tree.union_a)

@@ -67,6 +67,7 @@ from django.utils import timezone
 
 from core.models import AuditEntry
 from members import actions as member_actions
+from members.actions import cards as card_actions
 from members.actions import dues as dues_actions
 from members.actions import joining as joining_actions
 from members.actions import spreadsheets as spreadsheet_actions
@@ -359,7 +360,7 @@ def build_world() -> World:
         )
         member.user = User.objects.create(username=member.membership_number, password=password)
         member.save(update_fields=["user"])
-        member = member_actions.issue_card(member=member)
+        member = card_actions.issue_card(member=member)
         members[key] = seed(key, "member", member, names)
 
         names = [canary(key, "mover"), canary(key, "mover_employer")]
