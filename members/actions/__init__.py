@@ -10,12 +10,10 @@ from __future__ import annotations
 
 import datetime
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Count
-from django.db.models.functions import ExtractYear
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -24,6 +22,7 @@ from organizations import counters, scope
 from organizations.models import Level, Organization, OrgStatus
 
 from ..cards import new_card_numbers, new_membership_numbers
+from ..counters import counter_delta, event_counter_keys
 from ..models import (
     CURRENT_STATUSES,
     PERSON_FIELDS,
@@ -33,85 +32,6 @@ from ..models import (
     MemberStatus,
 )
 from ..people import apply_person
-
-# --- Counters ---------------------------------------------------------------------------
-
-
-def counter_keys(member: Member) -> list[tuple[int, str]]:
-    """The counters one member row contributes to (its union's, by status and profile).
-
-    Profile breakdowns count active members only. Age is kept as birth year, so that the
-    counters stay exact as people grow older; age bands are derived when read.
-    """
-    if member.deleted_at is not None:
-        return []
-    org = member.organization_id
-    keys = [(org, f"members.status.{member.status}")]
-    if member.status == MemberStatus.ACTIVE:
-        keys += [
-            (org, f"members.gender.{member.gender}"),
-            (org, f"members.birth_year.{member.birth_date.year}"),
-            (org, f"members.employment.{member.employment_type}"),
-        ]
-    return keys
-
-
-def counter_delta(before: Iterable[Member], after: Iterable[Member]) -> Counter:
-    delta: Counter = Counter()
-    for member in before:
-        for key in counter_keys(member):
-            delta[key] -= 1
-    for member in after:
-        for key in counter_keys(member):
-            delta[key] += 1
-    return delta
-
-
-def event_counter_keys(event: MembershipEvent) -> list[tuple[int, str]]:
-    """Flows: joins, transfers in and out, and status changes, per union."""
-    if event.kind in (EventKind.JOINED, EventKind.REJOINED):
-        return [(event.to_organization_id, "members.flow.joined")]
-    if event.kind in (EventKind.TRANSFERRED, EventKind.RETAINED):
-        return [
-            (event.from_organization_id, "members.flow.transfer_out"),
-            (event.to_organization_id, "members.flow.transfer_in"),
-        ]
-    return [(event.to_organization_id, f"members.flow.status.{event.to_status}")]
-
-
-def count_member_counters() -> dict[tuple[int, str], int]:
-    """Ground truth of every `members.` counter, counted from the rows."""
-    truth: Counter = Counter()
-    live = Member.objects.filter(deleted_at__isnull=True)
-    for org, status, n in live.values_list("organization_id", "status").annotate(n=Count("pk")):
-        truth[(org, f"members.status.{status}")] += n
-    active = live.filter(status=MemberStatus.ACTIVE)
-    for field, key in (("gender", "gender"), ("employment_type", "employment")):
-        for org, value, n in active.values_list("organization_id", field).annotate(n=Count("pk")):
-            truth[(org, f"members.{key}.{value}")] += n
-    for org, year, n in (
-        active.annotate(year=ExtractYear("birth_date"))
-        .values_list("organization_id", "year")
-        .annotate(n=Count("pk"))
-    ):
-        truth[(org, f"members.birth_year.{year}")] += n
-    events = MembershipEvent.objects.values_list(
-        "kind", "from_organization_id", "to_organization_id", "to_status"
-    ).annotate(n=Count("pk"))
-    for kind, from_org, to_org, to_status, n in events:
-        event = MembershipEvent(
-            kind=kind, from_organization_id=from_org, to_organization_id=to_org, to_status=to_status
-        )
-        for key in event_counter_keys(event):
-            truth[key] += n
-    from .dues import count_dues_counters  # dues builds on this module's helpers
-
-    truth.update(count_dues_counters())
-    return dict(truth)
-
-
-counters.register_source("members.", count_member_counters)
-
 
 # --- Events -----------------------------------------------------------------------------
 

@@ -25,7 +25,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ImproperlyConfigured, PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models import Count, Q, Sum
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -37,6 +37,7 @@ from organizations import counters
 from organizations.models import Level, Organization, OrgStatus
 
 from .. import crypto, spreadsheets, validators
+from ..counters import count_dues_counters, record_counters
 from ..models import (
     DuesRecord,
     ImportJob,
@@ -46,7 +47,7 @@ from ..models import (
     MemberStatus,
     PaymentMethod,
 )
-from ..selectors.dues import arrears_q, check_period, outstanding_expression, paid_q
+from ..selectors.dues import arrears_q, check_period, outstanding_expression
 from . import require_member_admin
 
 logger = logging.getLogger(__name__)
@@ -210,50 +211,7 @@ def _check_dues_union(organization: Organization) -> None:
         )
 
 
-# --- Counters ---------------------------------------------------------------------------
-# Per collecting union (`DuesRecord.organization`), over all months: ``members.dues.records``,
-# ``members.dues.due_fen`` and ``members.dues.paid_fen`` (money in fen, so that counters stay
-# integers) and ``members.dues.paid_records`` (paid in full, as `DuesRecord.is_paid` says).
-# Their ground truth is part of `count_member_counters`: the "members." source answers for
-# every key under its prefix.
-
-DUES_BATCH = 1000
-
-
-def record_counters(record: DuesRecord) -> Counter:
-    """The counters one dues record contributes to."""
-    org = record.organization_id
-    return Counter(
-        {
-            (org, "members.dues.records"): 1,
-            (org, "members.dues.due_fen"): counters.fen(record.amount_due),
-            (org, "members.dues.paid_fen"): counters.fen(record.amount_paid),
-            (org, "members.dues.paid_records"): int(record.is_paid),
-        }
-    )
-
-
-def count_dues_counters(records: QuerySet[DuesRecord] | None = None) -> Counter:
-    """The counters of `records` (every dues record by default), in one query grouped by union."""
-    records = DuesRecord.objects.all() if records is None else records
-    rows = (
-        records.order_by()
-        .values("organization_id")
-        .annotate(
-            n=Count("pk"),
-            due=Sum("amount_due"),
-            paid=Sum("amount_paid"),
-            paid_records=Count("pk", filter=paid_q()),
-        )
-        .values_list("organization_id", "n", "due", "paid", "paid_records")
-    )
-    truth: Counter = Counter()
-    for org, n, due, paid, paid_records in rows:
-        truth[(org, "members.dues.records")] += n
-        truth[(org, "members.dues.due_fen")] += counters.fen(due or 0)
-        truth[(org, "members.dues.paid_fen")] += counters.fen(paid or 0)
-        truth[(org, "members.dues.paid_records")] += paid_records
-    return truth
+DUES_BATCH = 1000  # dues records inserted per statement
 
 
 # --- Wage base --------------------------------------------------------------------------

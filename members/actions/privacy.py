@@ -28,6 +28,7 @@ from organizations import counters
 from organizations.models import OrgRole
 
 from .. import privacy
+from ..counters import counter_delta
 from ..models import (
     CURRENT_STATUSES,
     OPEN_APPLICATION_STATUSES,
@@ -38,7 +39,7 @@ from ..models import (
     Transfer,
     TransferStatus,
 )
-from . import apply_status_change, counter_delta, require_member_admin
+from . import apply_status_change, require_member_admin
 
 # What replaces an identifier in the free text that is kept.
 MASK = "***"

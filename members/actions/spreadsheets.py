@@ -42,6 +42,7 @@ from organizations.validators import normalize_uscc
 
 from .. import crypto, spreadsheets, validators
 from ..cards import new_card_numbers, new_membership_numbers
+from ..counters import counter_delta, event_counter_keys
 from ..models import (
     CURRENT_STATUSES,
     Education,
@@ -57,8 +58,6 @@ from ..models import (
 from ..people import apply_person, clean_person
 from . import (
     check_member_union,
-    counter_delta,
-    event_counter_keys,
     keeps_member_records,
     require_member_admin,
 )
