@@ -9,7 +9,6 @@ spreadsheets) build on the helpers here.
 from __future__ import annotations
 
 import datetime
-from collections import Counter
 from collections.abc import Mapping
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -22,95 +21,17 @@ from organizations import counters, scope
 from organizations.models import Level, Organization, OrgStatus
 
 from ..cards import new_card_numbers, new_membership_numbers
-from ..counters import counter_delta, event_counter_keys
+from ..counters import counter_delta
 from ..models import (
     CURRENT_STATUSES,
     PERSON_FIELDS,
     EventKind,
     Member,
-    MembershipEvent,
     MemberStatus,
 )
 from ..people import apply_person
-
-# --- Events -----------------------------------------------------------------------------
-
-
-def record_event(
-    *,
-    member: Member,
-    kind: str,
-    actor=None,
-    from_status: str = "",
-    from_organization: Organization | None = None,
-    reason: str = "",
-    effective_on: datetime.date | None = None,
-    transfer=None,
-) -> MembershipEvent:
-    """Append a history event for the member's current state, and count its flow."""
-    event = MembershipEvent.objects.create(
-        member=member,
-        kind=kind,
-        actor=actor if getattr(actor, "is_authenticated", False) else None,
-        from_status=from_status,
-        to_status=member.status,
-        from_organization=from_organization,
-        to_organization=member.organization,
-        reason=reason[:500],
-        effective_on=effective_on or timezone.localdate(),
-        transfer=transfer,
-    )
-    counters.adjust(Counter(event_counter_keys(event)))
-    return event
-
-
-def save_membership_change(
-    *,
-    before: Member,
-    after: Member,
-    kind: str,
-    acting_user=None,
-    reason: str = "",
-    effective_on: datetime.date | None = None,
-    transfer=None,
-) -> MembershipEvent:
-    """Save `after` (a changed copy of the locked row `before`): counters follow, and the
-    change goes into the history. Call inside the transaction that locked `before`."""
-    after.save()
-    counters.adjust(counter_delta([before], [after]))
-    return record_event(
-        member=after,
-        kind=kind,
-        actor=acting_user,
-        from_status=before.status,
-        from_organization=before.organization,
-        reason=reason,
-        effective_on=effective_on,
-        transfer=transfer,
-    )
-
-
-# --- Permissions ------------------------------------------------------------------------
-
-
-def require(user, access: scope.Access, obj, message: str | None = None) -> None:
-    """PermissionDenied unless `user` (None: the system itself) reaches `obj` for `access`."""
-    if user is not None and not scope.can(user, access, obj):
-        raise PermissionDenied(message or _("This is outside your area of responsibility."))
-
-
-def keeps_member_records(user, org: Organization) -> bool:
-    """Whether `user` (None: the system itself) keeps the member records of `org`:
-    an administrator of the grassroots union (personal data and change)."""
-    return user is None or (
-        scope.can(user, scope.Access.PERSONAL, org) and scope.can(user, scope.Access.CHANGE, org)
-    )
-
-
-def require_member_admin(user, org: Organization) -> None:
-    """Keeping member records: administrators of the member's own grassroots union."""
-    if not keeps_member_records(user, org):
-        raise PermissionDenied(_("This is outside your area of responsibility."))
+from .history import record_event, save_membership_change
+from .permissions import require, require_member_admin
 
 
 def check_member_union(org: Organization, status: str = MemberStatus.ACTIVE) -> None:

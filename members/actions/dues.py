@@ -48,7 +48,7 @@ from ..models import (
     PaymentMethod,
 )
 from ..selectors.dues import arrears_q, check_period, outstanding_expression
-from . import require_member_admin
+from .permissions import require_member_admin, require_wage_admin
 
 logger = logging.getLogger(__name__)
 
@@ -174,13 +174,6 @@ def compute_dues(wage_base) -> Decimal:
     wage = _to_decimal(wage_base, "wage_base")
     rate, quantum, rounding = dues_settings()
     return (wage * rate).quantize(quantum, rounding=rounding)
-
-
-def require_wage_admin(user, organization: Organization) -> None:
-    """Wage bases: administrators of the member's union who hold `change_wage_base`."""
-    require_member_admin(user, organization)
-    if user is not None and not user.has_perm("members.change_wage_base"):
-        raise PermissionDenied(_("You may not see or change wage bases."))
 
 
 def _is_user(user) -> bool:

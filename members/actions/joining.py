@@ -40,13 +40,9 @@ from ..models import (
     MemberStatus,
 )
 from ..people import apply_person, clean_person
-from . import (
-    check_member_union,
-    enrol_member,
-    existing_member_for,
-    require,
-    save_membership_change,
-)
+from . import check_member_union, enrol_member, existing_member_for
+from .history import save_membership_change
+from .permissions import require
 
 # The version of the privacy notice the applicant accepted; bump it when the text changes.
 PRIVACY_NOTICE_VERSION = "2026-11"

@@ -56,11 +56,8 @@ from ..models import (
     MemberStatus,
 )
 from ..people import apply_person, clean_person
-from . import (
-    check_member_union,
-    keeps_member_records,
-    require_member_admin,
-)
+from . import check_member_union
+from .permissions import keeps_member_records, require_member_admin
 
 __all__ = [
     "COLUMNS",

@@ -38,7 +38,9 @@ from ..models import (
     TransferSide,
     TransferStatus,
 )
-from . import check_member_union, require_member_admin, save_membership_change
+from . import check_member_union
+from .history import save_membership_change
+from .permissions import require_member_admin
 
 __all__ = [
     "accept_transfer",

@@ -20,6 +20,7 @@ from organizations import scope
 
 from .. import actions, crypto, validators
 from ..actions.cards import issue_card
+from ..actions.permissions import require_member_admin
 from ..forms.dues import WageBaseForm, can_change_wage_base
 from ..forms.person import MemberAddForm, MemberChangeForm, RevealForm, StatusChangeForm
 from ..models import PERSON_FIELDS, Member, MembershipEvent
@@ -273,7 +274,7 @@ class MemberAdmin(MemberSpreadsheetAdminMixin, scope.ScopedAdminMixin, admin.Mod
         if request.method == "POST":
             try:
                 with transaction.atomic():
-                    actions.require_member_admin(request.user, member.organization)
+                    require_member_admin(request.user, member.organization)
                     issue_card(member=member, acting_user=request.user)
             except (PermissionDenied, ValidationError) as error:
                 messages.error(request, " ".join(getattr(error, "messages", [str(error)])))

@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from ..actions import dues
+from ..actions.permissions import require_wage_admin
 from ..models import Member, PaymentMethod
 from ..selectors import dues as selectors
 from . import add_action_errors
@@ -90,7 +91,7 @@ class WageBaseForm(forms.Form):
 def can_change_wage_base(user, member: Member) -> bool:
     """Whether `user` may see and change `member`'s wage base."""
     try:
-        dues.require_wage_admin(user, member.organization)
+        require_wage_admin(user, member.organization)
     except PermissionDenied:
         return False
     return True
