@@ -84,8 +84,8 @@ def person_data(**overrides) -> dict:
 
 
 def make_member(org, acting_user=None, **overrides):
-    """A member enrolled through `members.actions.create_member`."""
-    from members import actions as member_actions
+    """A member enrolled through `members.actions.records.create_member`."""
+    from members.actions import records as member_actions
     from members.people import clean_person
 
     data = clean_person(person_data(**overrides))

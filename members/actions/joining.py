@@ -40,9 +40,10 @@ from ..models import (
     MemberStatus,
 )
 from ..people import apply_person, clean_person
-from . import check_member_union, enrol_member, existing_member_for
+from ..selectors.records import existing_member_for
 from .history import save_membership_change
 from .permissions import require
+from .records import check_member_union, enrol_member
 
 # The version of the privacy notice the applicant accepted; bump it when the text changes.
 PRIVACY_NOTICE_VERSION = "2026-11"

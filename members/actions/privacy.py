@@ -39,8 +39,8 @@ from ..models import (
     Transfer,
     TransferStatus,
 )
-from . import apply_status_change
 from .permissions import require_member_admin
+from .records import apply_status_change
 
 # What replaces an identifier in the free text that is kept.
 MASK = "***"

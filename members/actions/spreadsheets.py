@@ -56,8 +56,8 @@ from ..models import (
     MemberStatus,
 )
 from ..people import apply_person, clean_person
-from . import check_member_union
 from .permissions import keeps_member_records, require_member_admin
+from .records import check_member_union
 
 __all__ = [
     "COLUMNS",

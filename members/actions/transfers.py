@@ -38,9 +38,9 @@ from ..models import (
     TransferSide,
     TransferStatus,
 )
-from . import check_member_union
 from .history import save_membership_change
 from .permissions import require_member_admin
+from .records import check_member_union
 
 __all__ = [
     "accept_transfer",

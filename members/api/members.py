@@ -14,7 +14,8 @@ from rest_framework.response import Response
 
 from organizations import scope
 
-from .. import actions, people
+from .. import people
+from ..actions import records as actions
 from ..models import ETHNICITIES, Education, EmploymentType, Member, MembershipEvent
 
 

@@ -7,8 +7,9 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection
 
 from core.models import AuditEntry
-from members import actions, cards, crypto, people, validators
+from members import cards, crypto, people, validators
 from members.actions import cards as card_actions
+from members.actions import records as actions
 from members.models import EventKind, Member, MemberStatus
 from organizations import counters
 from tests.factories import make_id_number, make_member, person_data

@@ -13,8 +13,8 @@ from django.urls import reverse
 from rest_framework.test import APIClient
 
 from core.models import AuditEntry
-from members import actions as member_actions
 from members.actions import dues
+from members.actions import records as member_actions
 from members.models import DuesRecord, ImportJob, ImportStatus, Member, MemberStatus
 from members.selectors import dues as selectors
 from organizations.models import Organization

@@ -5,7 +5,8 @@ from django.contrib.auth import get_user_model
 from django.http import HttpRequest
 from django.urls import reverse
 
-from members import actions, cards
+from members import cards
+from members.actions import records as actions
 from tests.factories import make_member
 
 pytestmark = pytest.mark.django_db

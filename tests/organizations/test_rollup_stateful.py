@@ -49,8 +49,8 @@ from hypothesis.stateful import (
 )
 
 from core.models import AuditEntry
-from members import actions as member_actions
 from members.actions import joining, transfers
+from members.actions import records as member_actions
 from members.models import (
     CURRENT_STATUSES,
     EventKind,

@@ -66,10 +66,10 @@ from django.db.models import Model
 from django.utils import timezone
 
 from core.models import AuditEntry
-from members import actions as member_actions
 from members.actions import cards as card_actions
 from members.actions import dues as dues_actions
 from members.actions import joining as joining_actions
+from members.actions import records as member_actions
 from members.actions import spreadsheets as spreadsheet_actions
 from members.actions import transfers as transfer_actions
 from members.models import (

@@ -8,9 +8,9 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone
 
 from core.models import AuditEntry
-from members import actions as member_actions
 from members import cards
 from members.actions import cards as card_actions
+from members.actions import records as member_actions
 from notifications.models import Notification
 from organizations import counters
 from services.actions import activities as actions
