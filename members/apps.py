@@ -17,7 +17,7 @@ class MembersConfig(AppConfig):
 
         # Importing these registers the counter source and notification kinds.
         from . import counters, demo  # noqa: F401
-        from .actions import dues, joining, privacy, spreadsheets, transfers  # noqa: F401
+        from .actions import dues_reminders, joining, privacy, spreadsheets, transfers  # noqa: F401
         from .contacts import phones_of
         from .guards import union_has_current_members
         from .schedules import ensure_schedules

@@ -7,8 +7,10 @@ adjustments (`members.counters`) and audit entry, and schedules side effects wit
 - `records`: enrolling, correcting, ending memberships, revealing identifiers;
 - `cards`: issuing membership cards;
 - `history`: the events a change appends; `permissions`: who may keep member records;
-- `joining`, `transfers`, `dues`, `spreadsheets`, `privacy`: the features.
+- `joining`, `transfers`, `dues`, `payroll`, `dues_reminders`, `spreadsheets`, `privacy`:
+  the features.
 
 Reads live in `members.selectors`, real-name validation in `members.people`, numbers and
-card tokens in `members.cards`, counter keys in `members.counters`.
+card tokens in `members.cards`, counter keys in `members.counters`, the dues rule and the
+parsing of amounts in `members.amounts`.
 """

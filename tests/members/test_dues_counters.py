@@ -9,7 +9,7 @@ import openpyxl
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from members.actions import dues
+from members.actions import dues, payroll
 from members.counters import count_dues_counters, count_member_counters, record_counters
 from members.models import DuesRecord, ImportStatus, Member
 from members.selectors import dues as selectors
@@ -67,7 +67,7 @@ def assert_counters_match_the_records():
 def payroll_file(rows) -> SimpleUploadedFile:
     workbook = openpyxl.Workbook()
     sheet = workbook.active
-    sheet.append(dues.PAYROLL_HEADERS)
+    sheet.append(payroll.PAYROLL_HEADERS)
     for row in rows:
         sheet.append(row)
     buffer = io.BytesIO()
@@ -132,13 +132,13 @@ def test_generation_payments_and_payroll_keep_the_dues_counters_exact(
         ]
     )
     with django_capture_on_commit_callbacks(execute=True):
-        job = dues.create_payroll_job(
+        job = payroll.create_payroll_job(
             organization=tree.union_a, period=period, file=file, acting_user=officers.a_admin
         )
     job.refresh_from_db()
     assert job.status == ImportStatus.VALIDATED, job.errors
     with django_capture_on_commit_callbacks(execute=True):
-        job = dues.apply_payroll_file(job=job, acting_user=officers.a_admin)
+        job = payroll.apply_payroll_file(job=job, acting_user=officers.a_admin)
     assert job.status == ImportStatus.DONE, job.errors
     assert (job.result["dues_created"], job.result["dues_updated"]) == (1, 2)
     # Records: 25.00/25.00, 25.00/25.00, 15.00/5.00, 10.00/0.

@@ -69,6 +69,7 @@ from core.models import AuditEntry
 from members.actions import cards as card_actions
 from members.actions import dues as dues_actions
 from members.actions import joining as joining_actions
+from members.actions import payroll as payroll_actions
 from members.actions import records as member_actions
 from members.actions import spreadsheets as spreadsheet_actions
 from members.actions import transfers as transfer_actions
@@ -409,7 +410,7 @@ def build_world() -> World:
         )
         seed(key, "importjob", job, [name])
         name = canary(key, "payrolljob")
-        job = dues_actions.create_payroll_job(
+        job = payroll_actions.create_payroll_job(
             organization=orgs[key],
             period=period,
             file=SimpleUploadedFile(f"{name}.csv", "会员证号,工资基数\n".encode()),
