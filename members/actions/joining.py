@@ -248,7 +248,7 @@ _TRACKED_FIELDS = (
 def resubmit_join_application(*, application: JoinApplication, data: Mapping) -> JoinApplication:
     """The applicant's corrected data, after the union asked for a correction."""
     person = clean_person(data)
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         locked = _lock_open(application)
         if locked.status != ApplicationStatus.NEEDS_CORRECTION:
             raise ValidationError(
@@ -475,7 +475,7 @@ def purge_unsuccessful_applications(*, now: datetime.datetime | None = None) -> 
         status__in=[ApplicationStatus.REJECTED, ApplicationStatus.WITHDRAWN],
         updated_at__lt=cutoff,
     )
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         per_union = Counter(stale.values_list("organization_id", flat=True))
         if not per_union:
             return 0

@@ -565,8 +565,8 @@ def cancel_transfer(*, transfer: Transfer, acting_user) -> Transfer:
 # --- Expiry ----------------------------------------------------------------------------
 
 
-def _expire(queryset, now: datetime.datetime) -> int:
-    with transaction.atomic():
+def _expire(queryset, now: datetime.datetime, *, durable: bool = False) -> int:
+    with transaction.atomic(durable=durable):
         # Rows another transaction is working on are left for the next run.
         due = list(
             queryset.select_for_update(skip_locked=True, of=("self",))
@@ -598,7 +598,7 @@ def _expire(queryset, now: datetime.datetime) -> int:
 
 def expire_transfers(now: datetime.datetime | None = None) -> int:
     """Mark open transfers past their expiry as expired; returns how many."""
-    return _expire(Transfer.objects.all(), now or timezone.now())
+    return _expire(Transfer.objects.all(), now or timezone.now(), durable=True)
 
 
 # --- Retained membership ---------------------------------------------------------------
