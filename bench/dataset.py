@@ -20,7 +20,7 @@ Nested-set fields (lft, rght, tree_id, depth) are computed here; provinces and i
 unions are roots of their own MPTT tree (`tree_parent` NULL, `parent` the national
 federation), as `organizations.models` requires. Members' counters are then computed from
 the rows with INSERT ... SELECT ... GROUP BY (the same figures as
-`members.actions.count_member_counters`), the tree's own counters likewise
+`members.counters.count_member_counters`), the tree's own counters likewise
 (`organizations.counters.count_organization_counters`), and `organizations.rollups.rebuild()`
 computes the subtree roll-ups. Nothing is done row by row in Python after the COPY.
 
@@ -928,7 +928,7 @@ def fill_counters(phases: Phases) -> None:
     member_counts = [
         f"""SELECT organization_id, 'members.status.' || status, COUNT(*) FROM {member}
         WHERE deleted_at IS NULL GROUP BY organization_id, status""",
-        # Profile breakdowns count active members only (members.actions.counter_keys).
+        # Profile breakdowns count active members only (members.counters.counter_keys).
         f"""SELECT organization_id,
                CASE WHEN GROUPING(gender) = 0 THEN 'members.gender.' || gender
                     WHEN GROUPING(born) = 0 THEN 'members.birth_year.' || born

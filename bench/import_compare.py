@@ -12,7 +12,7 @@ Alternating, --repeat times:
      transaction, with counters, events and an audit entry.
   S  a django-import-export `ModelResource` for `Member`, used as its documentation shows:
      `import_data(dry_run=True)` for the report, then `import_data(dry_run=False)`. Its
-     rows are validated by the same rules (`members.actions.clean_person`, the choice labels
+     rows are validated by the same rules (`members.people.clean_person`, the choice labels
      of the model) and encrypted the same way (`apply_person`); each row is looked up by its
      ID number's hash and saved, with its JOINED event, one by one (the library's default).
 
@@ -143,9 +143,10 @@ def stock_resource(union):
     from django.utils import timezone, translation
     from import_export import fields, resources, widgets
 
-    from members import actions as member_actions
     from members import crypto
+    from members.cards import new_card_numbers, new_membership_numbers
     from members.models import EventKind, Member, MembershipEvent, MemberStatus
+    from members.people import apply_person, clean_person
 
     with translation.override("zh-hans"):
         labels = {
@@ -193,7 +194,7 @@ def stock_resource(union):
                 "job": row.get("职务/岗位") or "",
                 "employment_type": labels["employment_type"].get(row.get("用工形式") or ""),
             }
-            row["_clean"] = member_actions.clean_person(raw)  # ValidationError: a bad row
+            row["_clean"] = clean_person(raw)  # ValidationError: a bad row
             row["id_hash"] = crypto.id_hash(row["_clean"]["id_number"])
 
         def get_instance(self, instance_loader, row):
@@ -204,16 +205,14 @@ def stock_resource(union):
 
         def import_instance(self, instance, row, **kwargs):
             super().import_instance(instance, row, **kwargs)
-            member_actions.apply_person(instance, row["_clean"])
+            apply_person(instance, row["_clean"])
             if not instance.join_date:
                 raise ValidationError({"join_date": ["?"]})
 
         def before_save_instance(self, instance, row, **kwargs):
             if not instance.membership_number:
-                instance.membership_number = member_actions.new_membership_numbers(
-                    1, instance.join_date.year
-                )[0]
-                instance.card_number = member_actions.new_card_numbers(1)[0]
+                instance.membership_number = new_membership_numbers(1, instance.join_date.year)[0]
+                instance.card_number = new_card_numbers(1)[0]
                 instance.card_issued_at = timezone.now()
 
         def after_save_instance(self, instance, row, **kwargs):

@@ -90,9 +90,9 @@ def prepare(env, province: dict | None) -> dict[str, tuple[str, str]]:
         Member.objects.filter(user=user).exclude(pk=member.pk).update(user=None)
         Member.objects.filter(pk=member.pk).update(user=user)
         if member.card_issued_at is None:
-            from members import actions as member_actions
+            from members.actions.cards import issue_card
 
-            member_actions.issue_card(member=Member.objects.get(pk=member.pk))
+            issue_card(member=Member.objects.get(pk=member.pk))
     client = Client()
     client.force_login(member.user if province is None else user)
     cookie = f"{settings.SESSION_COOKIE_NAME}={client.cookies[settings.SESSION_COOKIE_NAME].value}"

@@ -15,12 +15,9 @@ class MembersConfig(AppConfig):
         from organizations.models import Role
         from organizations.scope import register_role_permissions
 
-        # Importing the actions registers the counter source and notification kinds.
-        from . import (
-            actions,  # noqa: F401
-            demo,
-        )
-        from .actions import dues, joining, privacy, spreadsheets, transfers  # noqa: F401
+        # Importing these registers the counter source and notification kinds.
+        from . import counters, demo  # noqa: F401
+        from .actions import dues_reminders, joining, privacy, spreadsheets, transfers  # noqa: F401
         from .contacts import phones_of
         from .guards import union_has_current_members
         from .schedules import ensure_schedules

@@ -19,8 +19,8 @@ from stdnum.cn import ric
 
 from organizations.models import Organization
 
-from . import actions, crypto
-from .actions import dues, joining, transfers
+from . import crypto, people
+from .actions import dues, joining, records, transfers
 from .models import (
     DuesRecord,
     ImportJob,
@@ -29,6 +29,7 @@ from .models import (
     MembershipEvent,
     Transfer,
 )
+from .selectors.records import existing_member_for
 
 DEMO_MEMBER_USERNAME = "demo_member"
 
@@ -108,13 +109,13 @@ def seed(stdout, password: str) -> None:
             for _ in range(count):
                 raw = _person(rng, region, employer, types)
                 try:
-                    data = actions.clean_person(raw)
+                    data = people.clean_person(raw)
                 except ValidationError:
                     continue  # a rare impossible random date or region; skip the person
-                if actions.existing_member_for(crypto.id_hash(data["id_number"])):
+                if existing_member_for(crypto.id_hash(data["id_number"])):
                     continue
                 join = today - datetime.timedelta(days=rng.randrange(30, 3650))
-                actions.enrol_member(organization=union, data=data, join_date=join)
+                records.enrol_member(organization=union, data=data, join_date=join)
                 created += 1
         first = Organization.objects.filter(name=DEMO_UNIONS[0][0]).first()
         demo_member = Member.objects.filter(organization=first).order_by("pk").first()

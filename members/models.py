@@ -93,7 +93,7 @@ class MemberStatus(models.TextChoices):
 CURRENT_STATUSES = frozenset({MemberStatus.ACTIVE, MemberStatus.RETAINED})
 
 
-# The real-name fields as typed into a form; `members.actions.clean_person` validates them.
+# The real-name fields as typed into a form; `members.people.clean_person` validates them.
 PERSON_FIELDS = (
     "name",
     "id_number",

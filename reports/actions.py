@@ -16,7 +16,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from members.actions import event_counter_keys
+from members.counters import event_counter_keys
 from members.models import MembershipEvent, MemberStatus
 from notifications.actions import link_for, notify_on_commit, settings_by_user
 from organizations import rollups, scope

@@ -21,7 +21,7 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
-from members.actions import card_token
+from members.cards import card_token
 from members.demo import DEMO_MEMBER_USERNAME
 from members.models import CURRENT_STATUSES, Member
 from organizations.actions import grant_role

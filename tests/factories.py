@@ -84,18 +84,20 @@ def person_data(**overrides) -> dict:
 
 
 def make_member(org, acting_user=None, **overrides):
-    """A member enrolled through `members.actions.create_member`."""
-    from members import actions as member_actions
+    """A member enrolled through `members.actions.records.create_member`."""
+    from members.actions import records as member_actions
+    from members.people import clean_person
 
-    data = member_actions.clean_person(person_data(**overrides))
+    data = clean_person(person_data(**overrides))
     return member_actions.create_member(organization=org, data=data, acting_user=acting_user)
 
 
 def bulk_members(org, count: int, *, email: bool = True, prefix: str = "bulk") -> list:
     """`count` active members of `org`, each with a login (and an email address), inserted
     in bulk for fan-out tests. Real encrypted identifiers; counters are not adjusted."""
-    from members import actions as member_actions
+    from members.cards import new_membership_numbers
     from members.models import Member
+    from members.people import clean_person
 
     User = get_user_model()
     users = User.objects.bulk_create(
@@ -108,11 +110,11 @@ def bulk_members(org, count: int, *, email: bool = True, prefix: str = "bulk") -
             for i in range(count)
         ]
     )
-    numbers = member_actions.new_membership_numbers(count)
+    numbers = new_membership_numbers(count)
     today = datetime.date.today()
     rows = []
     for user, number in zip(users, numbers, strict=True):
-        data = member_actions.clean_person(person_data())
+        data = clean_person(person_data())
         member = Member(
             organization=org,
             user=user,

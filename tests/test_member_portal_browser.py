@@ -17,7 +17,7 @@ from django.contrib.auth import get_user_model
 from django.urls import path
 from django.utils import timezone
 
-from members import actions as member_actions
+from members.actions import cards as card_actions
 from members.models import JoinApplication, Transfer, TransferStatus
 from notifications.actions import notify
 from notifications.models import Notification
@@ -43,7 +43,7 @@ def member_with_login(org, **overrides):
         username=member.membership_number, password=PASSWORD
     )
     member.save(update_fields=["user"])
-    return member_actions.issue_card(member=member)
+    return card_actions.issue_card(member=member)
 
 
 def log_in(page, live_server, member, next_url="/me/"):

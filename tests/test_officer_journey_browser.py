@@ -18,8 +18,9 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext, pgettext
 from openpyxl import load_workbook
 
-from members.actions import card_token, joining
+from members.actions import joining
 from members.actions import spreadsheets as import_actions
+from members.cards import card_token
 from members.models import ApplicationStatus, ImportJob, ImportStatus, JoinApplication, Member
 from services.actions import activities, menu, voice
 from services.models import ConcernStatus, ConcernStepKind, RequestStatus

@@ -26,7 +26,8 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import URLResolver, get_resolver, reverse
 
-from members.actions import card_token, joining
+from members.actions import joining
+from members.cards import card_token
 from members.demo import DEMO_MEMBER_USERNAME
 from members.models import Member
 from notifications.actions import notify

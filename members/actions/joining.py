@@ -29,6 +29,7 @@ from notifications.actions import notify_on_commit
 from organizations import scope
 from organizations.models import Organization
 
+from ..cards import new_card_numbers
 from ..models import (
     CURRENT_STATUSES,
     OPEN_APPLICATION_STATUSES,
@@ -38,16 +39,11 @@ from ..models import (
     Member,
     MemberStatus,
 )
-from . import (
-    apply_person,
-    check_member_union,
-    clean_person,
-    enrol_member,
-    existing_member_for,
-    new_card_numbers,
-    require,
-    save_membership_change,
-)
+from ..people import apply_person, clean_person
+from ..selectors.records import existing_member_for
+from .history import save_membership_change
+from .permissions import require
+from .records import check_member_union, enrol_member
 
 # The version of the privacy notice the applicant accepted; bump it when the text changes.
 PRIVACY_NOTICE_VERSION = "2026-11"
@@ -252,7 +248,7 @@ _TRACKED_FIELDS = (
 def resubmit_join_application(*, application: JoinApplication, data: Mapping) -> JoinApplication:
     """The applicant's corrected data, after the union asked for a correction."""
     person = clean_person(data)
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         locked = _lock_open(application)
         if locked.status != ApplicationStatus.NEEDS_CORRECTION:
             raise ValidationError(
@@ -479,7 +475,7 @@ def purge_unsuccessful_applications(*, now: datetime.datetime | None = None) -> 
         status__in=[ApplicationStatus.REJECTED, ApplicationStatus.WITHDRAWN],
         updated_at__lt=cutoff,
     )
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         per_union = Counter(stale.values_list("organization_id", flat=True))
         if not per_union:
             return 0

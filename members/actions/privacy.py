@@ -28,6 +28,7 @@ from organizations import counters
 from organizations.models import OrgRole
 
 from .. import spreadsheets
+from ..counters import counter_delta
 from ..models import (
     CURRENT_STATUSES,
     OPEN_APPLICATION_STATUSES,
@@ -39,7 +40,8 @@ from ..models import (
     TransferStatus,
 )
 from ..selectors.privacy import applications_of  # importing it registers the sections
-from . import apply_status_change, counter_delta, require_member_admin
+from .permissions import require_member_admin
+from .records import apply_status_change
 
 # The birth date of an erased record: the column may not be empty, and the real one goes.
 ERASED_BIRTH_DATE = datetime.date(1900, 1, 1)

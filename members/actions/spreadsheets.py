@@ -41,6 +41,8 @@ from organizations.models import Level, Organization, OrgStatus
 from organizations.validators import normalize_uscc
 
 from .. import crypto, spreadsheets, validators
+from ..cards import new_card_numbers, new_membership_numbers
+from ..counters import counter_delta, event_counter_keys
 from ..models import (
     CURRENT_STATUSES,
     Education,
@@ -53,17 +55,9 @@ from ..models import (
     MembershipEvent,
     MemberStatus,
 )
-from . import (
-    apply_person,
-    check_member_union,
-    clean_person,
-    counter_delta,
-    event_counter_keys,
-    keeps_member_records,
-    new_card_numbers,
-    new_membership_numbers,
-    require_member_admin,
-)
+from ..people import apply_person, clean_person
+from .permissions import keeps_member_records, require_member_admin
+from .records import check_member_union
 
 __all__ = [
     "COLUMNS",

@@ -38,7 +38,9 @@ from ..models import (
     TransferSide,
     TransferStatus,
 )
-from . import check_member_union, require_member_admin, save_membership_change
+from .history import save_membership_change
+from .permissions import require_member_admin
+from .records import check_member_union
 
 __all__ = [
     "accept_transfer",
@@ -563,8 +565,8 @@ def cancel_transfer(*, transfer: Transfer, acting_user) -> Transfer:
 # --- Expiry ----------------------------------------------------------------------------
 
 
-def _expire(queryset, now: datetime.datetime) -> int:
-    with transaction.atomic():
+def _expire(queryset, now: datetime.datetime, *, durable: bool = False) -> int:
+    with transaction.atomic(durable=durable):
         # Rows another transaction is working on are left for the next run.
         due = list(
             queryset.select_for_update(skip_locked=True, of=("self",))
@@ -596,7 +598,7 @@ def _expire(queryset, now: datetime.datetime) -> int:
 
 def expire_transfers(now: datetime.datetime | None = None) -> int:
     """Mark open transfers past their expiry as expired; returns how many."""
-    return _expire(Transfer.objects.all(), now or timezone.now())
+    return _expire(Transfer.objects.all(), now or timezone.now(), durable=True)
 
 
 # --- Retained membership ---------------------------------------------------------------

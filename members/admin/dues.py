@@ -2,8 +2,8 @@
 
 Dues records are personal data: only officers with personal-data access to the union
 (its administrators and staff) see them. Records are not edited through the generic form;
-payments, generation and the payroll import go through `members.actions.dues`. Wage bases
-show only to users holding `members.change_wage_base`.
+payments and generation go through `members.actions.dues`, the payroll import through
+`members.actions.payroll`. Wage bases show only to users holding `members.change_wage_base`.
 """
 
 from django.contrib import admin, messages
@@ -22,6 +22,7 @@ from organizations import scope
 
 from .. import spreadsheets
 from ..actions import dues as actions
+from ..actions import payroll
 from ..forms import add_action_errors
 from ..forms.dues import (
     DuesSplitForm,
@@ -337,7 +338,7 @@ class DuesRecordAdmin(RecordAdminMixin, scope.ScopedAdminMixin, admin.ModelAdmin
         )
         if form.is_bound and form.is_valid():
             try:
-                job = actions.create_payroll_job(
+                job = payroll.create_payroll_job(
                     organization=form.cleaned_data["organization"],
                     period=form.cleaned_data["period"],
                     file=form.cleaned_data["file"],
@@ -356,14 +357,14 @@ class DuesRecordAdmin(RecordAdminMixin, scope.ScopedAdminMixin, admin.ModelAdmin
             "admin/members/duesrecord/payroll_upload.html",
             _("Payroll import"),
             form=form,
-            headers=actions.PAYROLL_HEADERS,
+            headers=payroll.PAYROLL_HEADERS,
         )
 
     def payroll_template_view(self, request):
         if not self.has_view_or_change_permission(request):
             raise Http404(_("Not found."))
         content = spreadsheets.write_xlsx(
-            actions.PAYROLL_HEADERS, [actions.PAYROLL_EXAMPLE_ROW], sheet_title="payroll"
+            payroll.PAYROLL_HEADERS, [payroll.PAYROLL_EXAMPLE_ROW], sheet_title="payroll"
         )
         response = HttpResponse(
             content,
@@ -403,7 +404,7 @@ class DuesRecordAdmin(RecordAdminMixin, scope.ScopedAdminMixin, admin.ModelAdmin
     def payroll_confirm_view(self, request, job_id):
         job = self._payroll_job(request, job_id)
         try:
-            actions.confirm_payroll_file(job=job, acting_user=request.user)
+            payroll.confirm_payroll_file(job=job, acting_user=request.user)
         except (PermissionDenied, ValidationError) as error:
             self.message_user(request, _error_text(error), messages.ERROR)
         return HttpResponseRedirect(reverse("admin:members_duesrecord_payroll_job", args=[job.pk]))

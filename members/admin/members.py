@@ -18,10 +18,14 @@ from django.utils.translation import gettext as _
 
 from organizations import scope
 
-from .. import actions, crypto, validators
+from .. import crypto, validators
+from ..actions import records as actions
+from ..actions.cards import issue_card
+from ..actions.permissions import require_member_admin
 from ..forms.dues import WageBaseForm, can_change_wage_base
 from ..forms.person import MemberAddForm, MemberChangeForm, RevealForm, StatusChangeForm
 from ..models import PERSON_FIELDS, Member, MembershipEvent
+from ..selectors.records import existing_member_for
 from .spreadsheets import MemberSpreadsheetAdminMixin
 
 
@@ -33,7 +37,7 @@ class MemberAdminAddForm(MemberAddForm, forms.ModelForm):
     def clean(self):
         cleaned = super().clean()
         person = getattr(self, "person", None)
-        if person and actions.existing_member_for(crypto.id_hash(person["id_number"])):
+        if person and existing_member_for(crypto.id_hash(person["id_number"])):
             self.add_error(
                 "id_number", _("This person is already a member; transfer them instead.")
             )
@@ -52,7 +56,7 @@ class MemberAdminChangeForm(MemberChangeForm, forms.ModelForm):
         cleaned = super().clean()
         person = getattr(self, "person", None)
         if person:
-            other = actions.existing_member_for(crypto.id_hash(person["id_number"]))
+            other = existing_member_for(crypto.id_hash(person["id_number"]))
             if other is not None and other.pk != self.instance.pk:
                 self.add_error("id_number", _("This person is already a member."))
         return cleaned
@@ -272,8 +276,8 @@ class MemberAdmin(MemberSpreadsheetAdminMixin, scope.ScopedAdminMixin, admin.Mod
         if request.method == "POST":
             try:
                 with transaction.atomic():
-                    actions.require_member_admin(request.user, member.organization)
-                    actions.issue_card(member=member, acting_user=request.user)
+                    require_member_admin(request.user, member.organization)
+                    issue_card(member=member, acting_user=request.user)
             except (PermissionDenied, ValidationError) as error:
                 messages.error(request, " ".join(getattr(error, "messages", [str(error)])))
             else:

@@ -22,8 +22,8 @@ from django.utils.translation import gettext_lazy
 
 from organizations import scope
 
-from ..actions import keeps_member_records
 from ..actions import spreadsheets as actions
+from ..actions.permissions import keeps_member_records
 from ..forms import add_action_errors
 from ..forms.spreadsheets import MemberImportForm
 from ..models import ImportJob, ImportKind, ImportStatus

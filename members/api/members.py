@@ -14,7 +14,8 @@ from rest_framework.response import Response
 
 from organizations import scope
 
-from .. import actions
+from .. import people
+from ..actions import records as actions
 from ..models import ETHNICITIES, Education, EmploymentType, Member, MembershipEvent
 
 
@@ -59,7 +60,7 @@ class MemberSerializer(serializers.ModelSerializer):
 
 
 class PersonInputSerializer(serializers.Serializer):
-    """Real-name data as typed; validated by `members.actions.clean_person`."""
+    """Real-name data as typed; validated by `members.people.clean_person`."""
 
     name = serializers.CharField(max_length=60)
     id_number = serializers.CharField(max_length=24, write_only=True)
@@ -153,7 +154,7 @@ class MemberViewSet(
         join_date = raw.pop("join_date", None)
         member = actions.create_member(
             organization=org,
-            data=actions.clean_person(raw),
+            data=people.clean_person(raw),
             acting_user=request.user,
             join_date=join_date,
         )
@@ -166,7 +167,7 @@ class MemberViewSet(
         body.is_valid(raise_exception=True)
         raw = {**member.person_data(), **body.validated_data}
         member = actions.update_member(
-            member=member, data=actions.clean_person(raw), acting_user=request.user
+            member=member, data=people.clean_person(raw), acting_user=request.user
         )
         return Response(MemberSerializer(member).data)
 

@@ -10,7 +10,9 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from ..actions import dues
+from .. import amounts
+from ..actions import dues, payroll
+from ..actions.permissions import require_wage_admin
 from ..models import Member, PaymentMethod
 from ..selectors import dues as selectors
 from . import add_action_errors
@@ -61,7 +63,7 @@ class WageBaseForm(forms.Form):
         label=_("monthly wage base (yuan)"),
         required=False,
         min_value=0,
-        max_value=dues.MAX_WAGE_BASE,
+        max_value=amounts.MAX_WAGE_BASE,
         max_digits=12,
         decimal_places=2,
         help_text=_("Dues are 0.5 percent of it each month. Leave empty if unknown."),
@@ -90,7 +92,7 @@ class WageBaseForm(forms.Form):
 def can_change_wage_base(user, member: Member) -> bool:
     """Whether `user` may see and change `member`'s wage base."""
     try:
-        dues.require_wage_admin(user, member.organization)
+        require_wage_admin(user, member.organization)
     except PermissionDenied:
         return False
     return True
@@ -146,7 +148,7 @@ class PayrollUploadForm(_UnionMonthForm):
         file = self.cleaned_data["file"]
         if not file.name.lower().endswith((".xlsx", ".csv")):
             raise ValidationError(_("Upload an .xlsx or .csv file."), code="file_type")
-        if file.size > dues.MAX_UPLOAD_BYTES:
+        if file.size > payroll.MAX_UPLOAD_BYTES:
             raise ValidationError(
                 _("The file is larger than 20 MB; split it into several files."), code="file_size"
             )

@@ -1,6 +1,6 @@
 """Forms of joining online: the application, and the applicant's correction of it.
 
-The real-name fields are validated by `members.actions.clean_person` (through
+The real-name fields are validated by `members.people.clean_person` (through
 `PersonFieldsMixin`); the action checks everything again, so these forms only make
 the first answer complete and shown next to each field.
 """

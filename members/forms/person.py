@@ -1,6 +1,6 @@
 """Forms for members' real-name data, shared by the admin and the portal.
 
-Fields hold raw text; `members.actions.clean_person` does the validation, so a form,
+Fields hold raw text; `members.people.clean_person` does the validation, so a form,
 the API and the spreadsheet importer give the same answer for the same input.
 """
 
@@ -11,8 +11,8 @@ from django.utils.translation import gettext_lazy as _
 
 from organizations.models import Organization
 
-from .. import actions
-from ..models import ETHNICITIES, Education, EmploymentType, MemberStatus
+from ..models import ETHNICITIES, PERSON_FIELDS, Education, EmploymentType, MemberStatus
+from ..people import clean_person
 from ..selectors import member_record_unions
 
 
@@ -39,7 +39,7 @@ class PersonFieldsMixin(forms.Form):
         label=_("Employment type"), choices=EmploymentType.choices, initial="full_time"
     )
 
-    person_fields = actions.PERSON_FIELDS
+    person_fields = PERSON_FIELDS
 
     def raw_person(self) -> dict:
         return {f: self.data.get(self.add_prefix(f), "") for f in self.person_fields}
@@ -47,7 +47,7 @@ class PersonFieldsMixin(forms.Form):
     def clean(self):
         cleaned = super().clean()
         try:
-            self.person = actions.clean_person(self.raw_person())
+            self.person = clean_person(self.raw_person())
         except ValidationError as error:
             for field, messages in error.message_dict.items():
                 target = field if field in self.fields else None

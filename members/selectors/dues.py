@@ -15,7 +15,7 @@ from organizations import scope
 from organizations.models import Level, Organization
 from organizations.selectors import chain
 
-from ..models import DuesRecord
+from ..models import DuesRecord, MemberStatus
 
 CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
@@ -84,6 +84,22 @@ def arrears_q(today: datetime.date | None = None) -> Q:
 def arrears(queryset: QuerySet[DuesRecord], today: datetime.date | None = None) -> QuerySet:
     """Records not paid in full for a month that is over (欠缴)."""
     return queryset.filter(arrears_q(today))
+
+
+def unpaid_by_member(today: datetime.date | None = None) -> QuerySet:
+    """Per active member with a portal login and arrears (`arrears_q`): `months` not paid in
+    full and the `outstanding` total, with the member's user id and union name; by member."""
+    return (
+        DuesRecord.objects.filter(
+            arrears_q(today),
+            member__status=MemberStatus.ACTIVE,
+            member__deleted_at__isnull=True,
+            member__user__isnull=False,
+        )
+        .values("member_id", "member__user_id", "member__organization__name")
+        .annotate(months=Count("pk"), outstanding=Sum(outstanding_expression()))
+        .order_by("member_id")
+    )
 
 
 def total_outstanding(queryset: QuerySet[DuesRecord]) -> Decimal:

@@ -1,10 +1,11 @@
-"""Background jobs: dues. Thin: ids in, re-fetch, call the action in members.actions.dues."""
+"""Background jobs: dues. Thin: ids in, re-fetch, call the action in members.actions.payroll
+or members.actions.dues_reminders."""
 
 import logging
 
 from celery import shared_task
 
-from ..actions import dues
+from ..actions import dues_reminders, payroll
 from ..models import ImportJob, ImportKind
 
 logger = logging.getLogger(__name__)
@@ -26,7 +27,7 @@ def check_payroll_task(job_id: int) -> None:
     job = _payroll_job(job_id)
     if job is None:
         return
-    dues.check_payroll_file(job=job)
+    payroll.check_payroll_file(job=job)
 
 
 @shared_task(acks_late=True)
@@ -35,12 +36,12 @@ def apply_payroll_task(job_id: int) -> None:
     job = _payroll_job(job_id)
     if job is None:
         return
-    dues.apply_confirmed_payroll(job=job)
+    payroll.apply_confirmed_payroll(job=job)
 
 
 @shared_task(acks_late=True)
 def remind_unpaid_dues_task() -> int:
     """Monthly: remind active members of the dues of past months they have not paid in full."""
-    count = dues.remind_unpaid_dues()
+    count = dues_reminders.remind_unpaid_dues()
     logger.info("dues reminders: %d reminder(s) sent", count)
     return count

@@ -7,7 +7,7 @@ from django.views.decorators.cache import never_cache
 
 from core import qr
 
-from .. import actions
+from .. import cards as actions
 from ..models import Member
 
 

@@ -32,7 +32,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from core.audit import record_audit
-from members.actions import member_for_card_token
+from members.actions.permissions import require
+from members.cards import member_for_card_token
 from members.models import Member
 from notifications.actions import link_for, notify
 from organizations import counters, scope
@@ -52,7 +53,6 @@ from . import (
     check_offered_to,
     clean_audience,
     notify_on_commit,
-    require,
     require_current_member,
     union_chain,
 )

@@ -25,6 +25,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from core.audit import record_audit
+from members.actions.permissions import require
 from members.models import CURRENT_STATUSES, Member
 from notifications.actions import link_for, notify
 from organizations import scope
@@ -36,7 +37,6 @@ from . import (
     clean_audience,
     notify_on_commit,
     recorded_actor,
-    require,
     required_text,
 )
 

@@ -22,6 +22,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from core.audit import record_audit
+from members.actions.permissions import require
 from members.models import Member
 from notifications.actions import link_for
 from organizations import counters, scope
@@ -32,7 +33,6 @@ from . import (
     check_active_org,
     notify_on_commit,
     officers_of,
-    require,
     require_current_member,
     union_chain,
 )

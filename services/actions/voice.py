@@ -27,6 +27,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from core.audit import record_audit
+from members.actions.permissions import require
 from members.models import Member
 from notifications.actions import link_for
 from organizations import counters, scope
@@ -46,7 +47,6 @@ from . import (
     notify_on_commit,
     officers_of,
     recorded_actor,
-    require,
     require_current_member,
 )
 

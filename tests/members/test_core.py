@@ -7,7 +7,9 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection
 
 from core.models import AuditEntry
-from members import actions, crypto, validators
+from members import cards, crypto, people, validators
+from members.actions import cards as card_actions
+from members.actions import records as actions
 from members.models import EventKind, Member, MemberStatus
 from organizations import counters
 from tests.factories import make_id_number, make_member, person_data
@@ -51,12 +53,12 @@ class TestIdNumbers:
     def test_gender_mismatch_is_reported_on_the_gender_field(self):
         raw = person_data(male=True, gender="female")
         with pytest.raises(ValidationError) as error:
-            actions.clean_person(raw)
+            people.clean_person(raw)
         assert set(error.value.message_dict) == {"gender"}
 
     def test_bad_phone_is_reported(self):
         with pytest.raises(ValidationError) as error:
-            actions.clean_person(person_data(phone="12345"))
+            people.clean_person(person_data(phone="12345"))
         assert set(error.value.message_dict) == {"phone"}
 
 
@@ -96,12 +98,12 @@ class TestMembers:
 
         def drawing(*numbers):
             draws = iter(numbers)
-            monkeypatch.setattr(actions, "_random_number", lambda prefix: next(draws))
+            monkeypatch.setattr(cards, "_random_number", lambda prefix: next(draws))
 
         drawing(existing.membership_number, "2024000000000017")
-        assert actions.new_membership_numbers(1, 2024) == ["2024000000000017"]
+        assert cards.new_membership_numbers(1, 2024) == ["2024000000000017"]
         drawing(existing.card_number, "8000000000000018")
-        assert actions.new_card_numbers(1) == ["8000000000000018"]
+        assert cards.new_card_numbers(1) == ["8000000000000018"]
 
     def test_lifecycle_history_and_counters(self, tree, officers):
         member = make_member(tree.union_a, acting_user=officers.a_admin)
@@ -130,7 +132,7 @@ class TestMembers:
 
     def test_correcting_employment_type_moves_the_counter(self, tree, officers):
         member = make_member(tree.union_a, employment_type="full_time")
-        data = actions.clean_person(
+        data = people.clean_person(
             {**person_data(), "id_number": member.id_number, "employment_type": "delivery_rider"}
         )
         actions.update_member(member=member, data=data, acting_user=officers.a_admin)
@@ -162,15 +164,15 @@ class TestMembers:
 
     def test_card_token_verifies_until_membership_ends_or_card_is_reissued(self, tree):
         member = make_member(tree.union_a)
-        token = actions.card_token(member)
-        assert actions.member_for_card_token(token) == (member, True)
-        assert actions.member_for_card_token(token[:-2] + "xx") == (None, False)
-        member = actions.issue_card(member=member)
-        assert actions.member_for_card_token(token)[1] is False
-        new_token = actions.card_token(member)
-        assert actions.member_for_card_token(new_token)[1] is True
+        token = cards.card_token(member)
+        assert cards.member_for_card_token(token) == (member, True)
+        assert cards.member_for_card_token(token[:-2] + "xx") == (None, False)
+        member = card_actions.issue_card(member=member)
+        assert cards.member_for_card_token(token)[1] is False
+        new_token = cards.card_token(member)
+        assert cards.member_for_card_token(new_token)[1] is True
         actions.change_status(member=member, status="deceased", reason="病故")
-        assert actions.member_for_card_token(new_token)[1] is False
+        assert cards.member_for_card_token(new_token)[1] is False
 
     def test_counter_drift_is_found_and_repaired(self, tree):
         make_member(tree.union_a)

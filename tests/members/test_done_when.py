@@ -9,7 +9,8 @@ from django.db import connection
 from django.http import HttpRequest
 from django.urls import reverse
 
-from members import actions, validators
+from members import validators
+from members.actions import records as actions
 from members.models import JoinApplication, Member
 from organizations import counters
 from tests.factories import make_member, person_data

@@ -9,7 +9,8 @@ import openpyxl
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from members.actions import count_member_counters, dues
+from members.actions import dues, payroll
+from members.counters import count_dues_counters, count_member_counters, record_counters
 from members.models import DuesRecord, ImportStatus, Member
 from members.selectors import dues as selectors
 from organizations import counters
@@ -53,7 +54,7 @@ def assert_counters_match_the_records():
         .exclude(value=0)
         .values_list("organization_id", "key", "value")
     }
-    truth = {k: v for k, v in dues.count_dues_counters().items() if v}
+    truth = {k: v for k, v in count_dues_counters().items() if v}
     assert stored == truth
     members_truth = count_member_counters()  # what verify() holds the "members." keys to
     assert {k: v for k, v in members_truth.items() if k[1].startswith("members.dues.") and v} == (
@@ -66,12 +67,17 @@ def assert_counters_match_the_records():
 def payroll_file(rows) -> SimpleUploadedFile:
     workbook = openpyxl.Workbook()
     sheet = workbook.active
-    sheet.append(dues.PAYROLL_HEADERS)
+    sheet.append(payroll.PAYROLL_HEADERS)
     for row in rows:
         sheet.append(row)
     buffer = io.BytesIO()
     workbook.save(buffer)
     return SimpleUploadedFile("payroll.xlsx", buffer.getvalue())
+
+
+def test_the_members_counter_source_is_registered_when_the_app_is_ready():
+    # members.counters is imported by the app's ready(), not by whoever needs a helper first.
+    assert counters.SOURCES["members."] is count_member_counters
 
 
 def test_generation_payments_and_payroll_keep_the_dues_counters_exact(
@@ -126,13 +132,13 @@ def test_generation_payments_and_payroll_keep_the_dues_counters_exact(
         ]
     )
     with django_capture_on_commit_callbacks(execute=True):
-        job = dues.create_payroll_job(
+        job = payroll.create_payroll_job(
             organization=tree.union_a, period=period, file=file, acting_user=officers.a_admin
         )
     job.refresh_from_db()
     assert job.status == ImportStatus.VALIDATED, job.errors
     with django_capture_on_commit_callbacks(execute=True):
-        job = dues.apply_payroll_file(job=job, acting_user=officers.a_admin)
+        job = payroll.apply_payroll_file(job=job, acting_user=officers.a_admin)
     assert job.status == ImportStatus.DONE, job.errors
     assert (job.result["dues_created"], job.result["dues_updated"]) == (1, 2)
     # Records: 25.00/25.00, 25.00/25.00, 15.00/5.00, 10.00/0.
@@ -167,7 +173,7 @@ def test_generation_counts_only_the_records_it_inserted(tree, monkeypatch):
             wage_base=Decimal("4321.00"),
             amount_due=Decimal("21.61"),
         )
-        counters.adjust(dues.record_counters(other))
+        counters.adjust(record_counters(other))
         monkeypatch.setattr(manager, "bulk_create", bulk_create)
         return bulk_create(objs, **kwargs)
 

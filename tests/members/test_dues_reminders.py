@@ -8,7 +8,8 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from members.actions import dues
+from members.actions import dues_reminders
+from members.amounts import compute_dues
 from members.models import DuesRecord, Member, MemberStatus
 from members.schedules import MONTHLY_DUES_REMINDER
 from members.selectors.dues import current_period
@@ -41,7 +42,7 @@ def owes(member, period, paid="0") -> DuesRecord:
         organization=member.organization,
         period=period,
         wage_base=WAGE,
-        amount_due=dues.compute_dues(WAGE),
+        amount_due=compute_dues(WAGE),
         amount_paid=Decimal(paid),
     )
 
@@ -95,9 +96,9 @@ def test_members_in_arrears_hear_the_months_and_the_total_once_a_month(tree, peo
 
 def test_next_month_reminds_again_with_the_month_just_ended(people):
     this_month = current_period()
-    assert dues.remind_unpaid_dues(today=this_month + datetime.timedelta(days=9)) == 2
+    assert dues_reminders.remind_unpaid_dues(today=this_month + datetime.timedelta(days=9)) == 2
     next_month = (this_month + datetime.timedelta(days=40)).replace(day=10)
-    assert dues.remind_unpaid_dues(today=next_month) == 3  # paid_up owes this month now
+    assert dues_reminders.remind_unpaid_dues(today=next_month) == 3  # paid_up owes this month now
     latest = reminders().filter(recipient=people.behind.user).order_by("-pk").first()
     assert latest.context["months"] == 3 and latest.context["amount"] == "54.83"
 
@@ -105,7 +106,7 @@ def test_next_month_reminds_again_with_the_month_just_ended(people):
 def test_nothing_owed_nothing_sent(tree):
     member = member_with_login(tree.union_a)
     owes(member, months_ago(1), paid="21.61")
-    assert dues.remind_unpaid_dues() == 0
+    assert dues_reminders.remind_unpaid_dues() == 0
     assert not reminders().exists()
 
 

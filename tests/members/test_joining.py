@@ -12,8 +12,8 @@ from django.urls import reverse
 from rest_framework.test import APIClient
 
 from core.models import AuditEntry
-from members import actions
 from members.actions import joining
+from members.actions import records as actions
 from members.models import ApplicationStatus, EventKind, JoinApplication, Member, MemberStatus
 from notifications.models import Notification
 from organizations import actions as org_actions

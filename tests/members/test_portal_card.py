@@ -5,7 +5,8 @@ from django.contrib.auth import get_user_model
 from django.http import HttpRequest
 from django.urls import reverse
 
-from members import actions
+from members import cards
+from members.actions import records as actions
 from tests.factories import make_member
 
 pytestmark = pytest.mark.django_db
@@ -30,7 +31,7 @@ def test_member_logs_in_with_mobile_phone_and_sees_the_card(client, member_with_
     html = page.content.decode()
     assert member.membership_number in html and "<svg" in html
     # The QR code carries the verification link, nothing personal.
-    token = actions.card_token(member)
+    token = cards.card_token(member)
     assert reverse("card-verify", args=[token]) in page.context["card_url"]
     assert member.id_number not in html
 
@@ -43,7 +44,7 @@ def test_wrong_password_with_a_phone_does_not_log_in(client, member_with_login):
 
 def test_anyone_can_verify_a_card_and_sees_only_the_masked_name(client, member_with_login):
     member = member_with_login
-    response = client.get(reverse("card-verify", args=[actions.card_token(member)]))
+    response = client.get(reverse("card-verify", args=[cards.card_token(member)]))
     assert response.status_code == 200 and response.context["valid"] is True
     html = response.content.decode()
     assert member.masked_name in html and member.organization.name in html
@@ -53,7 +54,7 @@ def test_anyone_can_verify_a_card_and_sees_only_the_masked_name(client, member_w
 
 def test_card_of_an_ended_membership_or_a_forged_token_does_not_verify(client, member_with_login):
     member = member_with_login
-    token = actions.card_token(member)
+    token = cards.card_token(member)
     actions.change_status(member=member, status="withdrawn", reason="离职")
     response = client.get(reverse("card-verify", args=[token]))
     assert response.context["valid"] is False

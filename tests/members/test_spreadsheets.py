@@ -479,8 +479,8 @@ def test_copy_writes_exactly_what_the_orm_writes(tree, officers):
     from django.db import connection
     from django.utils import timezone
 
-    from members import actions as member_actions
     from members.models import EventKind, MemberStatus
+    from members.people import apply_person, clean_person
 
     assert connection.vendor == "postgresql"
     member = Member(
@@ -492,7 +492,7 @@ def test_copy_writes_exactly_what_the_orm_writes(tree, officers):
         membership_number="M-1",
         card_number="C-1",
     )
-    member_actions.apply_person(member, member_actions.clean_person(person_data()))
+    apply_person(member, clean_person(person_data()))
     automatic = ("id", "created_at", "updated_at", "at")  # set when written
 
     def stored(obj) -> dict:

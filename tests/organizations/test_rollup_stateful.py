@@ -50,8 +50,8 @@ from hypothesis.stateful import (
 
 from core import stats
 from core.models import AuditEntry
-from members import actions as member_actions
 from members.actions import joining, transfers
+from members.actions import records as member_actions
 from members.models import (
     CURRENT_STATUSES,
     EventKind,
@@ -61,6 +61,7 @@ from members.models import (
     Transfer,
     TransferStatus,
 )
+from members.people import clean_person
 from organizations import actions as org_actions
 from organizations import counters, rollups, scope
 from organizations.models import CounterDelta, Level, Organization, OrgStatus
@@ -335,9 +336,7 @@ class RollupMachine(RuleBasedStateMachine):
             )
             member = joining.approve_join_application(application=application, acting_user=None)
         else:
-            member = member_actions.create_member(
-                organization=org, data=member_actions.clean_person(raw)
-            )
+            member = member_actions.create_member(organization=org, data=clean_person(raw))
             member.user = get_user_model().objects.create(
                 username=member.membership_number, password="!"
             )

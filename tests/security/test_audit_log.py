@@ -13,7 +13,7 @@ from rest_framework.test import APIClient
 
 from core.audit import record_audit
 from core.models import AuditEntry, AuditResult
-from members import actions as member_actions
+from members.actions import records as member_actions
 from members.models import Member
 from services.actions import aid
 from services.actions import menu as menu_actions

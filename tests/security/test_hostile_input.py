@@ -30,9 +30,11 @@ from stdnum.cn import ric
 from stdnum.cn import uscc as uscc_lib
 
 from members import spreadsheets, validators
-from members.actions import dues
+from members.actions import payroll
 from members.actions import spreadsheets as imports
+from members.amounts import CENT, MAX_WAGE_BASE, compute_dues, parse_amount
 from members.models import DuesRecord, ImportJob, ImportStatus, Member, MembershipEvent
+from members.people import clean_person
 from organizations import counters
 from organizations.actions import grant_role
 from organizations.models import OrgCounter
@@ -324,7 +326,7 @@ def test_a_credit_code_with_one_character_changed_is_refused(request, code, posi
 
 # --- Money: wages and amounts paid --------------------------------------------------------
 
-amounts = st.decimals(min_value=0, max_value=dues.MAX_WAGE_BASE, places=2)
+amounts = st.decimals(min_value=0, max_value=MAX_WAGE_BASE, places=2)
 
 
 @st.composite
@@ -339,7 +341,7 @@ def amount_as_written(draw, amount: Decimal) -> str:
 
 def check_amount_result(value) -> None:
     try:
-        amount = dues.parse_amount(value, field="wage")
+        amount = parse_amount(value, field="wage")
     except ValidationError as error:
         assert set(error.message_dict) == {"wage"}
         assert_refusal(error)
@@ -347,7 +349,7 @@ def check_amount_result(value) -> None:
     assert type(amount) is Decimal
     assert amount.is_finite() and not amount.is_signed()
     assert amount.as_tuple().exponent == -2
-    assert 0 <= amount <= dues.MAX_WAGE_BASE
+    assert 0 <= amount <= MAX_WAGE_BASE
 
 
 @budget("parsers")
@@ -370,9 +372,9 @@ def test_amount_parser_returns_decimal_yuan_or_refuses(request, value):
 @given(amount=amounts, data=st.data())
 def test_amounts_round_trip_as_decimal_yuan(request, amount, data):
     ran(request)
-    parsed = dues.parse_amount(data.draw(amount_as_written(amount)))
+    parsed = parse_amount(data.draw(amount_as_written(amount)))
     assert parsed == amount and type(parsed) is Decimal
-    assert type(dues.compute_dues(parsed)) is Decimal
+    assert type(compute_dues(parsed)) is Decimal
 
 
 @pytest.mark.parametrize(
@@ -397,13 +399,13 @@ def test_amounts_round_trip_as_decimal_yuan(request, amount, data):
 )
 def test_bad_amounts_are_refused_with_a_reason(text, code):
     with pytest.raises(ValidationError) as refused:
-        dues.parse_amount(text, field="wage")
+        parse_amount(text, field="wage")
     assert [e.code for e in refused.value.error_dict["wage"]] == [code]
     assert CJK.search(refused.value.messages[0]) or code == "separator"
 
 
 def test_negative_zero_is_plain_zero():
-    assert str(dues.parse_amount("-0")) == "0.00"
+    assert str(parse_amount("-0")) == "0.00"
 
 
 # --- Real-name data as a whole ------------------------------------------------------------
@@ -429,7 +431,7 @@ def test_clean_person_returns_storable_values_or_refuses_per_field(request, host
     ran(request)
     raw = {**PERSON, "id_number": id_number, **hostile}
     try:
-        data = imports.clean_person(raw)
+        data = clean_person(raw)
     except ValidationError as error:
         assert set(error.message_dict) <= set(hostile), error
         assert_refusal(error)
@@ -1024,10 +1026,10 @@ def last_month() -> datetime.date:
 @st.composite
 def payroll_cells(draw, number: str, id_number: str, by_id: bool) -> list[str]:
     wage = draw(st.decimals(min_value=0, max_value=50_000, places=2))
-    due = dues.compute_dues(wage)
+    due = compute_dues(wage)
     paid, paid_on, method = "", "", ""
     if draw(st.booleans()):
-        paid = str((due * draw(st.integers(0, 100)) / 100).quantize(dues.CENT, "ROUND_DOWN"))
+        paid = str((due * draw(st.integers(0, 100)) / 100).quantize(CENT, "ROUND_DOWN"))
         if draw(st.booleans()):
             day = draw(st.dates(TODAY - datetime.timedelta(days=400), TODAY))
             paid_on = day.strftime(draw(st.sampled_from(["%Y-%m-%d", "%Y/%m/%d"])))
@@ -1078,7 +1080,7 @@ def payroll_files(draw, earners) -> SheetFile:
             bad.add(number)
         # (An "invalid" row's member may or may not be found: no later row names them.)
         rows.append(row)
-    headers = list(dues.PAYROLL_HEADERS)
+    headers = list(payroll.PAYROLL_HEADERS)
     formats = ["xlsx", "utf-8", "utf-8-sig", "gb18030"]
     fmt = draw(st.sampled_from(formats if careful else [*formats, "xlsx", "corrupt", "random"]))
     if fmt == "xlsx":
@@ -1110,7 +1112,7 @@ def dues_state() -> tuple:
 
 def upload_payroll(sheet: SheetFile, user, org, capture) -> ImportJob:
     with capture(execute=True):
-        job = dues.create_payroll_job(
+        job = payroll.create_payroll_job(
             organization=org,
             period=last_month(),
             file=SimpleUploadedFile(sheet.name, sheet.content),
@@ -1153,7 +1155,7 @@ def test_payroll_import_of_any_file_ends_clearly_counts_every_row_and_writes_all
             return
 
         with capture(execute=True):
-            dues.confirm_payroll_file(job=job, acting_user=officers.a_admin)
+            payroll.confirm_payroll_file(job=job, acting_user=officers.a_admin)
         job.refresh_from_db()
         assert job.status == ImportStatus.DONE, job.errors
         result = job.result
@@ -1190,13 +1192,13 @@ def test_an_error_while_writing_the_payroll_leaves_no_dues_behind(
     ran(request)
     capture = django_capture_on_commit_callbacks
     rows = [[number, "", "5000", "25.00", "", "现金"] for number, _id in earners.same]
-    sheet = SheetFile("工资.xlsx", xlsx_bytes(dues.PAYROLL_HEADERS, rows), [2, 3, 4, 5], False)
+    sheet = SheetFile("工资.xlsx", xlsx_bytes(payroll.PAYROLL_HEADERS, rows), [2, 3, 4, 5], False)
     targets = {
         "members": (Member.objects, "bulk_update"),
         "records": (DuesRecord.objects, "bulk_create"),
         "updates": (DuesRecord.objects, "bulk_update"),
         "counters": (counters, "adjust"),
-        "audit": (dues, "record_audit"),
+        "audit": (payroll, "record_audit"),
     }
     calls = Counter()
     with rolled_back():
@@ -1217,7 +1219,7 @@ def test_an_error_while_writing_the_payroll_leaves_no_dues_behind(
             patch.setattr(owner, name, failing)
             try:
                 with capture(execute=True):
-                    dues.confirm_payroll_file(job=job, acting_user=officers.a_admin)
+                    payroll.confirm_payroll_file(job=job, acting_user=officers.a_admin)
             except (RuntimeError, DatabaseError) as exception:
                 raised = exception
         job.refresh_from_db()
@@ -1326,9 +1328,9 @@ def test_payroll_import_refuses_a_bomb_whose_stated_size_lies(
     monkeypatch.setattr(spreadsheets, "MAX_ROWS", 50)
     monkeypatch.setattr(spreadsheets, "MAX_UNPACKED_BYTES", 1024 * 1024)
     if limit == "rows":
-        bomb = bomb_xlsx(60, dues.PAYROLL_HEADERS, "4321")
+        bomb = bomb_xlsx(60, payroll.PAYROLL_HEADERS, "4321")
     else:
-        bomb = bomb_xlsx(1200, dues.PAYROLL_HEADERS)
+        bomb = bomb_xlsx(1200, payroll.PAYROLL_HEADERS)
     sheet = SheetFile("工资.xlsx", bomb, None, True)
     job = upload_payroll(sheet, officers.a_admin, tree.union_a, django_capture_on_commit_callbacks)
     assert job.status == ImportStatus.INVALID
@@ -1367,7 +1369,7 @@ def test_uploads_are_accepted_only_as_xlsx_or_csv_whatever_their_name(
             lambda f: imports.start_member_import(
                 organization=tree.union_a, uploaded_file=f, acting_user=officers.a_admin
             ),
-            lambda f: dues.create_payroll_job(
+            lambda f: payroll.create_payroll_job(
                 organization=tree.union_a, period=last_month(), file=f, acting_user=officers.a_admin
             ),
         ):
@@ -1397,7 +1399,7 @@ def test_uploads_over_the_size_limits_are_refused_by_forms_and_actions(tree, off
     from services.actions.voice import MAX_ATTACHMENT_BYTES, check_attachment
 
     assert imports.MAX_UPLOAD_BYTES == 50 * 1024 * 1024
-    assert dues.MAX_UPLOAD_BYTES == 20 * 1024 * 1024
+    assert payroll.MAX_UPLOAD_BYTES == 20 * 1024 * 1024
     assert MAX_ATTACHMENT_BYTES == 5 * 1024 * 1024
     big = oversized("会员.xlsx", imports.MAX_UPLOAD_BYTES)
     with pytest.raises(ValidationError) as refused:
@@ -1408,9 +1410,9 @@ def test_uploads_over_the_size_limits_are_refused_by_forms_and_actions(tree, off
     form = MemberImportForm({"organization": tree.union_a.pk}, {"file": big}, user=officers.a_admin)
     assert not form.is_valid() and "50 MB" in form.errors["file"][0]
 
-    big = oversized("工资.xlsx", dues.MAX_UPLOAD_BYTES)
+    big = oversized("工资.xlsx", payroll.MAX_UPLOAD_BYTES)
     with pytest.raises(ValidationError) as refused:
-        dues.create_payroll_job(
+        payroll.create_payroll_job(
             organization=tree.union_a, period=last_month(), file=big, acting_user=officers.a_admin
         )
     assert "20 MB" in refused.value.messages[0]

@@ -43,7 +43,7 @@ from django.forms.models import model_to_dict
 from django.test import Client, override_settings
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
-from members import actions as member_actions
+from members import cards
 from members.models import Member
 from organizations import scope
 from organizations.models import Organization
@@ -642,7 +642,7 @@ def portal_probes(world: World, role: str, pattern: Pattern) -> list[Probe]:
             if obj is None:
                 continue
             if kwarg == "token":
-                value = member_actions.card_token(obj)
+                value = cards.card_token(obj)
             elif kwarg == "key":
                 # The status link's secret is the capability: a wrong one finds nothing.
                 value = world.join_keys[tenant][::-1]

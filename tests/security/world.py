@@ -66,9 +66,11 @@ from django.db.models import Model
 from django.utils import timezone
 
 from core.models import AuditEntry
-from members import actions as member_actions
+from members.actions import cards as card_actions
 from members.actions import dues as dues_actions
 from members.actions import joining as joining_actions
+from members.actions import payroll as payroll_actions
+from members.actions import records as member_actions
 from members.actions import spreadsheets as spreadsheet_actions
 from members.actions import transfers as transfer_actions
 from members.models import (
@@ -80,6 +82,7 @@ from members.models import (
     Transfer,
     TransferSide,
 )
+from members.people import clean_person
 from notifications import actions as notification_actions
 from notifications.models import Notification
 from organizations import actions as org_actions
@@ -353,18 +356,18 @@ def build_world() -> World:
         names = [canary(key, "member"), canary(key, "member_employer")]
         member = member_actions.create_member(
             organization=orgs[key],
-            data=member_actions.clean_person(person_data(name=names[0], employer=names[1])),
+            data=clean_person(person_data(name=names[0], employer=names[1])),
             acting_user=users[key][Role.ADMIN],
         )
         member.user = User.objects.create(username=member.membership_number, password=password)
         member.save(update_fields=["user"])
-        member = member_actions.issue_card(member=member)
+        member = card_actions.issue_card(member=member)
         members[key] = seed(key, "member", member, names)
 
         names = [canary(key, "mover"), canary(key, "mover_employer")]
         movers[key] = member_actions.create_member(
             organization=orgs[key],
-            data=member_actions.clean_person(person_data(name=names[0], employer=names[1])),
+            data=clean_person(person_data(name=names[0], employer=names[1])),
             acting_user=users[key][Role.ADMIN],
         )
         seed(key, "mover", movers[key], names, also=[TRANSFER_TO[key]])
@@ -407,7 +410,7 @@ def build_world() -> World:
         )
         seed(key, "importjob", job, [name])
         name = canary(key, "payrolljob")
-        job = dues_actions.create_payroll_job(
+        job = payroll_actions.create_payroll_job(
             organization=orgs[key],
             period=period,
             file=SimpleUploadedFile(f"{name}.csv", "会员证号,工资基数\n".encode()),

@@ -11,7 +11,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
-from members import actions as member_actions
+from members.actions import cards as card_actions
 from tests.factories import make_member
 
 PASSWORD = "Pass-word-123"
@@ -23,7 +23,7 @@ def member_with_login(org, **overrides):
         username=member.membership_number, password=PASSWORD
     )
     member.save(update_fields=["user"])
-    return member_actions.issue_card(member=member)
+    return card_actions.issue_card(member=member)
 
 
 @pytest.fixture

@@ -8,7 +8,9 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone
 
 from core.models import AuditEntry
-from members import actions as member_actions
+from members import cards
+from members.actions import cards as card_actions
+from members.actions import records as member_actions
 from notifications.models import Notification
 from organizations import counters
 from services.actions import activities as actions
@@ -347,7 +349,7 @@ def soon(tree, officers):
 
 
 def card_url(member):
-    return f"https://unionhub.example/verify/{member_actions.card_token(member)}/"
+    return f"https://unionhub.example/verify/{cards.card_token(member)}/"
 
 
 def test_staff_check_a_member_in_by_scanning_the_card_url(tree, officers, members, soon):
@@ -363,7 +365,7 @@ def test_staff_check_a_member_in_by_scanning_the_card_url(tree, officers, member
 
 def test_checking_in_twice_is_refused_with_the_time_of_the_first(tree, officers, members, soon):
     register(soon, members.a)
-    token = member_actions.card_token(members.a)
+    token = cards.card_token(members.a)
     reg = actions.check_in_by_card(session=soon, card_token=token, acting_user=officers.a_staff)
     at = timezone.localtime(reg.checked_in_at).strftime("%H:%M")
     with pytest.raises(ValidationError, match=f"Already checked in at {at}"):
@@ -376,8 +378,8 @@ def test_checking_in_twice_is_refused_with_the_time_of_the_first(tree, officers,
 
 def test_a_replaced_card_is_refused_at_check_in(tree, officers, members, soon):
     register(soon, members.a)
-    old_token = member_actions.card_token(members.a)
-    member_actions.issue_card(member=members.a, acting_user=officers.a_admin)  # card reissued
+    old_token = cards.card_token(members.a)
+    card_actions.issue_card(member=members.a, acting_user=officers.a_admin)  # card reissued
     with pytest.raises(ValidationError, match="no longer valid"):
         actions.check_in_by_card(session=soon, card_token=old_token, acting_user=officers.a_staff)
     assert Registration.objects.get().checked_in_at is None
@@ -386,7 +388,7 @@ def test_a_replaced_card_is_refused_at_check_in(tree, officers, members, soon):
 
 def test_a_revoked_card_of_a_former_member_is_refused_at_check_in(tree, officers, members, soon):
     register(soon, members.a)
-    token = member_actions.card_token(members.a)
+    token = cards.card_token(members.a)
     member_actions.change_status(
         member=members.a, status="withdrawn", reason="退会", acting_user=officers.a_admin
     )
@@ -404,13 +406,13 @@ def test_waitlisted_or_unregistered_members_cannot_check_in(tree, officers, memb
     with pytest.raises(ValidationError, match="waiting list"):
         actions.check_in_by_card(
             session=soon,
-            card_token=member_actions.card_token(members.a2),
+            card_token=cards.card_token(members.a2),
             acting_user=officers.a_staff,
         )
     with pytest.raises(ValidationError, match="not registered"):
         actions.check_in_by_card(
             session=soon,
-            card_token=member_actions.card_token(members.b),
+            card_token=cards.card_token(members.b),
             acting_user=officers.a_staff,
         )
 
@@ -436,7 +438,7 @@ def test_staff_of_a_sibling_union_cannot_check_in_at_another_unions_session(
     with pytest.raises(PermissionDenied):
         actions.check_in_by_card(
             session=soon,
-            card_token=member_actions.card_token(members.a),
+            card_token=cards.card_token(members.a),
             acting_user=officers.b_admin,
         )
 

@@ -9,7 +9,7 @@ from django.urls import reverse
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from members import actions as member_actions
+from members import cards
 from organizations import counters
 from services.actions import activities as actions
 from services.models import Activity, ActivityStatus, Registration, RegistrationStatus
@@ -158,7 +158,7 @@ def test_staff_scan_a_card_url_on_the_session_page(tree, officers, members, clie
     assert "<svg" in page and session.checkin_code in page
     assert members.a.name in page  # own union's staff see the full name
 
-    url = "http://testserver" + reverse("card-verify", args=[member_actions.card_token(members.a)])
+    url = "http://testserver" + reverse("card-verify", args=[cards.card_token(members.a)])
     response = client.post(session_page(session), {"scan": url}, follow=True)
     assert f"Checked in: {members.a.name}." in response.content.decode()
     assert Registration.objects.get().checkin_method == "card"
@@ -183,7 +183,7 @@ def test_sibling_union_staff_get_404_for_another_unions_activity(tree, officers,
     actions.register(session=session, member=members.a, acting_user=members.a.user)
     client.force_login(officers.b_admin)
     assert client.get(session_page(session)).status_code == 404
-    token = member_actions.card_token(members.a)
+    token = cards.card_token(members.a)
     assert client.post(session_page(session), {"scan": token}).status_code == 404
     change = reverse("admin:services_activity_change", args=[activity.pk])
     assert client.get(change).status_code == 404
@@ -279,7 +279,7 @@ def test_api_creates_runs_and_checks_in(tree, officers, members):
     session = Activity.objects.get(pk=pk).sessions.get()
     actions.register(session=session, member=members.a, acting_user=members.a.user)
 
-    token = member_actions.card_token(members.a)
+    token = cards.card_token(members.a)
     response = client.post(
         f"/api/v1/activity-sessions/{session_id}/checkin/", {"card_token": token}, format="json"
     )
@@ -306,7 +306,7 @@ def test_api_sibling_staff_get_404_and_the_organizer_is_not_taken_from_the_body(
     assert client.get("/api/v1/registrations/").json()["results"] == []
     response = client.post(
         f"/api/v1/activity-sessions/{session.pk}/checkin/",
-        {"card_token": member_actions.card_token(members.a)},
+        {"card_token": cards.card_token(members.a)},
         format="json",
     )
     assert response.status_code == 404

@@ -1,0 +1,138 @@
+"""The members' statistics counters (`organizations.counters`): the keys a member row, a
+history event and a dues record add to, and the ground truth of every "members." key.
+
+Importing this module registers the "members." source; the members app's `ready()` does.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+
+from django.db.models import Count, QuerySet, Sum
+from django.db.models.functions import ExtractYear
+
+from organizations import counters
+
+from .models import DuesRecord, EventKind, Member, MembershipEvent, MemberStatus
+from .selectors.dues import paid_q
+
+# --- Members and their history ------------------------------------------------------------
+
+
+def counter_keys(member: Member) -> list[tuple[int, str]]:
+    """The counters one member row contributes to (its union's, by status and profile).
+
+    Profile breakdowns count active members only. Age is kept as birth year, so that the
+    counters stay exact as people grow older; age bands are derived when read.
+    """
+    if member.deleted_at is not None:
+        return []
+    org = member.organization_id
+    keys = [(org, f"members.status.{member.status}")]
+    if member.status == MemberStatus.ACTIVE:
+        keys += [
+            (org, f"members.gender.{member.gender}"),
+            (org, f"members.birth_year.{member.birth_date.year}"),
+            (org, f"members.employment.{member.employment_type}"),
+        ]
+    return keys
+
+
+def counter_delta(before: Iterable[Member], after: Iterable[Member]) -> Counter:
+    delta: Counter = Counter()
+    for member in before:
+        for key in counter_keys(member):
+            delta[key] -= 1
+    for member in after:
+        for key in counter_keys(member):
+            delta[key] += 1
+    return delta
+
+
+def event_counter_keys(event: MembershipEvent) -> list[tuple[int, str]]:
+    """Flows: joins, transfers in and out, and status changes, per union."""
+    if event.kind in (EventKind.JOINED, EventKind.REJOINED):
+        return [(event.to_organization_id, "members.flow.joined")]
+    if event.kind in (EventKind.TRANSFERRED, EventKind.RETAINED):
+        return [
+            (event.from_organization_id, "members.flow.transfer_out"),
+            (event.to_organization_id, "members.flow.transfer_in"),
+        ]
+    return [(event.to_organization_id, f"members.flow.status.{event.to_status}")]
+
+
+def count_member_counters() -> dict[tuple[int, str], int]:
+    """Ground truth of every `members.` counter, counted from the rows."""
+    truth: Counter = Counter()
+    live = Member.objects.filter(deleted_at__isnull=True)
+    for org, status, n in live.values_list("organization_id", "status").annotate(n=Count("pk")):
+        truth[(org, f"members.status.{status}")] += n
+    active = live.filter(status=MemberStatus.ACTIVE)
+    for field, key in (("gender", "gender"), ("employment_type", "employment")):
+        for org, value, n in active.values_list("organization_id", field).annotate(n=Count("pk")):
+            truth[(org, f"members.{key}.{value}")] += n
+    for org, year, n in (
+        active.annotate(year=ExtractYear("birth_date"))
+        .values_list("organization_id", "year")
+        .annotate(n=Count("pk"))
+    ):
+        truth[(org, f"members.birth_year.{year}")] += n
+    events = MembershipEvent.objects.values_list(
+        "kind", "from_organization_id", "to_organization_id", "to_status"
+    ).annotate(n=Count("pk"))
+    for kind, from_org, to_org, to_status, n in events:
+        event = MembershipEvent(
+            kind=kind, from_organization_id=from_org, to_organization_id=to_org, to_status=to_status
+        )
+        for key in event_counter_keys(event):
+            truth[key] += n
+    truth.update(count_dues_counters())
+    return dict(truth)
+
+
+# --- Dues ---------------------------------------------------------------------------------
+# Per collecting union (`DuesRecord.organization`), over all months: ``members.dues.records``,
+# ``members.dues.due_fen`` and ``members.dues.paid_fen`` (money in fen, so that counters stay
+# integers) and ``members.dues.paid_records`` (paid in full, as `DuesRecord.is_paid` says).
+# Their ground truth is part of `count_member_counters`: the "members." source answers for
+# every key under its prefix.
+
+
+def record_counters(record: DuesRecord) -> Counter:
+    """The counters one dues record contributes to."""
+    org = record.organization_id
+    return Counter(
+        {
+            (org, "members.dues.records"): 1,
+            (org, "members.dues.due_fen"): counters.fen(record.amount_due),
+            (org, "members.dues.paid_fen"): counters.fen(record.amount_paid),
+            (org, "members.dues.paid_records"): int(record.is_paid),
+        }
+    )
+
+
+def count_dues_counters(records: QuerySet[DuesRecord] | None = None) -> Counter:
+    """The counters of `records` (every dues record by default), in one query grouped by union."""
+    records = DuesRecord.objects.all() if records is None else records
+    rows = (
+        records.order_by()
+        .values("organization_id")
+        .annotate(
+            n=Count("pk"),
+            due=Sum("amount_due"),
+            paid=Sum("amount_paid"),
+            paid_records=Count("pk", filter=paid_q()),
+        )
+        .values_list("organization_id", "n", "due", "paid", "paid_records")
+    )
+    truth: Counter = Counter()
+    for org, n, due, paid, paid_records in rows:
+        truth[(org, "members.dues.records")] += n
+        truth[(org, "members.dues.due_fen")] += counters.fen(due or 0)
+        truth[(org, "members.dues.paid_fen")] += counters.fen(paid or 0)
+        truth[(org, "members.dues.paid_records")] += paid_records
+    return truth
+
+
+counters.register_source("members.", count_member_counters)
