@@ -21,10 +21,10 @@ import re
 import types
 import uuid
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, connection, connections, models, transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -33,6 +33,7 @@ from openpyxl.styles import Font
 from openpyxl.worksheet.datavalidation import DataValidation
 from stdnum.cn import ric
 
+from core import bulk
 from core.audit import record_audit
 from notifications import kinds
 from notifications.actions import link_for, notify_on_commit
@@ -629,82 +630,6 @@ def checked_chunks(table: spreadsheets.Table, checker: RowChecker, size: int) ->
 # --- Writing --------------------------------------------------------------------------------
 
 
-# Field classes whose value goes to PostgreSQL unchanged when it already has this Python type
-# (their get_db_prep_save is then the identity). Exact classes and exact value types only: a
-# subclass (the encrypted fields) may prepare its value, and so may a choices enum member.
-_PLAIN_TYPES = {
-    models.AutoField: int,
-    models.BigAutoField: int,
-    models.IntegerField: int,
-    models.BigIntegerField: int,
-    models.SmallIntegerField: int,
-    models.PositiveIntegerField: int,
-    models.PositiveSmallIntegerField: int,
-    models.PositiveBigIntegerField: int,
-    models.BooleanField: bool,
-    models.CharField: str,
-    models.TextField: str,
-    models.EmailField: str,
-    models.SlugField: str,
-    models.DateField: datetime.date,
-}
-
-
-def _copy_values(fields) -> Callable:
-    """A function giving one object's column values for COPY, as `get_db_prep_save` would,
-    skipping the preparation where it does nothing (a third of a bulk load's time)."""
-    plan = []
-    for field in fields:
-        # A foreign key prepares its value as the field it points to does.
-        target = field.target_field if type(field) is models.ForeignKey else field
-        kind = _PLAIN_TYPES.get(type(target))
-        if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
-            kind = None  # pre_save sets the value
-        plan.append((field, field.attname, kind))
-
-    db = connections[connection.alias]  # the wrapper itself, not the per-access proxy
-
-    def values(obj) -> list:
-        row = []
-        state = obj.__dict__
-        for field, attname, kind in plan:
-            value = state.get(attname)
-            if kind is None or not (value is None or type(value) is kind):
-                value = field.get_db_prep_save(field.pre_save(obj, True), db)
-            row.append(value)
-        return row
-
-    return values
-
-
-def _insert(model, objs: list) -> None:
-    """Insert new rows, setting their primary keys: with COPY on PostgreSQL (the ORM's
-    multi-row INSERT spends more time in Python than the database takes), else in bulk."""
-    if connection.vendor != "postgresql":
-        model.objects.bulk_create(objs, batch_size=WRITE_BATCH)
-        return
-    if not objs:
-        return
-    meta = model._meta
-    quote = connection.ops.quote_name
-    fields = meta.concrete_fields
-    with connection.wrap_database_errors, connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
-            [meta.db_table, meta.pk.column, len(objs)],
-        )
-        for obj, (pk,) in zip(objs, cursor.fetchall(), strict=True):
-            setattr(obj, meta.pk.attname, pk)
-        columns = ", ".join(quote(f.column) for f in fields)
-        values = _copy_values(fields)
-        with cursor.copy(f"COPY {quote(meta.db_table)} ({columns}) FROM STDIN") as copy:
-            for obj in objs:
-                copy.write_row(values(obj))
-    for obj in objs:
-        obj._state.adding = False
-        obj._state.db = connection.alias
-
-
 def bulk_enrol(rows: list[CheckedRow], *, actor=None) -> tuple[list[Member], Counter]:
     """Insert members for checked rows with their JOINED events; returns the counter delta.
 
@@ -728,7 +653,7 @@ def bulk_enrol(rows: list[CheckedRow], *, actor=None) -> tuple[list[Member], Cou
             member.membership_number = number
     for member, number in zip(members, new_card_numbers(len(members)), strict=True):
         member.card_number = number
-    _insert(Member, members)
+    bulk.insert(Member, members)
     actor = actor if getattr(actor, "is_authenticated", False) else None
     events = [
         MembershipEvent(
@@ -741,7 +666,7 @@ def bulk_enrol(rows: list[CheckedRow], *, actor=None) -> tuple[list[Member], Cou
         )
         for member in members
     ]
-    _insert(MembershipEvent, events)
+    bulk.insert(MembershipEvent, events)
     delta = counter_delta([], members)
     for event in events:
         for key in event_counter_keys(event):

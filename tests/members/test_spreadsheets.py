@@ -12,6 +12,7 @@ from django.core.management import call_command
 from django.urls import reverse
 from openpyxl import load_workbook
 
+from core import bulk
 from core.models import AuditEntry
 from members.actions import spreadsheets as actions
 from members.models import ImportJob, ImportStatus, Member, MembershipEvent
@@ -501,7 +502,7 @@ def test_copy_writes_exactly_what_the_orm_writes(tree, officers):
 
     def write_twice(obj) -> tuple[dict, dict]:
         model = type(obj)
-        actions._insert(model, [obj])
+        bulk.insert(model, [obj])
         by_copy = stored(obj)
         model.objects.filter(pk=obj.pk).delete()
         obj.pk, obj._state.adding = None, True
