@@ -67,14 +67,14 @@ def build_tree():
 
 
 def sheet_rows(unions, count: int) -> tuple[list[str], list[tuple[int, dict]]]:
-    from members.actions import spreadsheets
+    from members.importing import columns
     from tests.factories import sheet_row
 
     rows = [
         (n + 2, sheet_row(入会日期="2024-03-01", 所属工会代码=unions[n % len(unions)].uscc))
         for n in range(count)
     ]
-    return spreadsheets.HEADERS, rows
+    return columns.HEADERS, rows
 
 
 def load_unionhub(headers, rows) -> float:
@@ -82,13 +82,8 @@ def load_unionhub(headers, rows) -> float:
 
     from django.db import transaction
 
-    from members.actions.spreadsheets import (
-        CREATE,
-        WRITE_BATCH,
-        RowChecker,
-        bulk_enrol,
-        checked_chunks,
-    )
+    from members.actions.spreadsheets import WRITE_BATCH, bulk_enrol
+    from members.importing.rows import CREATE, RowChecker, checked_chunks
     from members.spreadsheets import Table
     from organizations import counters
 

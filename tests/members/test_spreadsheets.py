@@ -14,7 +14,9 @@ from openpyxl import load_workbook
 
 from core import bulk
 from core.models import AuditEntry
+from members import crypto, exports
 from members.actions import spreadsheets as actions
+from members.importing import columns
 from members.models import ImportJob, ImportStatus, Member, MembershipEvent
 from notifications.models import Notification
 from organizations import counters
@@ -22,7 +24,7 @@ from tests.factories import make_member, person_data, sheet_row, sheet_xlsx
 
 pytestmark = pytest.mark.django_db
 
-HEADERS = actions.HEADERS
+HEADERS = columns.HEADERS
 ID_PATTERN = re.compile(r"\d{17}[\dX]")
 
 
@@ -92,7 +94,7 @@ def test_admin_imports_1000_members_from_xlsx_and_exports_them_again(
     data_sheet = workbook.worksheets[0]
     assert [c.value for c in data_sheet[1]] == HEADERS
     assert data_sheet.max_row == 2  # one example row
-    assert actions.INSTRUCTIONS_SHEET in workbook.sheetnames
+    assert columns.INSTRUCTIONS_SHEET in workbook.sheetnames
 
     page = client.get(reverse("admin:members_member_import"))
     assert page.status_code == 200
@@ -155,8 +157,8 @@ def test_admin_imports_1000_members_from_xlsx_and_exports_them_again(
     sheet = load_workbook(io.BytesIO(export.content), read_only=True).worksheets[0]
     rows = list(sheet.iter_rows(values_only=True))
     assert len(rows) == 1001
-    assert list(rows[0]) == actions.EXPORT_HEADERS
-    id_column = actions.EXPORT_HEADERS.index("身份证号")
+    assert list(rows[0]) == exports.EXPORT_HEADERS
+    id_column = exports.EXPORT_HEADERS.index("身份证号")
     assert all(re.fullmatch(r"\d{4}\*{10}[\dX]{4}", row[id_column]) for row in rows[1:])
     # No 18-digit ID number anywhere (the union's credit code is the only 18-character code).
     cells = " ".join(str(v) for row in rows for v in row if v not in (None, tree.union_a.uscc))
@@ -316,7 +318,7 @@ def test_other_bad_values_each_get_a_row_report(tree, officers, django_capture_o
         row_for(**{"用工形式": "临时工"}),
         row_for(**{"入会日期": "2999-01-01"}),
         row_for(**{"工作单位": ""}),
-        row_for(**{"身份证号": actions.EXAMPLE_ID_NUMBER}),
+        row_for(**{"身份证号": columns.EXAMPLE_ID_NUMBER}),
     ]
     job = upload(officers.a_admin, tree.union_a, xlsx(rows), django_capture_on_commit_callbacks)
     assert job.status == ImportStatus.INVALID
@@ -369,9 +371,7 @@ def test_gb18030_csv_imports_fine(tree, officers, django_capture_on_commit_callb
     notes = Notification.objects.filter(recipient=officers.a_admin, kind="members.import_status")
     assert notes.count() == 2
     assert (
-        Member.objects.get(
-            id_hash=actions.crypto.id_hash(rows[0]["身份证号"])
-        ).join_date.isoformat()
+        Member.objects.get(id_hash=crypto.id_hash(rows[0]["身份证号"])).join_date.isoformat()
         == "2020-05-04"
     )
     assert_counters_exact()

