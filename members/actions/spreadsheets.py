@@ -7,16 +7,23 @@ transaction, or nothing. Rows whose person is already a member of the same union
 unchanged, so importing a file twice creates no duplicates. The uploaded file holds personal
 data: it is deleted from storage as soon as the job can go no further.
 
-The rows are checked by `members.importing.rows` (shared with the legacy migration command,
-`import_legacy_members`); the template is `members.importing.template`, the export
+The rows are checked by `members.importing.rows` and written by
+`enrolment.enrol_checked_rows`, both shared with the legacy migration command
+(`import_legacy_members`); the template is `members.importing.template`, the export
 `members.exports`.
+
+No transaction here is durable, although in production these run outside any transaction
+(admin views without ATOMIC_REQUESTS, Celery tasks, on-commit hooks): the property tests of
+the import (`tests/security/test_hostile_input.py`) run each example inside a savepoint of
+their own that they roll back, and a durable block refuses to open inside another one.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import uuid
-from collections import Counter, defaultdict
+from collections import Counter
+from collections.abc import Iterator
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
@@ -24,11 +31,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from core import bulk
-from core.audit import record_audit
 from notifications import kinds
 from notifications.actions import link_for, notify_on_commit
-from organizations import counters
 from organizations.models import Organization
 
 from .. import spreadsheets
@@ -41,30 +45,14 @@ from ..importing.rows import (
     checked_chunks,
     error_entry,
 )
-from ..models import (
-    EventKind,
-    ImportJob,
-    ImportKind,
-    ImportStatus,
-    Member,
-    MembershipEvent,
-    MemberStatus,
-)
-from . import (
-    apply_person,
-    check_member_union,
-    counter_delta,
-    event_counter_keys,
-    new_card_numbers,
-    new_membership_numbers,
-    require_member_admin,
-)
+from ..models import ImportJob, ImportKind, ImportStatus
+from . import check_member_union, require_member_admin
+from .enrolment import enrol_checked_rows
 
 __all__ = [
     "ACTIVE_STATUSES",
     "ERRORS_SHOWN",
     "MAX_UPLOAD_BYTES",
-    "bulk_enrol",
     "cancel_member_import",
     "check_member_import",
     "confirm_member_import",
@@ -85,53 +73,6 @@ PROGRESS_EVERY = 500
 WRITE_BATCH = 2000
 # Errors shown on the job page; the downloadable report has all of them.
 ERRORS_SHOWN = 1000
-
-
-# --- Writing --------------------------------------------------------------------------------
-
-
-def bulk_enrol(rows: list[CheckedRow], *, actor=None) -> tuple[list[Member], Counter]:
-    """Insert members for checked rows with their JOINED events; returns the counter delta.
-
-    Call inside a transaction, which must also apply the delta (`counters.adjust`).
-    """
-    now = timezone.now()
-    members = []
-    by_year: dict[int, list[Member]] = defaultdict(list)
-    for row in rows:
-        member = Member(
-            organization=row.union,
-            join_date=row.join_date,
-            status=MemberStatus.ACTIVE,
-            card_issued_at=now,
-        )
-        apply_person(member, row.data)
-        members.append(member)
-        by_year[member.join_date.year].append(member)
-    for year, group in by_year.items():
-        for member, number in zip(group, new_membership_numbers(len(group), year), strict=True):
-            member.membership_number = number
-    for member, number in zip(members, new_card_numbers(len(members)), strict=True):
-        member.card_number = number
-    bulk.insert(Member, members)
-    actor = actor if getattr(actor, "is_authenticated", False) else None
-    events = [
-        MembershipEvent(
-            member=member,
-            kind=EventKind.JOINED,
-            actor=actor,
-            to_status=MemberStatus.ACTIVE,
-            to_organization_id=member.organization_id,
-            effective_on=member.join_date,
-        )
-        for member in members
-    ]
-    bulk.insert(MembershipEvent, events)
-    delta = counter_delta([], members)
-    for event in events:
-        for key in event_counter_keys(event):
-            delta[key] += 1
-    return members, delta
 
 
 # --- Import jobs ----------------------------------------------------------------------------
@@ -325,6 +266,17 @@ class _Changed(Exception):
         self.errors = errors
 
 
+def _new_rows(table, checker: RowChecker, outcomes: Counter) -> Iterator[list[CheckedRow]]:
+    """The rows to create, a batch at a time, counting the unchanged ones; _Changed when a
+    row has become bad since the file was checked."""
+    for chunk in checked_chunks(table, checker, WRITE_BATCH):
+        errors = [e for row in chunk for e in row.errors]
+        if errors:
+            raise _Changed(errors)
+        outcomes[UNCHANGED] += sum(row.outcome == UNCHANGED for row in chunk)
+        yield [row for row in chunk if row.outcome == CREATE]
+
+
 def run_member_import(*, job: ImportJob) -> ImportJob:
     """Check the file again and write all its new members in one transaction, or none."""
     job.refresh_from_db()
@@ -334,31 +286,16 @@ def run_member_import(*, job: ImportJob) -> ImportJob:
     scan = _scan(job, job.total_rows)
     if scan.errors:
         return _end(job, ImportStatus.FAILED, errors=scan.errors, result=scan.summary())
-    created = unchanged = 0
+    outcomes: Counter = Counter()
     try:
         with transaction.atomic():
-            checker = _checker_for(job)
-            delta: Counter = Counter()
             with _open(job) as file:
-                for chunk in checked_chunks(_read(job, file), checker, WRITE_BATCH):
-                    errors = [e for row in chunk for e in row.errors]
-                    if errors:
-                        raise _Changed(errors)
-                    new = [row for row in chunk if row.outcome == CREATE]
-                    unchanged += sum(row.outcome == UNCHANGED for row in chunk)
-                    if new:
-                        _members, batch_delta = bulk_enrol(new, actor=job.created_by)
-                        delta.update(batch_delta)
-                        created += len(new)
-            counters.adjust(delta)
-            record_audit(
-                actor=job.created_by,
-                action="member.imported",
-                obj=job,
-                organization=job.organization,
-                changes={"created": created},
-            )
-            result = {**scan.summary(), "created": created, "unchanged": unchanged}
+                created = enrol_checked_rows(
+                    batches=_new_rows(_read(job, file), _checker_for(job), outcomes),
+                    acting_user=job.created_by,
+                    job=job,
+                )
+            result = {**scan.summary(), "created": created, "unchanged": outcomes[UNCHANGED]}
             _end(job, ImportStatus.DONE, result=result, notify_now=False)
     except _Changed as changed:
         return _end(job, ImportStatus.FAILED, errors=changed.errors, result=scan.summary())

@@ -15,9 +15,12 @@ from openpyxl import load_workbook
 from core import bulk
 from core.models import AuditEntry
 from members import crypto, exports
+from members.actions import enrolment
 from members.actions import spreadsheets as actions
 from members.importing import columns
+from members.importing.rows import CREATE, RowChecker, checked_chunks
 from members.models import ImportJob, ImportStatus, Member, MembershipEvent
+from members.spreadsheets import Table
 from notifications.models import Notification
 from organizations import counters
 from tests.factories import make_member, person_data, sheet_row, sheet_xlsx
@@ -433,7 +436,7 @@ def test_failure_while_writing_rolls_back_every_batch(
     )
     assert job.status == ImportStatus.VALIDATED
     monkeypatch.setattr(actions, "WRITE_BATCH", 10)
-    real = actions.bulk_enrol
+    real = enrolment.bulk_enrol
     calls = []
 
     def failing(rows, **kwargs):
@@ -442,7 +445,7 @@ def test_failure_while_writing_rolls_back_every_batch(
             raise RuntimeError("disk full")
         return real(rows, **kwargs)
 
-    monkeypatch.setattr(actions, "bulk_enrol", failing)
+    monkeypatch.setattr(enrolment, "bulk_enrol", failing)
     with pytest.raises(RuntimeError):
         confirm(job, officers.a_admin, django_capture_on_commit_callbacks)
     job.refresh_from_db()
@@ -522,6 +525,45 @@ def test_copy_writes_exactly_what_the_orm_writes(tree, officers):
     )
     by_copy, by_orm = write_twice(event)
     assert by_copy == by_orm and by_copy["actor_id"] == officers.a_admin.pk
+
+
+def checked_batches(rows: list[dict], size: int):
+    """The new rows of `rows` as the legacy migration checks them, in batches of `size`."""
+    table = Table(HEADERS, iter(enumerate(rows, start=2)))
+    for chunk in checked_chunks(table, RowChecker(system=True), size):
+        assert all(row.ok for row in chunk), [row.errors for row in chunk]
+        yield [row for row in chunk if row.outcome == CREATE]
+
+
+def test_enrolling_checked_rows_adjusts_counters_and_audits_each_union(tree):
+    unions = [tree.union_a, tree.union_b, tree.union_a]
+    rows = [row_for(**{"所属工会代码": unions[n % 3].uscc}) for n in range(9)]
+    created = enrolment.enrol_checked_rows(batches=checked_batches(rows, 4), source="test")
+    assert created == 9
+    assert Member.objects.filter(organization=tree.union_a).count() == 6
+    assert MembershipEvent.objects.filter(kind="joined").count() == 9
+    entries = AuditEntry.objects.filter(action="member.migrated")
+    assert {(e.organization_id, e.changes["created"], e.changes["source"]) for e in entries} == {
+        (tree.union_a.pk, 6, "test"),
+        (tree.union_b.pk, 3, "test"),
+    }
+    assert_counters_exact()
+
+
+def test_enrolling_checked_rows_writes_nothing_when_a_later_batch_fails(tree):
+    def batches():
+        yield from checked_batches(
+            [row_for(**{"所属工会代码": tree.union_a.uscc}) for _ in range(2)], 1
+        )
+        raise RuntimeError("the file broke off")
+
+    with pytest.raises(RuntimeError):
+        enrolment.enrol_checked_rows(batches=batches(), source="test")
+    assert not Member.objects.exists() and not MembershipEvent.objects.exists()
+    assert not AuditEntry.objects.filter(action="member.migrated").exists()
+    assert_counters_exact()
+    with pytest.raises(TypeError):
+        enrolment.enrol_checked_rows(batches=[])  # neither an import job nor a source
 
 
 # --- Export ----------------------------------------------------------------------------------

@@ -31,7 +31,7 @@ from stdnum.cn import uscc as uscc_lib
 
 from members import actions as member_actions
 from members import exports, spreadsheets, validators
-from members.actions import dues
+from members.actions import dues, enrolment
 from members.actions import spreadsheets as imports
 from members.importing import columns
 from members.models import DuesRecord, ImportJob, ImportStatus, Member, MembershipEvent
@@ -951,12 +951,12 @@ def test_an_error_while_writing_leaves_no_member_and_no_counter_behind(
     sheet = SheetFile("会员.xlsx", xlsx_bytes(HEADERS, rows), data_row_numbers(rows), False)
     capture = django_capture_on_commit_callbacks
     targets = {
-        "bulk_enrol": (imports, "bulk_enrol"),
+        "bulk_enrol": (enrolment, "bulk_enrol"),
         "members": (Member.objects, "bulk_create"),
         "events": (MembershipEvent.objects, "bulk_create"),
-        "numbers": (imports, "new_membership_numbers"),
+        "numbers": (enrolment, "new_membership_numbers"),
         "counters": (counters, "adjust"),
-        "audit": (imports, "record_audit"),
+        "audit": (enrolment, "record_audit"),
     }
     calls = Counter()
     with rolled_back():
