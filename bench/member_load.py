@@ -9,7 +9,8 @@ On a throwaway PostgreSQL, a county federation with 20 grassroots unions. N rows
      birth date, phone, choices, duplicates within the file and against the database),
      ID number and phone encrypted (Fernet) and the ID number hashed (HMAC) for lookup,
      membership and card numbers assigned, `Member` and `MembershipEvent` rows inserted in
-     batches, counters adjusted, in one transaction.
+     batches, counters adjusted and the audit recorded, in one transaction
+     (`members.actions.enrolment.enrol_checked_rows`, as the import and the command do).
   C  COPY of exactly the rows U wrote (members and their events, values already encrypted
      and hashed), into empty copies of the two tables with the same indexes and
      constraints, in one transaction.
@@ -67,45 +68,33 @@ def build_tree():
 
 
 def sheet_rows(unions, count: int) -> tuple[list[str], list[tuple[int, dict]]]:
-    from members.actions import spreadsheets
+    from members.importing import columns
     from tests.factories import sheet_row
 
     rows = [
         (n + 2, sheet_row(入会日期="2024-03-01", 所属工会代码=unions[n % len(unions)].uscc))
         for n in range(count)
     ]
-    return spreadsheets.HEADERS, rows
+    return columns.HEADERS, rows
 
 
 def load_unionhub(headers, rows) -> float:
-    from collections import Counter
-
-    from django.db import transaction
-
-    from members.actions.spreadsheets import (
-        CREATE,
-        WRITE_BATCH,
-        RowChecker,
-        bulk_enrol,
-        checked_chunks,
-    )
+    from members.actions.enrolment import enrol_checked_rows
+    from members.actions.spreadsheets import WRITE_BATCH
+    from members.importing.rows import CREATE, RowChecker, checked_chunks
     from members.spreadsheets import Table
-    from organizations import counters
 
-    start = time.perf_counter()
-    with transaction.atomic():
-        checker = RowChecker(system=True)
-        delta: Counter = Counter()
-        created = 0
+    def batches(checker):
         for chunk in checked_chunks(Table(headers, iter(rows)), checker, WRITE_BATCH):
             errors = [e for row in chunk for e in row.errors]
             if errors:
                 sys.exit(f"unexpected errors: {errors[:3]}")
-            new = [row for row in chunk if row.outcome == CREATE]
-            _members, batch_delta = bulk_enrol(new)
-            delta.update(batch_delta)
-            created += len(new)
-        counters.adjust(delta)
+            yield [row for row in chunk if row.outcome == CREATE]
+
+    start = time.perf_counter()
+    created = enrol_checked_rows(
+        batches=batches(RowChecker(system=True)), source="bench/member_load.py"
+    )
     elapsed = time.perf_counter() - start
     assert created == len(rows), created
     return elapsed

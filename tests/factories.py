@@ -158,7 +158,7 @@ def sheet_xlsx(rows: list[dict], headers=None) -> bytes:
     """An XLSX file of `rows` under `headers` (default: the import template's)."""
     from openpyxl import Workbook
 
-    from members.actions.spreadsheets import HEADERS
+    from members.importing.columns import HEADERS
 
     headers = HEADERS if headers is None else headers
     workbook = Workbook(write_only=True)

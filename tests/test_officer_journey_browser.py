@@ -19,8 +19,8 @@ from django.utils.translation import gettext, pgettext
 from openpyxl import load_workbook
 
 from members.actions import joining
-from members.actions import spreadsheets as import_actions
 from members.cards import card_token
+from members.importing import columns
 from members.models import ApplicationStatus, ImportJob, ImportStatus, JoinApplication, Member
 from services.actions import activities, menu, voice
 from services.models import ConcernStatus, ConcernStepKind, RequestStatus
@@ -155,7 +155,7 @@ def test_officer_imports_members_from_a_spreadsheet(
         page.get_by_role("link", name=zh("Download the template")).click()
     template = load_workbook(io.BytesIO(download.value.path().read_bytes()), read_only=True)
     headers = next(template.worksheets[0].iter_rows(max_row=1, values_only=True))
-    assert [h for h in headers if h] == import_actions.HEADERS
+    assert [h for h in headers if h] == columns.HEADERS
 
     # A file with a wrong ID number: the report names the row; nothing is written.
     upload(page, sheet_xlsx(bad))

@@ -25,7 +25,7 @@ from django.utils.translation import gettext_lazy
 
 from core.audit import record_audit
 from notifications import kinds
-from notifications.actions import notify_on_commit
+from notifications.actions import link_for, notify_on_commit
 from organizations import scope
 from organizations.models import Organization
 
@@ -348,7 +348,7 @@ def approve_join_application(*, application: JoinApplication, acting_user) -> Me
         [user.pk],
         "join.approved",
         {"union": org.name, "number": member.membership_number},
-        "/me/",
+        link_for("my-membership"),
         dedupe_key=f"join.approved:{locked.pk}",
     )
     application.status, application.member = locked.status, member

@@ -22,10 +22,12 @@ from django.utils.translation import gettext_lazy
 
 from organizations import scope
 
+from .. import exports
 from ..actions import spreadsheets as actions
 from ..actions.permissions import keeps_member_records
 from ..forms import add_action_errors
 from ..forms.spreadsheets import MemberImportForm
+from ..importing import columns, template
 from ..models import ImportJob, ImportKind, ImportStatus
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -85,7 +87,7 @@ class MemberSpreadsheetAdminMixin:
     def _export(self, request, queryset, fmt):
         if not self.has_view_permission(request):
             raise PermissionDenied
-        content = actions.export_members(queryset=queryset, acting_user=request.user, fmt=fmt)
+        content = exports.export_members(queryset=queryset, acting_user=request.user, fmt=fmt)
         return _export_response(content, fmt)
 
     def export_view(self, request):
@@ -110,7 +112,7 @@ class MemberSpreadsheetAdminMixin:
     def import_template_view(self, request):
         if not self.has_view_permission(request):
             raise PermissionDenied
-        return _download(actions.template_xlsx(), "member-import-template.xlsx", XLSX)
+        return _download(template.template_xlsx(), "member-import-template.xlsx", XLSX)
 
     def import_view(self, request):
         if not self.has_add_permission(request):
@@ -141,7 +143,7 @@ class MemberSpreadsheetAdminMixin:
             "title": _("Import members from a spreadsheet"),
             "form": form,
             "has_unions": form.fields["organization"].queryset.exists(),
-            "columns": actions.COLUMNS,
+            "columns": columns.COLUMNS,
         }
         return TemplateResponse(request, "admin/members/importjob/upload.html", context)
 

@@ -151,6 +151,18 @@ def test_approving_twice_changes_nothing_the_second_time(client, tree, officers)
     assert_counters_exact()
 
 
+def test_the_approval_notice_links_to_the_members_card_page(
+    tree, officers, django_capture_on_commit_callbacks
+):
+    application, _key, _raw = submit(tree.union_a)
+    with django_capture_on_commit_callbacks(execute=True):
+        member = joining.approve_join_application(
+            application=application, acting_user=officers.a_admin
+        )
+    notice = Notification.objects.get(recipient=member.user, kind="join.approved")
+    assert notice.link == reverse("my-membership")
+
+
 # --- Reject, correct, withdraw ----------------------------------------------------------
 
 

@@ -12,16 +12,22 @@ from django.core.management import call_command
 from django.urls import reverse
 from openpyxl import load_workbook
 
+from core import bulk
 from core.models import AuditEntry
+from members import crypto, exports
+from members.actions import enrolment
 from members.actions import spreadsheets as actions
+from members.importing import columns
+from members.importing.rows import CREATE, RowChecker, checked_chunks
 from members.models import ImportJob, ImportStatus, Member, MembershipEvent
+from members.spreadsheets import Table
 from notifications.models import Notification
 from organizations import counters
 from tests.factories import make_member, person_data, sheet_row, sheet_xlsx
 
 pytestmark = pytest.mark.django_db
 
-HEADERS = actions.HEADERS
+HEADERS = columns.HEADERS
 ID_PATTERN = re.compile(r"\d{17}[\dX]")
 
 
@@ -91,7 +97,7 @@ def test_admin_imports_1000_members_from_xlsx_and_exports_them_again(
     data_sheet = workbook.worksheets[0]
     assert [c.value for c in data_sheet[1]] == HEADERS
     assert data_sheet.max_row == 2  # one example row
-    assert actions.INSTRUCTIONS_SHEET in workbook.sheetnames
+    assert columns.INSTRUCTIONS_SHEET in workbook.sheetnames
 
     page = client.get(reverse("admin:members_member_import"))
     assert page.status_code == 200
@@ -154,8 +160,8 @@ def test_admin_imports_1000_members_from_xlsx_and_exports_them_again(
     sheet = load_workbook(io.BytesIO(export.content), read_only=True).worksheets[0]
     rows = list(sheet.iter_rows(values_only=True))
     assert len(rows) == 1001
-    assert list(rows[0]) == actions.EXPORT_HEADERS
-    id_column = actions.EXPORT_HEADERS.index("身份证号")
+    assert list(rows[0]) == exports.EXPORT_HEADERS
+    id_column = exports.EXPORT_HEADERS.index("身份证号")
     assert all(re.fullmatch(r"\d{4}\*{10}[\dX]{4}", row[id_column]) for row in rows[1:])
     # No 18-digit ID number anywhere (the union's credit code is the only 18-character code).
     cells = " ".join(str(v) for row in rows for v in row if v not in (None, tree.union_a.uscc))
@@ -315,7 +321,7 @@ def test_other_bad_values_each_get_a_row_report(tree, officers, django_capture_o
         row_for(**{"用工形式": "临时工"}),
         row_for(**{"入会日期": "2999-01-01"}),
         row_for(**{"工作单位": ""}),
-        row_for(**{"身份证号": actions.EXAMPLE_ID_NUMBER}),
+        row_for(**{"身份证号": columns.EXAMPLE_ID_NUMBER}),
     ]
     job = upload(officers.a_admin, tree.union_a, xlsx(rows), django_capture_on_commit_callbacks)
     assert job.status == ImportStatus.INVALID
@@ -368,9 +374,7 @@ def test_gb18030_csv_imports_fine(tree, officers, django_capture_on_commit_callb
     notes = Notification.objects.filter(recipient=officers.a_admin, kind="members.import_status")
     assert notes.count() == 2
     assert (
-        Member.objects.get(
-            id_hash=actions.crypto.id_hash(rows[0]["身份证号"])
-        ).join_date.isoformat()
+        Member.objects.get(id_hash=crypto.id_hash(rows[0]["身份证号"])).join_date.isoformat()
         == "2020-05-04"
     )
     assert_counters_exact()
@@ -432,7 +436,7 @@ def test_failure_while_writing_rolls_back_every_batch(
     )
     assert job.status == ImportStatus.VALIDATED
     monkeypatch.setattr(actions, "WRITE_BATCH", 10)
-    real = actions.bulk_enrol
+    real = enrolment.bulk_enrol
     calls = []
 
     def failing(rows, **kwargs):
@@ -441,7 +445,7 @@ def test_failure_while_writing_rolls_back_every_batch(
             raise RuntimeError("disk full")
         return real(rows, **kwargs)
 
-    monkeypatch.setattr(actions, "bulk_enrol", failing)
+    monkeypatch.setattr(enrolment, "bulk_enrol", failing)
     with pytest.raises(RuntimeError):
         confirm(job, officers.a_admin, django_capture_on_commit_callbacks)
     job.refresh_from_db()
@@ -501,7 +505,7 @@ def test_copy_writes_exactly_what_the_orm_writes(tree, officers):
 
     def write_twice(obj) -> tuple[dict, dict]:
         model = type(obj)
-        actions._insert(model, [obj])
+        bulk.insert(model, [obj])
         by_copy = stored(obj)
         model.objects.filter(pk=obj.pk).delete()
         obj.pk, obj._state.adding = None, True
@@ -521,6 +525,45 @@ def test_copy_writes_exactly_what_the_orm_writes(tree, officers):
     )
     by_copy, by_orm = write_twice(event)
     assert by_copy == by_orm and by_copy["actor_id"] == officers.a_admin.pk
+
+
+def checked_batches(rows: list[dict], size: int):
+    """The new rows of `rows` as the legacy migration checks them, in batches of `size`."""
+    table = Table(HEADERS, iter(enumerate(rows, start=2)))
+    for chunk in checked_chunks(table, RowChecker(system=True), size):
+        assert all(row.ok for row in chunk), [row.errors for row in chunk]
+        yield [row for row in chunk if row.outcome == CREATE]
+
+
+def test_enrolling_checked_rows_adjusts_counters_and_audits_each_union(tree):
+    unions = [tree.union_a, tree.union_b, tree.union_a]
+    rows = [row_for(**{"所属工会代码": unions[n % 3].uscc}) for n in range(9)]
+    created = enrolment.enrol_checked_rows(batches=checked_batches(rows, 4), source="test")
+    assert created == 9
+    assert Member.objects.filter(organization=tree.union_a).count() == 6
+    assert MembershipEvent.objects.filter(kind="joined").count() == 9
+    entries = AuditEntry.objects.filter(action="member.migrated")
+    assert {(e.organization_id, e.changes["created"], e.changes["source"]) for e in entries} == {
+        (tree.union_a.pk, 6, "test"),
+        (tree.union_b.pk, 3, "test"),
+    }
+    assert_counters_exact()
+
+
+def test_enrolling_checked_rows_writes_nothing_when_a_later_batch_fails(tree):
+    def batches():
+        yield from checked_batches(
+            [row_for(**{"所属工会代码": tree.union_a.uscc}) for _ in range(2)], 1
+        )
+        raise RuntimeError("the file broke off")
+
+    with pytest.raises(RuntimeError):
+        enrolment.enrol_checked_rows(batches=batches(), source="test")
+    assert not Member.objects.exists() and not MembershipEvent.objects.exists()
+    assert not AuditEntry.objects.filter(action="member.migrated").exists()
+    assert_counters_exact()
+    with pytest.raises(TypeError):
+        enrolment.enrol_checked_rows(batches=[])  # neither an import job nor a source
 
 
 # --- Export ----------------------------------------------------------------------------------

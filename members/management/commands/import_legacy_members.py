@@ -1,28 +1,20 @@
 """Migrate members from a legacy system's CSV export, at scale (for platform operators)."""
 
 import csv
-from collections import Counter, defaultdict
+from collections import Counter
 from contextlib import ExitStack
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError
 from django.utils.translation import gettext as _
 
-from core.audit import record_audit
-from organizations import counters
 from organizations.models import Level, Organization, OrgStatus
 
 from ... import spreadsheets
-from ...actions.spreadsheets import (
-    CREATE,
-    SKIP,
-    UNION_HEADER,
-    FileError,
-    RowChecker,
-    bulk_enrol,
-    checked_chunks,
-)
+from ...actions.enrolment import enrol_checked_rows
+from ...importing.columns import UNION_HEADER
+from ...importing.rows import CREATE, SKIP, FileError, RowChecker, checked_chunks
 
 
 class Command(BaseCommand):
@@ -124,9 +116,9 @@ class Command(BaseCommand):
         for attempt in (1, 2):
             new = [row for row in chunk if row.outcome == CREATE]
             try:
-                with transaction.atomic():
-                    if new:
-                        self._write(new)
+                if new:
+                    # One transaction per batch: the action's own.
+                    enrol_checked_rows(batches=[new], source="import_legacy_members")
                 break
             except IntegrityError:
                 # Someone enrolled a person of this batch meanwhile: look again, once.
@@ -138,20 +130,3 @@ class Command(BaseCommand):
                 checker.classify(good)
         totals["created"] += len(new)
         totals["skipped"] += sum(row.outcome == SKIP for row in chunk)
-
-    def _write(self, rows):
-        members, delta = bulk_enrol(rows)
-        counters.adjust(delta)
-        created = defaultdict(int)
-        unions = {}
-        for member in members:
-            created[member.organization_id] += 1
-            unions[member.organization_id] = member.organization
-        for org_id, count in sorted(created.items()):
-            record_audit(
-                actor=None,
-                action="member.migrated",
-                obj=unions[org_id],
-                organization=unions[org_id],
-                changes={"created": count, "source": "import_legacy_members"},
-            )

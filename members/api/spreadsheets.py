@@ -1,3 +1,0 @@
-"""API: spreadsheets. (Being built.)"""
-
-ROUTES: list = []

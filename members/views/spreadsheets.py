@@ -1,3 +1,0 @@
-"""Portal views: spreadsheets. (Being built.)"""
-
-urlpatterns: list = []
