@@ -16,10 +16,10 @@ from django.urls import path, reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from core.forms import add_action_errors
 from organizations import scope
 
 from ..actions import joining
-from ..forms import add_action_errors
 from ..models import JoinApplication
 from .common import RecordAdminMixin
 

@@ -20,11 +20,11 @@ from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from core.forms import add_action_errors
 from organizations import scope
 
 from ..actions import keeps_member_records
 from ..actions import spreadsheets as actions
-from ..forms import add_action_errors
 from ..forms.spreadsheets import MemberImportForm
 from ..models import ImportJob, ImportKind, ImportStatus
 

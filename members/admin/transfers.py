@@ -17,10 +17,10 @@ from django.urls import path, reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from core.forms import add_action_errors
 from organizations import scope
 
 from ..actions import transfers as actions
-from ..forms import add_action_errors
 from ..forms.transfers import RefuseForm, RetainForm, TransferStartForm
 from ..models import Member, Transfer, TransferSide
 from ..selectors import member_record_unions

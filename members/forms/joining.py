@@ -14,7 +14,8 @@ from django.contrib.auth.password_validation import (
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
-from . import add_action_errors
+from core.forms import add_action_errors
+
 from .person import PersonCorrectionForm, PersonFieldsMixin
 
 

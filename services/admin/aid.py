@@ -16,6 +16,7 @@ from django.urls import path, reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from core.forms import add_action_errors
 from members.admin.common import RecordAdminMixin
 from members.models import Member
 from organizations import scope
@@ -23,7 +24,6 @@ from organizations.actions import record_read
 from organizations.models import Organization
 
 from ..actions import aid as actions
-from ..forms import add_action_errors
 from ..forms.aid import (
     ApproveForm,
     DisburseForm,

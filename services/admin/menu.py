@@ -20,13 +20,13 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from core.forms import add_action_errors
 from members.admin.common import RecordAdminMixin
 from organizations import scope
 from organizations.actions import record_read
 
 from ..actions import menu as actions
 from ..actions import union_chain
-from ..forms import add_action_errors
 from ..forms.menu import (
     SERVICE_FORM_FIELDS,
     DeclineWishForm,

@@ -16,12 +16,12 @@ from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext
 
+from core.forms import add_action_errors
 from members.admin.common import RecordAdminMixin
 from organizations import scope
 from organizations.selectors import directory
 
 from ..actions import voice as actions
-from ..forms import add_action_errors
 from ..forms.voice import CloseForm, GradeForm, HandOverForm, ReplyForm
 from ..models import Concern, ConcernStatus
 from ..selectors.voice import history, member_label

@@ -5,11 +5,11 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from core.forms import add_action_errors
 from organizations.models import Level
 
 from ..actions import stations as actions
 from ..models import ServiceSettings, Station
-from . import add_action_errors
 
 
 class StationAdminForm(forms.ModelForm):
