@@ -68,6 +68,9 @@ class ServiceSettingsAdminForm(forms.ModelForm):
 
 
 class RateVisitForm(forms.Form):
+    # The portal's field template marks the optional fields ("(optional)").
+    mark_optional_fields = True
+
     rating = forms.TypedChoiceField(
         label=_("Your rating"),
         choices=[(n, str(n)) for n in range(5, 0, -1)],
