@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
+    "django.forms",  # its widget templates, for FORM_RENDERER
     "mptt",
     "rest_framework",
     "rest_framework.authtoken",
@@ -125,6 +126,9 @@ TEMPLATES = [
         },
     },
 ]
+# Forms render with the project's templates, so that templates/django/forms/field.html is
+# the one field template of the portal (`{{ field.as_field_group }}`).
+FORM_RENDERER = "django.forms.renderers.TemplatesSetting"
 
 DATABASES = {
     "default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),

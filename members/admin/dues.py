@@ -7,23 +7,24 @@ payments and generation go through `members.actions.dues`, the payroll import th
 """
 
 from django.contrib import admin, messages
-from django.contrib.admin import helpers
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
+from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
+from core.admin import ActionFormAdminMixin, error_text
+from core.forms import add_action_errors
 from organizations import scope
 
 from .. import spreadsheets
 from ..actions import dues as actions
 from ..actions import payroll
-from ..forms import add_action_errors
 from ..forms.dues import (
     DuesSplitForm,
     FullPaymentForm,
@@ -37,12 +38,6 @@ from ..selectors import member_record_unions
 from .common import RecordAdminMixin
 
 RUNNING_STATUSES = {ImportStatus.UPLOADED, ImportStatus.VALIDATING, ImportStatus.IMPORTING}
-
-
-def _error_text(error: Exception) -> str:
-    if isinstance(error, ValidationError):
-        return " ".join(error.messages)
-    return str(error) or _("You may not do this.")
 
 
 class PeriodListFilter(admin.SimpleListFilter):
@@ -78,7 +73,9 @@ class ArrearsListFilter(admin.SimpleListFilter):
 
 
 @admin.register(DuesRecord)
-class DuesRecordAdmin(RecordAdminMixin, scope.ScopedAdminMixin, admin.ModelAdmin):
+class DuesRecordAdmin(
+    ActionFormAdminMixin, RecordAdminMixin, scope.ScopedAdminMixin, admin.ModelAdmin
+):
     scope_view_access = scope.Access.PERSONAL
     list_display = (
         "member_display",
@@ -183,7 +180,7 @@ class DuesRecordAdmin(RecordAdminMixin, scope.ScopedAdminMixin, admin.ModelAdmin
                     self.message_user(
                         request,
                         f"{self.member_display(record)} {self.period_display(record)}: "
-                        f"{_error_text(error)}",
+                        f"{error_text(error)}",
                         messages.ERROR,
                     )
                 else:
@@ -202,16 +199,45 @@ class DuesRecordAdmin(RecordAdminMixin, scope.ScopedAdminMixin, admin.ModelAdmin
                     messages.INFO,
                 )
             return None
-        context = {
-            **self.admin_site.each_context(request),
-            "opts": self.model._meta,
-            "title": _("Record full payment"),
-            "form": form,
-            "records": records,
-            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
-            "action": "record_full_payment",
-        }
-        return TemplateResponse(request, "admin/members/duesrecord/record_payment.html", context)
+        return self.action_form_page(
+            request,
+            form,
+            title=_("Record full payment"),
+            submit_label=_("Record as paid"),
+            cancel_url=reverse("admin:members_duesrecord_changelist"),
+            breadcrumbs=self._breadcrumbs(),
+            intro=[
+                _(
+                    "The outstanding amount of each selected record is recorded as paid today "
+                    "with the method you choose. Records already paid are left unchanged."
+                )
+            ],
+            selected=(
+                [_("Member"), _("Month"), _("Outstanding (yuan)")],
+                [
+                    (
+                        f"{r.member.masked_name} ({r.member.membership_number})",
+                        r.period.strftime("%Y-%m"),
+                        r.outstanding,
+                    )
+                    for r in records
+                ],
+            ),
+            bulk_action="record_full_payment",
+            selected_pks=[r.pk for r in records],
+        )
+
+    def _breadcrumbs(self, record=None) -> list[tuple[str, str]]:
+        """Home › the app › dues records [› the record], as on the other dues pages."""
+        opts = self.model._meta
+        crumbs = [
+            (reverse("admin:app_list", args=[opts.app_label]), opts.app_config.verbose_name),
+            (reverse("admin:members_duesrecord_changelist"), capfirst(opts.verbose_name_plural)),
+        ]
+        if record is not None:
+            label = f"{self.member_display(record)} {self.period_display(record)}"
+            crumbs.append((reverse("admin:members_duesrecord_change", args=[record.pk]), label))
+        return crumbs
 
     def pay_view(self, request, pk):
         record = scope.get_object_or_404(
@@ -222,28 +248,31 @@ class DuesRecordAdmin(RecordAdminMixin, scope.ScopedAdminMixin, admin.ModelAdmin
         )
         if not self.has_change_permission(request, record):
             raise PermissionDenied
-        form = PaymentForm(
-            request.POST if request.method == "POST" else None,
-            initial={"amount": record.outstanding, "method": "cash"},
-        )
-        if form.is_bound and form.is_valid():
-            try:
-                actions.record_payment(record=record, acting_user=request.user, **form.cleaned_data)
-            except ValidationError as error:
-                add_action_errors(form, error)
-            else:
-                self.message_user(request, _("The payment was recorded."), messages.SUCCESS)
-                return HttpResponseRedirect(
-                    reverse("admin:members_duesrecord_change", args=[record.pk])
-                )
-        return self._page(
+
+        def do(cleaned):
+            actions.record_payment(record=record, acting_user=request.user, **cleaned)
+            return _("The payment was recorded.")
+
+        return self.action_form_view(
             request,
-            "admin/members/duesrecord/pay.html",
-            _("Record a payment"),
-            form=form,
+            PaymentForm(
+                request.POST if request.method == "POST" else None,
+                initial={"amount": record.outstanding, "method": "cash"},
+            ),
+            do,
+            back=reverse("admin:members_duesrecord_change", args=[record.pk]),
+            refusal=None,
+            title=_("Record a payment"),
+            submit_label=_("Record the payment"),
             original=record,
-            member_label=self.member_display(record),
-            period_label=self.period_display(record),
+            breadcrumbs=self._breadcrumbs(record),
+            summary=[
+                (_("Member"), self.member_display(record)),
+                (_("Month"), self.period_display(record)),
+                (_("Amount due (yuan)"), record.amount_due),
+                (_("Amount paid (yuan)"), record.amount_paid),
+                (_("Outstanding (yuan)"), record.outstanding),
+            ],
         )
 
     # Tools: generation, payroll import, split -----------------------------------------
@@ -293,38 +322,37 @@ class DuesRecordAdmin(RecordAdminMixin, scope.ScopedAdminMixin, admin.ModelAdmin
         unions = self._dues_unions(request)
         if not (self.has_change_permission(request) and unions.exists()):
             raise PermissionDenied
-        form = GenerateDuesForm(request.POST if request.method == "POST" else None, unions=unions)
-        if form.is_bound and form.is_valid():
-            try:
-                created = actions.generate_monthly_dues(
-                    organization=form.cleaned_data["organization"],
-                    period=form.cleaned_data["period"],
-                    acting_user=request.user,
-                )
-            except ValidationError as error:
-                add_action_errors(form, error)
-            except PermissionDenied as error:
-                form.add_error(None, _error_text(error))
-            else:
-                self.message_user(
-                    request,
-                    _("%(count)d dues record(s) created for %(month)s.")
-                    % {
-                        "count": created,
-                        "month": form.cleaned_data["period"].strftime("%Y-%m"),
-                    },
-                    messages.SUCCESS,
-                )
-                return HttpResponseRedirect(
-                    reverse("admin:members_duesrecord_changelist")
-                    + "?period="
-                    + form.cleaned_data["period"].strftime("%Y-%m")
-                )
-        return self._page(
+        changelist = reverse("admin:members_duesrecord_changelist")
+
+        def do(cleaned):
+            created = actions.generate_monthly_dues(
+                organization=cleaned["organization"],
+                period=cleaned["period"],
+                acting_user=request.user,
+            )
+            month = cleaned["period"].strftime("%Y-%m")
+            message = _("%(count)d dues record(s) created for %(month)s.") % {
+                "count": created,
+                "month": month,
+            }
+            return message, f"{changelist}?period={month}"
+
+        return self.action_form_view(
             request,
-            "admin/members/duesrecord/generate.html",
-            _("Generate monthly dues"),
-            form=form,
+            GenerateDuesForm(request.POST if request.method == "POST" else None, unions=unions),
+            do,
+            back=changelist,
+            title=_("Generate monthly dues"),
+            submit_label=_("Generate"),
+            breadcrumbs=self._breadcrumbs(),
+            intro=[
+                _(
+                    "Creates the month's dues record of every active member with a wage base "
+                    "who has none yet. Running it again for the same month creates nothing "
+                    "twice. Members without a wage base are skipped: set it on the member, or "
+                    "import the payroll."
+                )
+            ],
         )
 
     def payroll_upload_view(self, request):
@@ -347,7 +375,7 @@ class DuesRecordAdmin(RecordAdminMixin, scope.ScopedAdminMixin, admin.ModelAdmin
             except ValidationError as error:
                 add_action_errors(form, error)
             except PermissionDenied as error:
-                form.add_error(None, _error_text(error))
+                form.add_error(None, error_text(error))
             else:
                 return HttpResponseRedirect(
                     reverse("admin:members_duesrecord_payroll_job", args=[job.pk])
@@ -406,7 +434,7 @@ class DuesRecordAdmin(RecordAdminMixin, scope.ScopedAdminMixin, admin.ModelAdmin
         try:
             payroll.confirm_payroll_file(job=job, acting_user=request.user)
         except (PermissionDenied, ValidationError) as error:
-            self.message_user(request, _error_text(error), messages.ERROR)
+            self.message_user(request, error_text(error), messages.ERROR)
         return HttpResponseRedirect(reverse("admin:members_duesrecord_payroll_job", args=[job.pk]))
 
     def split_view(self, request):

@@ -8,24 +8,27 @@ asking for a correction are buttons on its page and bulk actions on the list, ea
 
 from django import forms
 from django.contrib import admin, messages
-from django.contrib.admin import helpers
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import HttpResponseRedirect
-from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from core.admin import ActionFormAdminMixin, error_text
 from organizations import scope
 
 from ..actions import joining
-from ..forms import add_action_errors
 from ..models import JoinApplication
 from .common import RecordAdminMixin
 
 
 class ApproveForm(forms.Form):
     """Nothing to fill in: the page only asks for confirmation."""
+
+
+APPROVE_NOTE = gettext_lazy(
+    "Approving admits the applicant: a member record with a membership number and a portal "
+    "account are created, and the applicant is notified."
+)
 
 
 class RejectForm(forms.Form):
@@ -44,12 +47,6 @@ class CorrectionForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 4}),
         help_text=gettext_lazy("Shown to the applicant, who corrects and sends it again."),
     )
-
-
-def _error_text(error: Exception) -> str:
-    if isinstance(error, ValidationError):
-        return " ".join(error.messages)
-    return str(error) or _("You may not do this.")
 
 
 PERSON_FIELDS = (
@@ -76,7 +73,9 @@ REVIEW_FIELDS = ("review_note", "reviewed_by", "reviewed_at", "member")
 
 
 @admin.register(JoinApplication)
-class JoinApplicationAdmin(RecordAdminMixin, scope.ScopedAdminMixin, admin.ModelAdmin):
+class JoinApplicationAdmin(
+    ActionFormAdminMixin, RecordAdminMixin, scope.ScopedAdminMixin, admin.ModelAdmin
+):
     scope_view_access = scope.Access.PERSONAL
     # Reviewing is staff work: the union's staff approve and reject, as its admins do.
     scope_change_access = scope.Access.HANDLE
@@ -142,35 +141,26 @@ class JoinApplicationAdmin(RecordAdminMixin, scope.ScopedAdminMixin, admin.Model
             raise PermissionDenied
         return application
 
-    def _back(self, application):
-        return HttpResponseRedirect(
-            reverse("admin:members_joinapplication_change", args=[application.pk])
-        )
-
     def _review(self, request, pk, form_class, title, submit, do):
         """One review page: a small form, then the action; errors shown on the form."""
         application = self._reviewable(request, pk)
-        form = form_class(request.POST if request.method == "POST" else None)
-        if form.is_bound and form.is_valid():
-            try:
-                message = do(application, form.cleaned_data)
-            except PermissionDenied as error:
-                self.message_user(request, _error_text(error), messages.ERROR)
-                return self._back(application)
-            except ValidationError as error:
-                add_action_errors(form, error)
-            else:
-                self.message_user(request, message, messages.SUCCESS)
-                return self._back(application)
-        context = {
-            **self.admin_site.each_context(request),
-            "opts": self.model._meta,
-            "original": application,
-            "title": title,
-            "form": form,
-            "submit_label": submit,
-        }
-        return TemplateResponse(request, "admin/members/joinapplication/action_form.html", context)
+        return self.action_form_view(
+            request,
+            form_class(request.POST if request.method == "POST" else None),
+            lambda cleaned: do(application, cleaned),
+            back=reverse("admin:members_joinapplication_change", args=[application.pk]),
+            refusal="back",
+            title=title,
+            submit_label=submit,
+            original=application,
+            summary=[
+                (_("Applicant"), f"{application.masked_name} ({application.id_masked})"),
+                (_("Union applied to"), application.organization),
+                (_("Employer"), application.employer),
+                (_("Status"), application.get_status_display()),
+            ],
+            intro=[] if form_class.base_fields else [APPROVE_NOTE],
+        )
 
     def approve_view(self, request, pk):
         def do(application, cleaned):
@@ -223,7 +213,7 @@ class JoinApplicationAdmin(RecordAdminMixin, scope.ScopedAdminMixin, admin.Model
             except (PermissionDenied, ValidationError) as error:
                 self.message_user(
                     request,
-                    f"{application.masked_name}: {_error_text(error)}",
+                    f"{application.masked_name}: {error_text(error)}",
                     messages.ERROR,
                 )
             else:
@@ -261,15 +251,23 @@ class JoinApplicationAdmin(RecordAdminMixin, scope.ScopedAdminMixin, admin.Model
                 lambda _result: _("rejected."),
             )
             return None
-        context = {
-            **self.admin_site.each_context(request),
-            "opts": self.model._meta,
-            "title": _("Reject the selected applications"),
-            "form": form,
-            "queryset": queryset.select_related("organization"),
-            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
-            "action": "reject_selected",
-        }
-        return TemplateResponse(
-            request, "admin/members/joinapplication/reject_selected.html", context
+        applications = queryset.select_related("organization")
+        return self.action_form_page(
+            request,
+            form,
+            title=_("Reject the selected applications"),
+            submit_label=_("Reject"),
+            cancel_url=reverse("admin:members_joinapplication_changelist"),
+            intro=[
+                _(
+                    "These applications will be rejected with the reason you give. The "
+                    "applicants see it on their status pages."
+                )
+            ],
+            selected=(
+                [_("Applicant"), _("Union applied to"), _("Status")],
+                [(a.masked_name, a.organization, a.get_status_display()) for a in applications],
+            ),
+            bulk_action="reject_selected",
+            selected_pks=[a.pk for a in applications],
         )

@@ -16,6 +16,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.translation import gettext as _
 
+from core.admin import ActionFormAdminMixin
 from organizations import scope
 
 from .. import crypto, validators
@@ -63,7 +64,9 @@ class MemberAdminChangeForm(MemberChangeForm, forms.ModelForm):
 
 
 @admin.register(Member)
-class MemberAdmin(MemberSpreadsheetAdminMixin, scope.ScopedAdminMixin, admin.ModelAdmin):
+class MemberAdmin(
+    ActionFormAdminMixin, MemberSpreadsheetAdminMixin, scope.ScopedAdminMixin, admin.ModelAdmin
+):
     scope_view_access = scope.Access.PERSONAL
     list_display = (
         "name",
@@ -206,43 +209,46 @@ class MemberAdmin(MemberSpreadsheetAdminMixin, scope.ScopedAdminMixin, admin.Mod
         )
 
     def _action_page(self, request, member, form, title, submit):
-        context = {
-            **self.admin_site.each_context(request),
-            "opts": self.model._meta,
-            "original": member,
-            "title": title,
-            "form": form,
-            "submit_label": submit,
-        }
-        return TemplateResponse(request, "admin/members/member/action_form.html", context)
+        return self.action_form_page(
+            request,
+            form,
+            title=title,
+            submit_label=submit,
+            cancel_url=self._back_url(member),
+            original=member,
+        )
+
+    def _back_url(self, member):
+        return reverse("admin:members_member_change", args=[member.pk])
 
     def _back(self, member):
-        return redirect(reverse("admin:members_member_change", args=[member.pk]))
+        return redirect(self._back_url(member))
 
     def status_view(self, request, pk):
         member = self._member_or_404(request, pk)
-        form = StatusChangeForm(request.POST or None)
-        if request.method == "POST" and form.is_valid():
-            try:
-                actions.change_status(
-                    member=member,
-                    status=form.cleaned_data["status"],
-                    reason=form.cleaned_data["reason"],
-                    effective_on=form.cleaned_data["effective_on"],
-                    acting_user=request.user,
-                )
-            except PermissionDenied as error:
-                messages.error(request, str(error))
-            except ValidationError as error:
-                for message in error.messages:
-                    form.add_error(None, message)
-                return self._action_page(
-                    request, member, form, _("Change membership status"), _("Save")
-                )
-            else:
-                messages.success(request, _("The membership status was changed."))
-            return self._back(member)
-        return self._action_page(request, member, form, _("Change membership status"), _("Save"))
+
+        def do(cleaned):
+            actions.change_status(
+                member=member,
+                status=cleaned["status"],
+                reason=cleaned["reason"],
+                effective_on=cleaned["effective_on"],
+                acting_user=request.user,
+            )
+            return _("The membership status was changed.")
+
+        return self.action_form_view(
+            request,
+            StatusChangeForm(request.POST or None),
+            do,
+            back=self._back_url(member),
+            refusal="back",
+            # Every message above the form, none next to a field.
+            show_errors=lambda form, error: form.add_error(None, error.messages),
+            title=_("Change membership status"),
+            submit_label=_("Save"),
+            original=member,
+        )
 
     def reveal_view(self, request, pk):
         member = self._member_or_404(request, pk)

@@ -20,12 +20,12 @@ from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from core.forms import add_action_errors
 from organizations import scope
 
 from .. import exports
 from ..actions import spreadsheets as actions
 from ..actions.permissions import keeps_member_records
-from ..forms import add_action_errors
 from ..forms.spreadsheets import MemberImportForm
 from ..importing import columns, template
 from ..models import ImportJob, ImportKind, ImportStatus

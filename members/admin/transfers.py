@@ -8,6 +8,8 @@ starts a transfer from either side; the receiving union may name any union's mem
 by ID number and exact name.
 """
 
+from functools import partial
+
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
@@ -17,10 +19,11 @@ from django.urls import path, reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from core.admin import ActionFormAdminMixin
+from core.forms import add_action_errors
 from organizations import scope
 
 from ..actions import transfers as actions
-from ..forms import add_action_errors
 from ..forms.transfers import RefuseForm, RetainForm, TransferStartForm
 from ..models import Member, Transfer, TransferSide
 from ..selectors import member_record_unions
@@ -47,7 +50,7 @@ FIELDS = (
 
 
 @admin.register(Transfer)
-class TransferAdmin(scope.ScopedAdminMixin, admin.ModelAdmin):
+class TransferAdmin(ActionFormAdminMixin, scope.ScopedAdminMixin, admin.ModelAdmin):
     scope_view_access = scope.Access.PERSONAL
     list_display = (
         "member_display",
@@ -175,8 +178,11 @@ class TransferAdmin(scope.ScopedAdminMixin, admin.ModelAdmin):
             pk=pk,
         )
 
+    def _back_url(self, transfer):
+        return reverse("admin:members_transfer_change", args=[transfer.pk])
+
     def _back(self, transfer):
-        return redirect(reverse("admin:members_transfer_change", args=[transfer.pk]))
+        return redirect(self._back_url(transfer))
 
     def _step(self, request, pk, action, done_message):
         transfer = self._transfer_or_404(request, pk)
@@ -213,29 +219,26 @@ class TransferAdmin(scope.ScopedAdminMixin, admin.ModelAdmin):
             )
             if step in steps
         ]
-        form = RefuseForm(request.POST or None, sides=sides)
-        if request.method == "POST" and form.is_valid():
-            try:
-                actions.refuse_transfer(
-                    transfer=transfer,
-                    side=form.cleaned_data["side"],
-                    acting_user=request.user,
-                    reason=form.cleaned_data["reason"],
-                )
-            except PermissionDenied as error:
-                form.add_error(None, str(error) or _("You may not do this."))
-            except ValidationError as error:
-                add_action_errors(form, error)
-            else:
-                messages.success(request, _("The transfer was refused."))
-                return self._back(transfer)
-        return self._page(
+
+        def do(cleaned):
+            actions.refuse_transfer(
+                transfer=transfer,
+                side=cleaned["side"],
+                acting_user=request.user,
+                reason=cleaned["reason"],
+            )
+            return _("The transfer was refused.")
+
+        return self.action_form_view(
             request,
-            "admin/members/transfer/action_form.html",
+            RefuseForm(request.POST or None, sides=sides),
+            do,
+            back=self._back_url(transfer),
             title=_("Refuse the transfer"),
-            original=transfer,
-            form=form,
             submit_label=_("Refuse"),
+            original=transfer,
+            # Not str(transfer): it names the member, whom the receiving union sees masked.
+            original_label=f"{transfer.from_organization} → {transfer.to_organization}",
         )
 
     # Retained membership (保留会籍) -----------------------------------------------------
@@ -249,28 +252,25 @@ class TransferAdmin(scope.ScopedAdminMixin, admin.ModelAdmin):
             scope.Access.PERSONAL,
             pk=member_pk,
         )
-        form = RetainForm(request.POST or None)
-        if request.method == "POST" and form.is_valid():
-            try:
-                actions.retain_membership(
-                    member=member,
-                    at_organization=form.cleaned_data["keeper"],
-                    acting_user=request.user,
-                    reason=form.cleaned_data["reason"],
-                )
-            except PermissionDenied as error:
-                form.add_error(None, str(error) or _("You may not do this."))
-            except ValidationError as error:
-                add_action_errors(form, error, field_map={"at_organization": "keeper"})
-            else:
-                messages.success(request, _("The membership is now retained."))
-                return redirect(reverse("admin:members_member_changelist"))
-        return self._page(
+
+        def do(cleaned):
+            actions.retain_membership(
+                member=member,
+                at_organization=cleaned["keeper"],
+                acting_user=request.user,
+                reason=cleaned["reason"],
+            )
+            return _("The membership is now retained."), reverse("admin:members_member_changelist")
+
+        member_url = reverse("admin:members_member_change", args=[member.pk])
+        return self.action_form_view(
             request,
-            "admin/members/transfer/action_form.html",
+            RetainForm(request.POST or None),
+            do,
+            back=member_url,
+            show_errors=partial(add_action_errors, field_map={"at_organization": "keeper"}),
             title=_("Retain the membership of %(member)s")
             % {"member": f"{member.name} ({member.membership_number})"},
-            member=member,
-            form=form,
             submit_label=_("Retain the membership"),
+            breadcrumbs=[(member_url, member.membership_number)],
         )

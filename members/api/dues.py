@@ -18,6 +18,7 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
+from core.api import ActionViewSetMixin
 from organizations import scope
 from organizations.models import Organization
 
@@ -101,7 +102,7 @@ def _period_param(value: str):
     ]
 )
 class DuesRecordViewSet(
-    mixins.ListModelMixin, mixins.RetrieveModelMixin, scope.ScopedGenericViewSet
+    ActionViewSetMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, scope.ScopedGenericViewSet
 ):
     """Dues records of the unions whose members' data the caller handles."""
 
@@ -126,9 +127,7 @@ class DuesRecordViewSet(
     def pay(self, request, pk=None):
         """Record a payment; more than the outstanding amount is refused."""
         record = self.get_object()
-        body = PaymentSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
-        data = body.validated_data
+        data = self.validated_body(PaymentSerializer)
         record = actions.record_payment(
             record=record,
             amount=data["amount"],
@@ -136,8 +135,7 @@ class DuesRecordViewSet(
             method=data["method"],
             acting_user=request.user,
         )
-        record = self.queryset.get(pk=record.pk)
-        return Response(DuesRecordSerializer(record, context={"request": request}).data)
+        return self.action_response(record)
 
     @extend_schema(
         parameters=[

@@ -11,8 +11,8 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, serializers
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
-from rest_framework.response import Response
 
+from core.api import ActionViewSetMixin
 from organizations import scope
 
 from ..actions import joining
@@ -59,7 +59,7 @@ class NoteSerializer(serializers.Serializer):
 
 
 class JoinApplicationViewSet(
-    mixins.ListModelMixin, mixins.RetrieveModelMixin, scope.ScopedGenericViewSet
+    ActionViewSetMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, scope.ScopedGenericViewSet
 ):
     """Join applications to the unions whose members' data the caller handles."""
 
@@ -92,35 +92,27 @@ class JoinApplicationViewSet(
     def approve(self, request, pk=None):
         application = self.get_object()
         joining.approve_join_application(application=application, acting_user=request.user)
-        return self._fresh(application)
+        return self.action_response(application)
 
     @extend_schema(request=ReasonSerializer, responses=JoinApplicationSerializer)
     @action(detail=True, methods=["post"])
     def reject(self, request, pk=None):
         application = self.get_object()
-        body = ReasonSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
+        data = self.validated_body(ReasonSerializer)
         joining.reject_join_application(
-            application=application,
-            acting_user=request.user,
-            reason=body.validated_data["reason"],
+            application=application, acting_user=request.user, reason=data["reason"]
         )
-        return self._fresh(application)
+        return self.action_response(application)
 
     @extend_schema(request=NoteSerializer, responses=JoinApplicationSerializer)
     @action(detail=True, methods=["post"], url_path="request-correction")
     def request_correction(self, request, pk=None):
         application = self.get_object()
-        body = NoteSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
+        data = self.validated_body(NoteSerializer)
         joining.request_correction(
-            application=application, acting_user=request.user, note=body.validated_data["note"]
+            application=application, acting_user=request.user, note=data["note"]
         )
-        return self._fresh(application)
-
-    def _fresh(self, application):
-        application = JoinApplication.objects.get(pk=application.pk)
-        return Response(JoinApplicationSerializer(application).data)
+        return self.action_response(application)
 
 
 ROUTES = [("join-applications", JoinApplicationViewSet, "join-application")]

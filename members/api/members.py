@@ -8,10 +8,11 @@ named in the URL (`?organization=`), never in one named by the request body.
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
-from rest_framework import mixins, serializers, status
+from rest_framework import mixins, serializers
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from core.api import ActionCreateMixin, ActionUpdateMixin
 from organizations import scope
 
 from .. import people
@@ -114,10 +115,10 @@ class EventSerializer(serializers.ModelSerializer):
 
 
 class MemberViewSet(
+    ActionCreateMixin,
+    ActionUpdateMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
-    mixins.CreateModelMixin,
-    mixins.UpdateModelMixin,
     scope.ScopedGenericViewSet,
 ):
     """Members of the grassroots unions where the caller keeps member records."""
@@ -130,63 +131,48 @@ class MemberViewSet(
     search_fields = ["name", "membership_number", "employer"]
     ordering_fields = ["join_date", "name", "membership_number", "created_at"]
     http_method_names = ["get", "post", "patch", "head", "options"]
+    create_input = PersonInputSerializer
+    create_parameters = (
+        OpenApiParameter(
+            "organization",
+            OpenApiTypes.INT,
+            required=True,
+            description=_("For POST: the grassroots union the new member joins."),
+        ),
+    )
+    update_input = PersonUpdateSerializer
+    reread_after_action = False
 
     def narrow_queryset(self, queryset):
         return queryset.order_by("-pk")
 
-    @extend_schema(
-        parameters=[
-            OpenApiParameter(
-                "organization",
-                OpenApiTypes.INT,
-                required=True,
-                description=_("For POST: the grassroots union the new member joins."),
-            )
-        ],
-        request=PersonInputSerializer,
-        responses={201: MemberSerializer},
-    )
-    def create(self, request, *args, **kwargs):
-        org = self.tenant_for_create()
-        body = PersonInputSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
-        raw = dict(body.validated_data)
+    def get_create_owner(self):
+        return self.tenant_for_create()
+
+    def perform_create_action(self, owner, data):
+        raw = dict(data)
         join_date = raw.pop("join_date", None)
-        member = actions.create_member(
-            organization=org,
+        return actions.create_member(
+            organization=owner,
             data=people.clean_person(raw),
-            acting_user=request.user,
+            acting_user=self.request.user,
             join_date=join_date,
         )
-        return Response(MemberSerializer(member).data, status=status.HTTP_201_CREATED)
 
-    @extend_schema(request=PersonUpdateSerializer, responses=MemberSerializer)
-    def partial_update(self, request, *args, **kwargs):
-        member = self.get_object()
-        body = PersonUpdateSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
-        raw = {**member.person_data(), **body.validated_data}
-        member = actions.update_member(
-            member=member, data=people.clean_person(raw), acting_user=request.user
+    def perform_update_action(self, row, data):
+        raw = {**row.person_data(), **data}
+        return actions.update_member(
+            member=row, data=people.clean_person(raw), acting_user=self.request.user
         )
-        return Response(MemberSerializer(member).data)
-
-    def update(self, request, *args, **kwargs):
-        if not kwargs.get("partial"):
-            return self.partial_update(request, *args, **kwargs)
-        return super().update(request, *args, **kwargs)
 
     @extend_schema(request=StatusSerializer, responses=MemberSerializer)
     @action(detail=True, methods=["post"])
     def status(self, request, pk=None):
         """End a membership (withdrawn, expelled, deceased) with a reason."""
         member = self.get_object()
-        body = StatusSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
-        member = actions.change_status(
-            member=member, acting_user=request.user, **body.validated_data
-        )
-        return Response(MemberSerializer(member).data)
+        data = self.validated_body(StatusSerializer)
+        member = actions.change_status(member=member, acting_user=request.user, **data)
+        return self.action_response(member)
 
     @extend_schema(
         request=RevealSerializer,
@@ -198,10 +184,9 @@ class MemberViewSet(
     def reveal(self, request, pk=None):
         """The full ID number or phone; recorded in the audit log."""
         member = self.get_object()
-        body = RevealSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
-        value = actions.reveal(member=member, acting_user=request.user, **body.validated_data)
-        response = Response({"field": body.validated_data["field"], "value": value})
+        data = self.validated_body(RevealSerializer)
+        value = actions.reveal(member=member, acting_user=request.user, **data)
+        response = Response({"field": data["field"], "value": value})
         response["Cache-Control"] = "no-store"
         return response
 

@@ -14,6 +14,7 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
+from core.api import ActionViewSetMixin
 from organizations import scope
 from organizations.models import Level, Organization, OrgStatus
 
@@ -107,7 +108,9 @@ class RefuseSerializer(serializers.Serializer):
     reason = serializers.CharField(max_length=500)
 
 
-class TransferViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, scope.ScopedGenericViewSet):
+class TransferViewSet(
+    ActionViewSetMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, scope.ScopedGenericViewSet
+):
     """Transfers where the caller keeps the member records of the sending or receiving union."""
 
     queryset = Transfer.objects.select_related("member", "from_organization", "to_organization")
@@ -162,9 +165,7 @@ class TransferViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, scope.Sc
 
     @extend_schema(request=TransferStartSerializer, responses={201: TransferSerializer})
     def create(self, request, *args, **kwargs):
-        body = TransferStartSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
-        data = body.validated_data
+        data = self.validated_body(TransferStartSerializer)
         member, target = self._start_member(data)
         transfer = actions.request_transfer(
             member=member,
@@ -176,41 +177,35 @@ class TransferViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, scope.Sc
         )
         return Response(TransferSerializer(transfer).data, status=status.HTTP_201_CREATED)
 
-    def _refreshed(self, transfer):
-        return Response(TransferSerializer(self.queryset.get(pk=transfer.pk)).data)
-
     @extend_schema(request=None, responses=TransferSerializer)
     @action(detail=True, methods=["post"])
     def release(self, request, pk=None):
         """The sending union releases the member (completes the transfer if accepted)."""
         transfer = actions.release_transfer(transfer=self.get_object(), acting_user=request.user)
-        return self._refreshed(transfer)
+        return self.action_response(transfer)
 
     @extend_schema(request=None, responses=TransferSerializer)
     @action(detail=True, methods=["post"])
     def accept(self, request, pk=None):
         """The receiving union accepts the member (completes the transfer if released)."""
         transfer = actions.accept_transfer(transfer=self.get_object(), acting_user=request.user)
-        return self._refreshed(transfer)
+        return self.action_response(transfer)
 
     @extend_schema(request=RefuseSerializer, responses=TransferSerializer)
     @action(detail=True, methods=["post"])
     def refuse(self, request, pk=None):
         """Either union refuses the transfer, with a reason."""
         transfer = self.get_object()
-        body = RefuseSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
-        transfer = actions.refuse_transfer(
-            transfer=transfer, acting_user=request.user, **body.validated_data
-        )
-        return self._refreshed(transfer)
+        data = self.validated_body(RefuseSerializer)
+        transfer = actions.refuse_transfer(transfer=transfer, acting_user=request.user, **data)
+        return self.action_response(transfer)
 
     @extend_schema(request=None, responses=TransferSerializer)
     @action(detail=True, methods=["post"])
     def cancel(self, request, pk=None):
         """Whoever started the transfer withdraws it."""
         transfer = actions.cancel_transfer(transfer=self.get_object(), acting_user=request.user)
-        return self._refreshed(transfer)
+        return self.action_response(transfer)
 
 
 # Not "transfer": the router would name its URLs "transfer-list", "transfer-cancel"…, the

@@ -10,12 +10,13 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from core.forms import add_action_errors
+
 from .. import amounts
 from ..actions import dues, payroll
 from ..actions.permissions import require_wage_admin
 from ..models import Member, PaymentMethod
 from ..selectors import dues as selectors
-from . import add_action_errors
 
 
 class MonthInput(forms.TextInput):

@@ -14,11 +14,15 @@ from django.contrib.auth.password_validation import (
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
-from . import add_action_errors
+from core.forms import add_action_errors
+
 from .person import PersonCorrectionForm, PersonFieldsMixin
 
 
 class JoinApplicationForm(PersonFieldsMixin):
+    # The portal's field template marks the optional fields ("(optional)").
+    mark_optional_fields = True
+
     password1 = forms.CharField(
         label=_("Password for your member account"),
         strip=False,
@@ -75,6 +79,9 @@ class JoinApplicationForm(PersonFieldsMixin):
 class JoinCorrectionForm(PersonCorrectionForm):
     """The applicant corrects their data; the ID number and phone stay as they were unless
     typed anew."""
+
+    # The portal's field template marks the optional fields ("(optional)").
+    mark_optional_fields = True
 
     def __init__(self, *args, application, **kwargs):
         initial = {

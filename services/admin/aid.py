@@ -7,8 +7,8 @@ and are shown only to whoever may use them. Other officers read the figures page
 ("Hardship aid figures"), which shows counts with small numbers suppressed.
 """
 
-from django.contrib import admin, messages
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.contrib import admin
+from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
@@ -16,6 +16,7 @@ from django.urls import path, reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from core.admin import ActionFormAdminMixin
 from core.audit import record_read
 from members.admin.common import RecordAdminMixin
 from members.models import Member
@@ -23,7 +24,6 @@ from organizations import scope
 from organizations.models import Organization
 
 from ..actions import aid as actions
-from ..forms import add_action_errors
 from ..forms.aid import (
     ApproveForm,
     DisburseForm,
@@ -70,7 +70,9 @@ STEP_FORMS = {
 
 
 @admin.register(AidCase)
-class AidCaseAdmin(RecordAdminMixin, scope.ScopedAdminMixin, admin.ModelAdmin):
+class AidCaseAdmin(
+    ActionFormAdminMixin, RecordAdminMixin, scope.ScopedAdminMixin, admin.ModelAdmin
+):
     scope_view_access = scope.Access.AID
     scope_change_access = scope.Access.AID
     list_display = (
@@ -151,17 +153,20 @@ class AidCaseAdmin(RecordAdminMixin, scope.ScopedAdminMixin, admin.ModelAdmin):
         context = {**self.admin_site.each_context(request), "opts": self.model._meta, **context}
         return TemplateResponse(request, template, context)
 
+    def _back_url(self, case):
+        return reverse("admin:services_aidcase_change", args=[case.pk])
+
     def _back(self, case):
-        return redirect(reverse("admin:services_aidcase_change", args=[case.pk]))
+        return redirect(self._back_url(case))
 
     # Opening a case for a member -------------------------------------------------------
 
     def add_view(self, request, form_url="", extra_context=None):
         if not self.has_add_permission(request):
             raise Http404(_("Not found."))
-        form = OpenCaseForm(request.POST or None)
-        if request.method == "POST" and form.is_valid():
-            data = dict(form.cleaned_data)
+
+        def do(cleaned):
+            data = dict(cleaned)
             number = data.pop("membership_number").strip()
             member = (
                 scope.filter_queryset(
@@ -174,24 +179,18 @@ class AidCaseAdmin(RecordAdminMixin, scope.ScopedAdminMixin, admin.ModelAdmin):
                 .first()
             )
             if member is None:
-                form.add_error(
-                    "membership_number", _("No member of a union in your area has this number.")
+                raise ValidationError(
+                    {"membership_number": _("No member of a union in your area has this number.")}
                 )
-            else:
-                try:
-                    case = actions.open_aid_case(member=member, data=data, acting_user=request.user)
-                except PermissionDenied as error:
-                    form.add_error(None, str(error))
-                except ValidationError as error:
-                    add_action_errors(form, error)
-                else:
-                    messages.success(request, _("The case was opened."))
-                    return self._back(case)
-        return self._page(
+            case = actions.open_aid_case(member=member, data=data, acting_user=request.user)
+            return _("The case was opened."), self._back_url(case)
+
+        return self.action_form_view(
             request,
-            "admin/services/aidcase/action_form.html",
+            OpenCaseForm(request.POST or None),
+            do,
+            back=reverse("admin:services_aidcase_changelist"),
             title=_("Open a hardship aid case"),
-            form=form,
             submit_label=_("Open the case"),
         )
 
@@ -208,25 +207,15 @@ class AidCaseAdmin(RecordAdminMixin, scope.ScopedAdminMixin, admin.ModelAdmin):
         )
         if request.method != "POST":
             return self._back(case)
-        form = self._form(step, case, request.POST)
-        if form.is_valid():
-            try:
-                message = self._do(step, case, form.cleaned_data, request.user)
-            except PermissionDenied as error:
-                form.add_error(None, str(error) or _("You may not do this."))
-            except ValidationError as error:
-                add_action_errors(form, error)
-            else:
-                messages.success(request, message)
-                return self._back(case)
-        return self._page(
+        return self.action_form_view(
             request,
-            "admin/services/aidcase/action_form.html",
+            self._form(step, case, request.POST),
+            lambda cleaned: self._do(step, case, cleaned, request.user),
+            back=self._back_url(case),
             title=STEP_FORMS[step][1],
-            original=case,
-            form=form,
-            action_url=reverse("admin:services_aidcase_step", args=[case.pk, step]),
             submit_label=_("Save"),
+            original=case,
+            action_url=reverse("admin:services_aidcase_step", args=[case.pk, step]),
         )
 
     def _do(self, step, case, data, user) -> str:

@@ -14,19 +14,18 @@ from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 from django.shortcuts import redirect
-from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from core.admin import ActionFormAdminMixin, error_text
 from core.audit import record_read
 from members.admin.common import RecordAdminMixin
 from organizations import scope
 
 from ..actions import menu as actions
 from ..actions import union_chain
-from ..forms import add_action_errors
 from ..forms.menu import (
     SERVICE_FORM_FIELDS,
     DeclineWishForm,
@@ -37,13 +36,6 @@ from ..forms.menu import (
     ServiceFromWishForm,
 )
 from ..models import RequestStatus, Service, ServiceRequest, ServiceWish, Station, WishStatus
-
-
-def _error_text(error: Exception) -> str:
-    if isinstance(error, ValidationError):
-        return " ".join(error.messages)
-    return str(error) or _("You may not do this.")
-
 
 # --- Services --------------------------------------------------------------------------------
 
@@ -114,7 +106,7 @@ class ServiceAdmin(scope.ScopedAdminMixin, admin.ModelAdmin):
             try:
                 action(service=service, acting_user=request.user)
             except (ValidationError, PermissionDenied) as error:
-                messages.error(request, f"{service}: {_error_text(error)}")
+                messages.error(request, f"{service}: {error_text(error)}")
             else:
                 count += 1
         if count:
@@ -271,7 +263,7 @@ class ServiceRequestAdmin(RecordAdminMixin, scope.ScopedAdminMixin, admin.ModelA
         try:
             calls[step](data)
         except (ValidationError, PermissionDenied) as error:
-            messages.error(request, _error_text(error))
+            messages.error(request, error_text(error))
         else:
             messages.success(
                 request,
@@ -300,7 +292,9 @@ WISH_FIELDS = (
 
 
 @admin.register(ServiceWish)
-class ServiceWishAdmin(RecordAdminMixin, scope.ScopedAdminMixin, admin.ModelAdmin):
+class ServiceWishAdmin(
+    ActionFormAdminMixin, RecordAdminMixin, scope.ScopedAdminMixin, admin.ModelAdmin
+):
     scope_change_access = scope.Access.HANDLE
     list_display = ("title", "organization", "category", "status", "votes", "created_at")
     list_filter = ("status", "category", "organization")
@@ -352,37 +346,40 @@ class ServiceWishAdmin(RecordAdminMixin, scope.ScopedAdminMixin, admin.ModelAdmi
             pk=pk,
         )
 
-    def _page(self, request, wish, form, title, submit_label):
-        context = {
-            **self.admin_site.each_context(request),
-            "opts": self.model._meta,
-            "original": wish,
-            "form": form,
-            "title": title,
-            "submit_label": submit_label,
-            "media": self.media + form.media,
-        }
-        return TemplateResponse(request, "admin/services/servicewish/action_form.html", context)
-
-    def _back(self, wish):
-        return redirect(reverse("admin:services_servicewish_change", args=[wish.pk]))
+    def _wish_form_view(self, request, wish, form, do, title, submit_label):
+        """A step on the wish, on a page that shows the wish first."""
+        intro = [
+            _("%(votes)s members voted for this wish, addressed to %(union)s.")
+            % {"votes": wish.votes, "union": wish.organization.name}
+        ]
+        if wish.description:
+            intro.append(wish.description)
+        return self.action_form_view(
+            request,
+            form,
+            do,
+            back=reverse("admin:services_servicewish_change", args=[wish.pk]),
+            title=title,
+            submit_label=submit_label,
+            original=wish,
+            intro=intro,
+        )
 
     def decline_view(self, request, pk):
         wish = self._wish_or_404(request, pk)
-        form = DeclineWishForm(request.POST or None)
-        if request.method == "POST" and form.is_valid():
-            try:
-                actions.decline_wish(
-                    wish=wish, answer=form.cleaned_data["answer"], acting_user=request.user
-                )
-            except PermissionDenied as error:
-                form.add_error(None, _error_text(error))
-            except ValidationError as error:
-                add_action_errors(form, error)
-            else:
-                messages.success(request, _("The wish was declined; its voters are told."))
-                return self._back(wish)
-        return self._page(request, wish, form, _("Decline the wish"), _("Decline"))
+
+        def do(cleaned):
+            actions.decline_wish(wish=wish, answer=cleaned["answer"], acting_user=request.user)
+            return _("The wish was declined; its voters are told.")
+
+        return self._wish_form_view(
+            request,
+            wish,
+            DeclineWishForm(request.POST or None),
+            do,
+            _("Decline the wish"),
+            _("Decline"),
+        )
 
     def answer_view(self, request, pk):
         wish = self._wish_or_404(request, pk)
@@ -402,32 +399,26 @@ class ServiceWishAdmin(RecordAdminMixin, scope.ScopedAdminMixin, admin.ModelAdmi
                 "description": wish.description,
             },
         )
-        if request.method == "POST" and form.is_valid():
-            data = {f: form.cleaned_data.get(f) for f in SERVICE_FORM_FIELDS}
-            try:
-                service = actions.answer_wish_with_service(
-                    wish=wish,
-                    data=data,
-                    organization=form.cleaned_data["organization"],
-                    publish=form.cleaned_data["publish"],
-                    answer=form.cleaned_data["answer"],
-                    acting_user=request.user,
-                )
-            except PermissionDenied as error:
-                form.add_error(None, _error_text(error))
-            except ValidationError as error:
-                add_action_errors(form, error)
-            else:
-                messages.success(
-                    request,
-                    _("The service “%(s)s” was created; the wish's voters are told.")
-                    % {"s": service.title},
-                )
-                return redirect(reverse("admin:services_service_change", args=[service.pk]))
-        return self._page(
+
+        def do(cleaned):
+            service = actions.answer_wish_with_service(
+                wish=wish,
+                data={f: cleaned.get(f) for f in SERVICE_FORM_FIELDS},
+                organization=cleaned["organization"],
+                publish=cleaned["publish"],
+                answer=cleaned["answer"],
+                acting_user=request.user,
+            )
+            message = _("The service “%(s)s” was created; the wish's voters are told.") % {
+                "s": service.title
+            }
+            return message, reverse("admin:services_service_change", args=[service.pk])
+
+        return self._wish_form_view(
             request,
             wish,
             form,
+            do,
             _("Answer the wish with a new service"),
             _("Create the service"),
         )

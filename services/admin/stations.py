@@ -14,18 +14,13 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from core.admin import error_text
 from organizations import scope
 from organizations.models import Level
 
 from ..actions import stations as actions
 from ..forms.stations import ServiceSettingsAdminForm, StationAdminForm
 from ..models import ServiceSettings, Station, StationVisit
-
-
-def _error_text(error: Exception) -> str:
-    if isinstance(error, ValidationError):
-        return " ".join(error.messages)
-    return str(error) or _("You may not do this.")
 
 
 def _service_link(service) -> str:
@@ -159,7 +154,7 @@ class StationAdmin(NotFoundOutsideScopeMixin, scope.ScopedAdminMixin, admin.Mode
             try:
                 action(station=station, acting_user=request.user)
             except (PermissionDenied, ValidationError) as error:
-                messages.error(request, f"{station.name}: {_error_text(error)}")
+                messages.error(request, f"{station.name}: {error_text(error)}")
             else:
                 done += 1
         if done:

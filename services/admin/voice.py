@@ -5,23 +5,21 @@ answers, grades, hands it over or closes it, through buttons calling
 allows; the attachment is downloaded through a scoped view, never a public media URL.
 """
 
-from django.contrib import admin, messages
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.contrib import admin
 from django.core.paginator import Paginator
-from django.http import FileResponse, Http404, HttpResponseRedirect, JsonResponse
-from django.template.response import TemplateResponse
+from django.http import FileResponse, Http404, JsonResponse
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext
 
+from core.admin import ActionFormAdminMixin
 from members.admin.common import RecordAdminMixin
 from organizations import scope
 from organizations.selectors import directory
 
 from ..actions import voice as actions
-from ..forms import add_action_errors
 from ..forms.voice import CloseForm, GradeForm, HandOverForm, ReplyForm
 from ..models import Concern, ConcernStatus
 from ..selectors.voice import history, member_label
@@ -61,7 +59,9 @@ class OverdueFilter(admin.SimpleListFilter):
 
 
 @admin.register(Concern)
-class ConcernAdmin(RecordAdminMixin, scope.ScopedAdminMixin, admin.ModelAdmin):
+class ConcernAdmin(
+    ActionFormAdminMixin, RecordAdminMixin, scope.ScopedAdminMixin, admin.ModelAdmin
+):
     # Concerns are staff work: viewers (aggregates only) do not read them.
     scope_view_access = scope.Access.HANDLE
     scope_change_access = scope.Access.HANDLE
@@ -158,35 +158,24 @@ class ConcernAdmin(RecordAdminMixin, scope.ScopedAdminMixin, admin.ModelAdmin):
             pk=pk,
         )
 
-    def _back(self, concern):
-        return HttpResponseRedirect(reverse("admin:services_concern_change", args=[concern.pk]))
-
     def _step(self, request, pk, form_class, title, submit, do, **form_kwargs):
         """One step page: a small form, then the action; errors shown on the form."""
         concern = self._concern_or_404(request, pk)
-        form = form_class(request.POST if request.method == "POST" else None, **form_kwargs)
-        if form.is_bound and form.is_valid():
-            try:
-                message = do(concern, form.cleaned_data)
-            except PermissionDenied as error:
-                self.message_user(request, str(error) or _("You may not do this."), messages.ERROR)
-                return self._back(concern)
-            except ValidationError as error:
-                add_action_errors(form, error)
-            else:
-                self.message_user(request, message, messages.SUCCESS)
-                return self._back(concern)
-        context = {
-            **self.admin_site.each_context(request),
-            "opts": self.model._meta,
-            "original": concern,
-            "member_label": member_label(concern, request.user),
-            "title": title,
-            "form": form,
-            "media": self.media + form.media,
-            "submit_label": submit,
-        }
-        return TemplateResponse(request, "admin/services/concern/action_form.html", context)
+        due = timezone.localtime(concern.due_at).strftime("%Y-%m-%d %H:%M")
+        return self.action_form_view(
+            request,
+            form_class(request.POST if request.method == "POST" else None, **form_kwargs),
+            lambda cleaned: do(concern, cleaned),
+            back=reverse("admin:services_concern_change", args=[concern.pk]),
+            refusal="back",
+            title=title,
+            submit_label=submit,
+            original=concern,
+            intro=[
+                f"{_('Raised by')}: {member_label(concern, request.user)} · "
+                f"{_('Handled by')}: {concern.organization.name} · {_('Answer due')}: {due}"
+            ],
+        )
 
     def reply_view(self, request, pk):
         def do(concern, cleaned):

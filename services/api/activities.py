@@ -14,6 +14,7 @@ from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from core.api import ActionCreateMixin, ActionViewSetMixin
 from organizations import scope
 from organizations.openapi import TENANT_PARAMETER
 
@@ -116,7 +117,9 @@ class RegistrationSerializer(serializers.ModelSerializer):
         return member.masked_name
 
 
-class ActivityViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, scope.ScopedGenericViewSet):
+class ActivityViewSet(
+    ActionCreateMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, scope.ScopedGenericViewSet
+):
     """Activities of the caller's subtree; staff of the organizing union run them."""
 
     queryset = Activity.objects.select_related("organization").prefetch_related("sessions")
@@ -126,66 +129,55 @@ class ActivityViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, scope.Sc
     filterset_fields = ["status", "organization", "delivery"]
     ordering_fields = ["created_at"]
     http_method_names = ["get", "post", "head", "options"]
+    create_input = ActivitySerializer
+    create_parameters = (TENANT_PARAMETER,)
 
     def narrow_queryset(self, queryset):
         return queryset.order_by("-created_at", "-pk")
 
-    @extend_schema(
-        parameters=[TENANT_PARAMETER],
-        request=ActivitySerializer,
-        responses={201: ActivitySerializer},
-    )
-    def create(self, request, *args, **kwargs):
-        org = self.tenant_for_create()
-        body = ActivitySerializer(data=request.data)
-        body.is_valid(raise_exception=True)
-        activity = actions.create_activity(
-            organization=org, data=dict(body.validated_data), acting_user=request.user
-        )
-        return Response(self._fresh(activity), status=status.HTTP_201_CREATED)
+    def get_create_owner(self):
+        return self.tenant_for_create()
 
-    def _fresh(self, activity):
-        return ActivitySerializer(self.queryset.get(pk=activity.pk)).data
+    def perform_create_action(self, owner, data):
+        return actions.create_activity(
+            organization=owner, data=dict(data), acting_user=self.request.user
+        )
 
     @extend_schema(request=NewSessionSerializer, responses={201: SessionSerializer})
     @action(detail=True, methods=["post"])
     def sessions(self, request, pk=None):
         """Add a session (a date with its own capacity)."""
         activity = self.get_object()
-        body = NewSessionSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
-        session = actions.add_session(
-            activity=activity, acting_user=request.user, **body.validated_data
-        )
+        data = self.validated_body(NewSessionSerializer)
+        session = actions.add_session(activity=activity, acting_user=request.user, **data)
         return Response(SessionSerializer(session).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=None, responses=ActivitySerializer)
     @action(detail=True, methods=["post"])
     def publish(self, request, pk=None):
         activity = actions.publish_activity(activity=self.get_object(), acting_user=request.user)
-        return Response(self._fresh(activity))
+        return self.action_response(activity)
 
     @extend_schema(request=CancelSerializer, responses=ActivitySerializer)
     @action(detail=True, methods=["post"])
     def cancel(self, request, pk=None):
         """Cancel: open registrations are cancelled and their members told."""
         activity = self.get_object()
-        body = CancelSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
+        data = self.validated_body(CancelSerializer)
         activity = actions.cancel_activity(
-            activity=activity, acting_user=request.user, reason=body.validated_data["reason"]
+            activity=activity, acting_user=request.user, reason=data["reason"]
         )
-        return Response(self._fresh(activity))
+        return self.action_response(activity)
 
     @extend_schema(request=None, responses=ActivitySerializer)
     @action(detail=True, methods=["post"])
     def finish(self, request, pk=None):
         activity = actions.finish_activity(activity=self.get_object(), acting_user=request.user)
-        return Response(self._fresh(activity))
+        return self.action_response(activity)
 
 
 class ActivitySessionViewSet(
-    mixins.ListModelMixin, mixins.RetrieveModelMixin, scope.ScopedGenericViewSet
+    ActionViewSetMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, scope.ScopedGenericViewSet
 ):
     """Sessions of the caller's activities; staff check members in by their card."""
 
@@ -204,10 +196,9 @@ class ActivitySessionViewSet(
     def checkin(self, request, pk=None):
         """Check in the member whose card was scanned (token or verification URL)."""
         session = self.get_object()
-        body = CheckinSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
+        data = self.validated_body(CheckinSerializer)
         reg = actions.check_in_by_card(
-            session=session, card_token=body.validated_data["card_token"], acting_user=request.user
+            session=session, card_token=data["card_token"], acting_user=request.user
         )
         reg = Registration.objects.select_related("member", "session").get(pk=reg.pk)
         return Response(RegistrationSerializer(reg, context={"request": request}).data)

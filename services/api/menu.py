@@ -16,10 +16,11 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.response import Response
 
+from core.api import ActionCreateMixin, ActionUpdateMixin, ActionViewSetMixin
 from core.audit import record_read
 from members.models import EmploymentType
 from organizations import scope
-from organizations.models import Level, Organization
+from organizations.models import Level
 from organizations.openapi import TENANT_PARAMETER
 
 from ..actions import menu as actions
@@ -98,34 +99,42 @@ class ServiceInputSerializer(serializers.Serializer):
     )
     audience_unions = serializers.ListField(child=serializers.IntegerField(), required=False)
 
-    def to_action_args(self, user, organization: Organization) -> tuple[dict, list | None]:
-        """(data, audience unions) with ids resolved within what the user may reach."""
-        data = dict(self.validated_data)
-        unions = data.pop("audience_unions", None)
-        if unions is not None:
-            found = list(scope.organizations(user, scope.Access.VIEW).filter(pk__in=unions))
-            if len(found) != len(set(unions)):
-                raise ValidationError({"audience_unions": [_("No such union of yours.")]})
-            unions = found
-        if data.get("station") is not None:
-            station = Station.objects.filter(pk=data["station"]).first()
-            if station is None:
-                raise ValidationError({"station": [_("No such station.")]})
-            data["station"] = station
-        return data, unions
+
+def _action_args(validated_data: dict, user) -> tuple[dict, list | None]:
+    """(data, audience unions) of a `ServiceInputSerializer`'s validated data, with ids
+    resolved within what the user may reach."""
+    data = dict(validated_data)
+    unions = data.pop("audience_unions", None)
+    if unions is not None:
+        found = list(scope.organizations(user, scope.Access.VIEW).filter(pk__in=unions))
+        if len(found) != len(set(unions)):
+            raise ValidationError({"audience_unions": [_("No such union of yours.")]})
+        unions = found
+    if data.get("station") is not None:
+        station = Station.objects.filter(pk=data["station"]).first()
+        if station is None:
+            raise ValidationError({"station": [_("No such station.")]})
+        data["station"] = station
+    return data, unions
 
 
-def _create_fields_required(body: ServiceInputSerializer) -> None:
+def _create_fields_required(data: dict) -> None:
     missing = {
         f: [_("This field is required.")]
         for f in ("title", "category", "description")
-        if f not in body.validated_data
+        if f not in data
     }
     if missing:
         raise ValidationError(missing)
 
 
-class ServiceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, scope.ScopedGenericViewSet):
+class ServiceViewSet(
+    ActionCreateMixin,
+    ActionUpdateMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    scope.ScopedGenericViewSet,
+):
     """Services of the unions the caller reaches; admins create and change them."""
 
     queryset = Service.objects.select_related("organization").prefetch_related("audience_unions")
@@ -133,48 +142,37 @@ class ServiceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, scope.Sco
     filterset_fields = ["status", "category", "organization"]
     ordering_fields = ["created_at", "title"]
     http_method_names = ["get", "post", "patch", "head", "options"]
+    create_input = ServiceInputSerializer
+    create_parameters = (TENANT_PARAMETER,)
+    update_input = ServiceInputSerializer
 
     def narrow_queryset(self, queryset):
         return queryset.order_by("-created_at", "-pk")
 
-    def _fresh(self, service):
-        return Response(ServiceSerializer(self.queryset.get(pk=service.pk)).data)
+    def get_create_owner(self):
+        return self.tenant_for_create()
 
-    @extend_schema(
-        parameters=[TENANT_PARAMETER],
-        request=ServiceInputSerializer,
-        responses={201: ServiceSerializer},
-    )
-    def create(self, request, *args, **kwargs):
-        org = self.tenant_for_create()
-        body = ServiceInputSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
-        _create_fields_required(body)
-        data, unions = body.to_action_args(request.user, org)
-        service = actions.create_service(
-            organization=org, data=data, audience_unions=unions or [], acting_user=request.user
-        )
-        return Response(
-            ServiceSerializer(self.queryset.get(pk=service.pk)).data,
-            status=status.HTTP_201_CREATED,
+    def perform_create_action(self, owner, data):
+        _create_fields_required(data)
+        data, unions = _action_args(data, self.request.user)
+        return actions.create_service(
+            organization=owner,
+            data=data,
+            audience_unions=unions or [],
+            acting_user=self.request.user,
         )
 
-    @extend_schema(request=ServiceInputSerializer, responses=ServiceSerializer)
-    def partial_update(self, request, *args, **kwargs):
-        service = self.get_object()
-        body = ServiceInputSerializer(data=request.data, partial=True)
-        body.is_valid(raise_exception=True)
-        data, unions = body.to_action_args(request.user, service.organization)
-        service = actions.update_service(
-            service=service, data=data, audience_unions=unions, acting_user=request.user
+    def perform_update_action(self, row, data):
+        data, unions = _action_args(data, self.request.user)
+        return actions.update_service(
+            service=row, data=data, audience_unions=unions, acting_user=self.request.user
         )
-        return self._fresh(service)
 
     @extend_schema(request=None, responses=ServiceSerializer)
     @action(detail=True, methods=["post"])
     def publish(self, request, pk=None):
         """Put the service on the menu of every member of the union's subtree."""
-        return self._fresh(
+        return self.action_response(
             actions.publish_service(service=self.get_object(), acting_user=request.user)
         )
 
@@ -182,7 +180,7 @@ class ServiceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, scope.Sco
     @action(detail=True, methods=["post"])
     def close(self, request, pk=None):
         """Take the service off the menu; open orders are still handled."""
-        return self._fresh(
+        return self.action_response(
             actions.close_service(service=self.get_object(), acting_user=request.user)
         )
 
@@ -246,7 +244,7 @@ class ConfidentialNoteSerializer(serializers.ModelSerializer):
 
 
 class ServiceRequestViewSet(
-    mixins.ListModelMixin, mixins.RetrieveModelMixin, scope.ScopedGenericViewSet
+    ActionViewSetMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, scope.ScopedGenericViewSet
 ):
     """Requests handled by, or ordered by members of, the unions the caller handles."""
 
@@ -261,9 +259,6 @@ class ServiceRequestViewSet(
     def narrow_queryset(self, queryset):
         return queryset.order_by("due_at", "pk")
 
-    def _fresh(self, req):
-        return Response(ServiceRequestSerializer(self.queryset.get(pk=req.pk)).data)
-
     def retrieve(self, request, *args, **kwargs):
         """One request; reads of a legal-aid or counselling request are in the audit log."""
         req = self.get_object()
@@ -276,16 +271,11 @@ class ServiceRequestViewSet(
             )
         return Response(self.get_serializer(req).data)
 
-    def _body(self, serializer_class):
-        body = serializer_class(data=self.request.data)
-        body.is_valid(raise_exception=True)
-        return body.validated_data
-
     @extend_schema(request=None, responses=ServiceRequestSerializer)
     @action(detail=True, methods=["post"])
     def accept(self, request, pk=None):
         """The handling staff accept the order."""
-        return self._fresh(
+        return self.action_response(
             actions.accept_request(request=self.get_object(), acting_user=request.user)
         )
 
@@ -293,7 +283,7 @@ class ServiceRequestViewSet(
     @action(detail=True, methods=["post"])
     def start(self, request, pk=None):
         """Work on the order has begun."""
-        return self._fresh(
+        return self.action_response(
             actions.start_request(request=self.get_object(), acting_user=request.user)
         )
 
@@ -302,8 +292,8 @@ class ServiceRequestViewSet(
     def complete(self, request, pk=None):
         """The service was given; the result is shown to the member."""
         req = self.get_object()
-        data = self._body(RequestResultSerializer)
-        return self._fresh(
+        data = self.validated_body(RequestResultSerializer)
+        return self.action_response(
             actions.complete_request(request=req, result=data["result"], acting_user=request.user)
         )
 
@@ -312,8 +302,8 @@ class ServiceRequestViewSet(
     def reject(self, request, pk=None):
         """Turn the order down with a reason; the place is freed."""
         req = self.get_object()
-        data = self._body(RequestReasonSerializer)
-        return self._fresh(
+        data = self.validated_body(RequestReasonSerializer)
+        return self.action_response(
             actions.reject_request(request=req, reason=data["reason"], acting_user=request.user)
         )
 
@@ -322,8 +312,8 @@ class ServiceRequestViewSet(
     def cancel(self, request, pk=None):
         """The handling staff cancel an open order; the place is freed."""
         req = self.get_object()
-        data = self._body(RequestCancelSerializer)
-        return self._fresh(
+        data = self.validated_body(RequestCancelSerializer)
+        return self.action_response(
             actions.cancel_request(request=req, reason=data["reason"], acting_user=request.user)
         )
 
@@ -350,10 +340,9 @@ class ServiceRequestViewSet(
         if not allowed:
             raise NotFound()
         if request.method == "POST":
-            body = ConfidentialNoteSerializer(data=request.data)
-            body.is_valid(raise_exception=True)
+            data = self.validated_body(ConfidentialNoteSerializer)
             note = actions.add_confidential_note(
-                request=req, text=body.validated_data["text"], acting_user=request.user
+                request=req, text=data["text"], acting_user=request.user
             )
             return Response(ConfidentialNoteSerializer(note).data, status=status.HTTP_201_CREATED)
         notes = actions.confidential_notes(request=req, user=request.user)
@@ -399,7 +388,7 @@ class WishAnswerSerializer(ServiceInputSerializer):
 
 
 class ServiceWishViewSet(
-    mixins.ListModelMixin, mixins.RetrieveModelMixin, scope.ScopedGenericViewSet
+    ActionViewSetMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, scope.ScopedGenericViewSet
 ):
     """Wishes addressed to the unions of the caller's subtree, most voted first."""
 
@@ -417,23 +406,19 @@ class ServiceWishViewSet(
     def decline(self, request, pk=None):
         """Decline the wish; its proposer and voters are told why."""
         wish = self.get_object()
-        body = WishDeclineSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
-        wish = actions.decline_wish(
-            wish=wish, answer=body.validated_data["answer"], acting_user=request.user
-        )
-        return Response(ServiceWishSerializer(self.queryset.get(pk=wish.pk)).data)
+        data = self.validated_body(WishDeclineSerializer)
+        wish = actions.decline_wish(wish=wish, answer=data["answer"], acting_user=request.user)
+        return self.action_response(wish)
 
     @extend_schema(request=WishAnswerSerializer, responses={201: ServiceSerializer})
     @action(detail=True, methods=["post"])
     def answer(self, request, pk=None):
         """Answer the wish with a new service; its proposer and voters are told."""
         wish = self.get_object()
-        body = WishAnswerSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
+        body = self.validated_body(WishAnswerSerializer)
         _create_fields_required(body)
-        extra = {k: body.validated_data.pop(k) for k in ("publish", "answer")}
-        org_id = body.validated_data.pop("organization", None)
+        extra = {k: body.pop(k) for k in ("publish", "answer")}
+        org_id = body.pop("organization", None)
         organization = wish.organization
         if org_id is not None:
             organization = (
@@ -441,7 +426,7 @@ class ServiceWishViewSet(
             )
             if organization is None:
                 raise ValidationError({"organization": [_("No such union of yours.")]})
-        data, unions = body.to_action_args(request.user, organization)
+        data, unions = _action_args(body, request.user)
         service = actions.answer_wish_with_service(
             wish=wish,
             data=data,

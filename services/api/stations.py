@@ -10,10 +10,11 @@ row, `PATCH …/{id}/` changes it.
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import mixins, serializers, status
+from rest_framework import mixins, serializers
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from core.api import ActionCreateMixin, ActionUpdateMixin
 from organizations import scope
 from organizations.openapi import TENANT_PARAMETER
 
@@ -94,10 +95,10 @@ class NearbySerializer(serializers.Serializer):
 
 
 class StationViewSet(
+    ActionCreateMixin,
+    ActionUpdateMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
-    mixins.CreateModelMixin,
-    mixins.UpdateModelMixin,
     scope.ScopedGenericViewSet,
 ):
     """Service stations of the caller's unions and the unions below them."""
@@ -110,49 +111,35 @@ class StationViewSet(
     search_fields = ["name", "address"]
     ordering_fields = ["name", "rating_count", "created_at"]
     http_method_names = ["get", "post", "patch", "head", "options"]
+    create_input = StationInputSerializer
+    create_parameters = (TENANT_PARAMETER,)
+    update_input = StationUpdateSerializer
+    reread_after_action = False
 
     def narrow_queryset(self, queryset):
         return queryset.order_by("name", "pk")
 
-    @extend_schema(
-        parameters=[TENANT_PARAMETER],
-        request=StationInputSerializer,
-        responses={201: StationSerializer},
-    )
-    def create(self, request, *args, **kwargs):
-        org = self.tenant_for_create()
-        body = StationInputSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
-        station = actions.create_station(
-            organization=org, data=body.validated_data, acting_user=request.user
-        )
-        return Response(StationSerializer(station).data, status=status.HTTP_201_CREATED)
+    def get_create_owner(self):
+        return self.tenant_for_create()
 
-    @extend_schema(request=StationUpdateSerializer, responses=StationSerializer)
-    def partial_update(self, request, *args, **kwargs):
-        station = self.get_object()
-        body = StationUpdateSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
-        station = actions.update_station(
-            station=station, data=body.validated_data, acting_user=request.user
-        )
-        return Response(StationSerializer(station).data)
+    def perform_create_action(self, owner, data):
+        return actions.create_station(organization=owner, data=data, acting_user=self.request.user)
 
-    def update(self, request, *args, **kwargs):
-        return self.partial_update(request, *args, **kwargs)
+    def perform_update_action(self, row, data):
+        return actions.update_station(station=row, data=data, acting_user=self.request.user)
 
     @extend_schema(request=None, responses=StationSerializer)
     @action(detail=True, methods=["post"])
     def close(self, request, pk=None):
         """Close the station: members no longer see it or rate it; its history stays."""
         station = actions.close_station(station=self.get_object(), acting_user=request.user)
-        return Response(StationSerializer(station).data)
+        return self.action_response(station)
 
     @extend_schema(request=None, responses=StationSerializer)
     @action(detail=True, methods=["post"])
     def reopen(self, request, pk=None):
         station = actions.reopen_station(station=self.get_object(), acting_user=request.user)
-        return Response(StationSerializer(station).data)
+        return self.action_response(station)
 
     @extend_schema(
         parameters=[
@@ -209,10 +196,10 @@ class ServiceSettingsInputSerializer(serializers.Serializer):
 
 
 class ServiceSettingsViewSet(
+    ActionCreateMixin,
+    ActionUpdateMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
-    mixins.CreateModelMixin,
-    mixins.UpdateModelMixin,
     scope.ScopedGenericViewSet,
 ):
     """Service settings of the unions the caller administers."""
@@ -223,36 +210,24 @@ class ServiceSettingsViewSet(
     write_access = scope.Access.CHANGE
     filterset_fields = ["organization"]
     http_method_names = ["get", "post", "patch", "head", "options"]
+    create_input = ServiceSettingsInputSerializer
+    create_parameters = (TENANT_PARAMETER,)
+    update_input = ServiceSettingsInputSerializer
+    reread_after_action = False
 
     def narrow_queryset(self, queryset):
         return queryset.order_by("organization__tree_id", "organization__lft")
 
-    @extend_schema(
-        parameters=[TENANT_PARAMETER],
-        request=ServiceSettingsInputSerializer,
-        responses={201: ServiceSettingsSerializer},
-    )
-    def create(self, request, *args, **kwargs):
-        org = self.tenant_for_create()
-        body = ServiceSettingsInputSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
-        row = actions.save_settings(
-            organization=org, data=body.validated_data, acting_user=request.user
-        )
-        return Response(ServiceSettingsSerializer(row).data, status=status.HTTP_201_CREATED)
+    def get_create_owner(self):
+        return self.tenant_for_create()
 
-    @extend_schema(request=ServiceSettingsInputSerializer, responses=ServiceSettingsSerializer)
-    def partial_update(self, request, *args, **kwargs):
-        row = self.get_object()
-        body = ServiceSettingsInputSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
-        row = actions.save_settings(
-            organization=row.organization, data=body.validated_data, acting_user=request.user
-        )
-        return Response(ServiceSettingsSerializer(row).data)
+    def perform_create_action(self, owner, data):
+        return actions.save_settings(organization=owner, data=data, acting_user=self.request.user)
 
-    def update(self, request, *args, **kwargs):
-        return self.partial_update(request, *args, **kwargs)
+    def perform_update_action(self, row, data):
+        return actions.save_settings(
+            organization=row.organization, data=data, acting_user=self.request.user
+        )
 
 
 # Basenames prefixed "api-": the portal's pages are named "stations-list", "stations-detail".

@@ -12,8 +12,8 @@ from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import mixins, serializers
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
-from rest_framework.response import Response
 
+from core.api import ActionViewSetMixin
 from organizations import scope
 from organizations.models import Organization, OrgStatus
 
@@ -105,7 +105,9 @@ class CloseSerializer(serializers.Serializer):
     note = serializers.CharField(required=False, default="", allow_blank=True, max_length=5000)
 
 
-class ConcernViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, scope.ScopedGenericViewSet):
+class ConcernViewSet(
+    ActionViewSetMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, scope.ScopedGenericViewSet
+):
     """Concerns handled by, or raised in, the caller's unions."""
 
     queryset = Concern.objects.select_related("member", "origin", "organization")
@@ -125,22 +127,13 @@ class ConcernViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, scope.Sco
             return ConcernSerializer
         return ConcernDetailSerializer
 
-    def _refreshed(self, concern):
-        fresh = self.queryset.get(pk=concern.pk)
-        return Response(ConcernDetailSerializer(fresh, context=self.get_serializer_context()).data)
-
-    def _body(self, serializer_class):
-        body = serializer_class(data=self.request.data)
-        body.is_valid(raise_exception=True)
-        return body.validated_data
-
     @extend_schema(request=ReplySerializer, responses=ConcernDetailSerializer)
     @action(detail=True, methods=["post"])
     def reply(self, request, pk=None):
         """Answer the member (the handling union or a union above it)."""
         concern = self.get_object()
-        data = self._body(ReplySerializer)
-        return self._refreshed(
+        data = self.validated_body(ReplySerializer)
+        return self.action_response(
             actions.reply_to_concern(concern=concern, text=data["text"], acting_user=request.user)
         )
 
@@ -149,8 +142,8 @@ class ConcernViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, scope.Sco
     def grade(self, request, pk=None):
         """Grade an open concern; its due time is recomputed."""
         concern = self.get_object()
-        data = self._body(GradeSerializer)
-        return self._refreshed(
+        data = self.validated_body(GradeSerializer)
+        return self.action_response(
             actions.grade_concern(concern=concern, grade=data["grade"], acting_user=request.user)
         )
 
@@ -159,13 +152,13 @@ class ConcernViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, scope.Sco
     def hand_over(self, request, pk=None):
         """Hand an open concern to another active union, e.g. an industry union."""
         concern = self.get_object()
-        data = self._body(HandOverSerializer)
+        data = self.validated_body(HandOverSerializer)
         target = Organization.objects.filter(
             pk=data["to_organization"], status=OrgStatus.ACTIVE
         ).first()
         if target is None:
             raise ValidationError({"to_organization": [_("No active union has this id.")]})
-        return self._refreshed(
+        return self.action_response(
             actions.hand_over_concern(
                 concern=concern,
                 to_organization=target,
@@ -179,8 +172,8 @@ class ConcernViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, scope.Sco
     def close(self, request, pk=None):
         """Close the concern; the member may reopen it."""
         concern = self.get_object()
-        data = self._body(CloseSerializer)
-        return self._refreshed(
+        data = self.validated_body(CloseSerializer)
+        return self.action_response(
             actions.close_concern(concern=concern, acting_user=request.user, note=data["note"])
         )
 

@@ -5,12 +5,12 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from core.forms import add_action_errors
 from members.models import EmploymentType
 from organizations.models import Level
 
 from ..actions import activities as actions
 from ..models import Activity
-from . import add_action_errors
 
 
 class ActivityAdminForm(forms.ModelForm):

@@ -3,9 +3,10 @@
 from django import forms
 from django.core.exceptions import ValidationError
 
+from core.forms import add_action_errors
+
 from ..actions import announcements as actions
 from ..models import Announcement
-from . import add_action_errors
 from .menu import AudienceFieldsMixin
 
 

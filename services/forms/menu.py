@@ -5,12 +5,12 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
+from core.forms import add_action_errors
 from members.models import EmploymentType
 from organizations.models import Level
 
 from ..actions import menu as actions
 from ..models import Service, ServiceCategory
-from . import add_action_errors
 
 SERVICE_FORM_FIELDS = list(actions.SERVICE_FIELDS)
 

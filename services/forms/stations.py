@@ -5,11 +5,11 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from core.forms import add_action_errors
 from organizations.models import Level
 
 from ..actions import stations as actions
 from ..models import ServiceSettings, Station
-from . import add_action_errors
 
 
 class StationAdminForm(forms.ModelForm):
@@ -68,6 +68,9 @@ class ServiceSettingsAdminForm(forms.ModelForm):
 
 
 class RateVisitForm(forms.Form):
+    # The portal's field template marks the optional fields ("(optional)").
+    mark_optional_fields = True
+
     rating = forms.TypedChoiceField(
         label=_("Your rating"),
         choices=[(n, str(n)) for n in range(5, 0, -1)],

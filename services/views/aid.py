@@ -11,11 +11,11 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
+from core.forms import add_action_errors
 from members.models import CURRENT_STATUSES
 from members.views.portal import member_of
 
 from ..actions import aid as actions
-from ..forms import add_action_errors
 from ..forms.aid import ApplicationForm, ObjectionForm
 from ..models import AidStepKind
 from ..selectors import aid as selectors

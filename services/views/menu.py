@@ -15,12 +15,12 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
+from core.forms import add_action_errors
 from members.models import CURRENT_STATUSES, Member
 from members.views.portal import member_of
 
 from ..actions import menu as actions
 from ..actions import union_chain
-from ..forms import add_action_errors
 from ..forms.menu import CancelForm, OrderForm, RateForm, WishForm
 from ..models import ServiceRequest, ServiceWish
 from ..selectors.menu import menu_by_category, menu_for, requests_of, wishes_for_member

@@ -16,12 +16,12 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
+from core.forms import add_action_errors
 from members.models import CURRENT_STATUSES
 from members.views.portal import member_of
 from organizations.models import Organization, OrgStatus
 
 from ..actions import stations as actions
-from ..forms import add_action_errors
 from ..forms.stations import RateVisitForm
 from ..models import Station, StationVisit
 from ..selectors import stations as selectors

@@ -14,11 +14,11 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 from django_ratelimit.decorators import ratelimit
 
+from core.forms import add_action_errors
 from members.models import CURRENT_STATUSES
 from members.views.portal import member_of
 
 from ..actions import voice as actions
-from ..forms import add_action_errors
 from ..forms.voice import ConcernForm, RateForm, ReopenForm
 from ..models import Concern, ConcernStatus
 from ..selectors.voice import concerns_of_member, history
