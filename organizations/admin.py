@@ -12,7 +12,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from mptt.admin import DraggableMPTTAdmin
 
-from . import actions, scope
+from . import actions, scope, selectors
 from .models import AuditEntry, Level, Organization, OrgRole, Role
 
 
@@ -72,7 +72,7 @@ class OrganizationAdmin(scope.ScopedAdminMixin, DraggableMPTTAdmin):
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.name == "industry":
-            kwargs["queryset"] = scope.industry_unions()
+            kwargs["queryset"] = selectors.industry_unions()
             return db_field.formfield(**kwargs)
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 

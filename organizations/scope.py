@@ -28,7 +28,7 @@ from django.utils.translation import gettext as _
 from rest_framework import mixins, permissions, viewsets
 from rest_framework.exceptions import ValidationError
 
-from .models import LEVEL_RANK, Level, Organization, OrgRole, OrgStatus, Role
+from .models import LEVEL_RANK, Level, Organization, OrgRole, Role
 from .openapi import ScopedAutoSchema
 
 _CACHE_ATTR = "_unionhub_scope_grants"
@@ -230,17 +230,6 @@ def statistics_q(user, prefix: str = "") -> Q:
         if grant.allows(Access.VIEW) and grant.level not in PERSONAL_DATA_LEVELS:
             q |= grant.q(prefix)
     return q
-
-
-def industry_unions() -> QuerySet[Organization]:
-    """The national industry unions any grassroots union may join (dual affiliation).
-
-    Not another tenant's records: a public list, as in the directory, so it is the same
-    for every user.
-    """
-    return Organization.objects.filter(
-        level=Level.INDUSTRY, parent__level=Level.NATIONAL, status=OrgStatus.ACTIVE
-    ).order_by("name")
 
 
 def has_statistics(user) -> bool:
