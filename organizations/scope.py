@@ -239,14 +239,6 @@ def has_statistics(user) -> bool:
     )
 
 
-def needs_second_factor(user) -> bool:
-    """Operators and administrators at city level and above must log in with a second
-    factor (TOTP): their grants reach whole cities, provinces or the country."""
-    return is_operator(user) or any(
-        g.role == Role.ADMIN and LEVEL_RANK[g.level] <= LEVEL_RANK[Level.CITY] for g in grants(user)
-    )
-
-
 def statistics_organizations(user) -> QuerySet[Organization]:
     return Organization.objects.filter(statistics_q(user))
 
