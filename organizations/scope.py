@@ -220,23 +220,28 @@ def organizations(user, access: Access = Access.VIEW) -> QuerySet[Organization]:
     return Organization.objects.filter(org_q(user, access))
 
 
+def _statistics_grants(user) -> list[Grant]:
+    """The grants that show aggregated figures: the one "sees statistics" rule. A grant
+    that may view, held above grassroots level (where grants reach personal data instead)."""
+    return [
+        g for g in grants(user) if g.allows(Access.VIEW) and g.level not in PERSONAL_DATA_LEVELS
+    ]
+
+
 def statistics_q(user, prefix: str = "") -> Q:
     """The organizations whose aggregated figures the user sees on the dashboards: the
     subtrees of the grants held above grassroots level (never personal data)."""
     if is_operator(user):
         return Q()
     q = Q(pk__in=[])
-    for grant in grants(user):
-        if grant.allows(Access.VIEW) and grant.level not in PERSONAL_DATA_LEVELS:
-            q |= grant.q(prefix)
+    for grant in _statistics_grants(user):
+        q |= grant.q(prefix)
     return q
 
 
 def has_statistics(user) -> bool:
     """Whether the user sees any dashboard (a grant above grassroots level, or an operator)."""
-    return is_operator(user) or any(
-        g.allows(Access.VIEW) and g.level not in PERSONAL_DATA_LEVELS for g in grants(user)
-    )
+    return is_operator(user) or bool(_statistics_grants(user))
 
 
 def statistics_organizations(user) -> QuerySet[Organization]:
@@ -247,11 +252,7 @@ def statistics_home(user) -> Organization | None:
     """Where the user's dashboard opens: the highest organization of their statistics grants."""
     if is_operator(user):
         return Organization.objects.filter(level=Level.NATIONAL).first()
-    ids = [
-        g.org_id
-        for g in grants(user)
-        if g.allows(Access.VIEW) and g.level not in PERSONAL_DATA_LEVELS
-    ]
+    ids = [g.org_id for g in _statistics_grants(user)]
     orgs = Organization.objects.filter(pk__in=ids)
     return min(orgs, key=lambda org: (LEVEL_RANK[org.level], org.depth, org.pk), default=None)
 
