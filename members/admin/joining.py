@@ -21,7 +21,6 @@ from organizations import scope
 from ..actions import joining
 from ..forms import add_action_errors
 from ..models import JoinApplication
-from .common import RecordAdminMixin
 
 
 class ApproveForm(forms.Form):
@@ -76,7 +75,7 @@ REVIEW_FIELDS = ("review_note", "reviewed_by", "reviewed_at", "member")
 
 
 @admin.register(JoinApplication)
-class JoinApplicationAdmin(RecordAdminMixin, scope.ScopedAdminMixin, admin.ModelAdmin):
+class JoinApplicationAdmin(scope.RecordAdminMixin, admin.ModelAdmin):
     scope_view_access = scope.Access.PERSONAL
     # Reviewing is staff work: the union's staff approve and reject, as its admins do.
     scope_change_access = scope.Access.HANDLE

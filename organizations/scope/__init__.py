@@ -2,8 +2,9 @@
 
 Every surface goes through this package: `policy` computes reach from the user's `OrgRole`
 grants (and is all that tasks, selectors and actions need); `admin` scopes ModelAdmins
-(`ScopedAdminMixin`); `api` is the base of every scoped viewset (`ScopedGenericViewSet`,
-`ScopedModelViewSet`). Outside its scope an object does not exist: 404, never 403.
+(`ScopedAdminMixin`, and `RecordAdminMixin` for read-only record pages); `api` is the base
+of every scoped viewset (`ScopedGenericViewSet`, `ScopedModelViewSet`). Outside its scope
+an object does not exist: 404, never 403.
 
 Call sites use the package: ``from organizations import scope; scope.can(...)``. The admin
 and API adapters are loaded on first use, so importing the policy does not import
@@ -43,6 +44,7 @@ from .policy import (
 # Names of the adapters, with the module each lives in (imported when first asked for).
 _ADAPTERS = {
     "ScopedAdminMixin": "admin",
+    "RecordAdminMixin": "admin",
     "ScopedPermission": "api",
     "ScopedGenericViewSet": "api",
     "ScopedModelViewSet": "api",

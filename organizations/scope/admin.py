@@ -1,14 +1,18 @@
 """The admin adapter of the scope: ModelAdmin mixins that scope rows, foreign-key
-choices, list filters, autocomplete and saves, and answer 404 outside the scope."""
+choices, list filters, autocomplete and saves, and answer 404 outside the scope
+(`ScopedAdminMixin.object_or_404`, the admin's one such check). `RecordAdminMixin` adds a
+read-only record page whose writes go through dedicated views."""
 
 from __future__ import annotations
 
 from django.contrib import admin
+from django.contrib.admin.exceptions import DisallowedModelAdminToField
 from django.contrib.admin.options import TO_FIELD_VAR
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import Http404
+from django.shortcuts import redirect
 from django.utils.translation import gettext as _
 
 from ..models import Organization
@@ -49,25 +53,38 @@ class ScopedAdminMixin:
 
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
         if object_id is not None:
-            self._in_scope_or_404(request, object_id)
+            self.object_or_404(request, object_id, _to_field(request))
         return super().changeform_view(request, object_id, form_url, extra_context)
 
     def history_view(self, request, object_id, extra_context=None):
-        self._in_scope_or_404(request, object_id)
+        self.object_or_404(request, object_id)
         return super().history_view(request, object_id, extra_context)
 
     def delete_view(self, request, object_id, extra_context=None):
-        self._in_scope_or_404(request, object_id)
+        self.object_or_404(request, object_id, _to_field(request))
         return super().delete_view(request, object_id, extra_context)
 
-    def _in_scope_or_404(self, request, object_id) -> None:
-        # Before Django's own checks, which refuse a missing model permission with 403 (and
-        # only then look the object up): outside the scope the object does not exist.
+    def object_or_404(self, request, object_id, to_field: str | None = None):
+        """The object an admin URL names, if it is in the user's scope; otherwise 404.
+
+        The one "not found outside the scope" check of the admin. It runs before Django's
+        own views, which refuse a missing model permission with 403 (and only then look the
+        object up): outside the scope, or without any permission on the model, the object
+        does not exist.
+        """
         if not self.has_view_or_change_permission(request):
             raise Http404(_("Not found."))
-        to_field = request.POST.get(TO_FIELD_VAR, request.GET.get(TO_FIELD_VAR))
-        if not to_field and self.get_object(request, unquote(str(object_id))) is None:
+        if to_field and not self.to_field_allowed(request, to_field):
+            raise DisallowedModelAdminToField(f"The field {to_field} cannot be referenced.")
+        obj = self.get_object(request, unquote(str(object_id)), to_field)
+        if obj is None:
             raise Http404(_("Not found."))
+        return obj
+
+    def _get_obj_does_not_exist_redirect(self, request, opts, object_id):
+        # Django's answer to an id it cannot find (a row deleted meanwhile): not found as
+        # well, rather than a redirect with a message naming the id.
+        raise Http404(_("Not found."))
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         scoped = _scoped_choices(request.user, db_field.remote_field.model, self)
@@ -104,3 +121,43 @@ def _scoped_choices(user, model, model_admin) -> QuerySet | None:
     if getattr(model, "tenant_path", None) is not None:
         return filter_queryset(user, model._default_manager.all(), Access.VIEW)
     return None
+
+
+def _to_field(request) -> str | None:
+    return request.POST.get(TO_FIELD_VAR, request.GET.get(TO_FIELD_VAR)) or None
+
+
+class RecordAdminMixin(ScopedAdminMixin):
+    """A record whose change page only shows it: writes go through dedicated views.
+
+    Subclasses give the page's extra context in `record_context(request, obj)`. Out of
+    scope (or without any permission on the model) the record does not exist; nothing is
+    deleted or saved through the generic admin.
+    """
+
+    def record_context(self, request, obj) -> dict:
+        return {}
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        obj = self.object_or_404(request, object_id)
+        if request.method == "POST":
+            return redirect(request.path)  # nothing is edited through the generic form
+        extra_context = {
+            **(extra_context or {}),
+            **self.record_context(request, obj),
+            "show_save": False,
+            "show_save_and_continue": False,
+            "show_save_and_add_another": False,
+        }
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def delete_view(self, request, object_id, extra_context=None):
+        raise Http404(_("Not found."))
+
+    def get_actions(self, request):
+        result = super().get_actions(request)
+        result.pop("delete_selected", None)
+        return result
+
+    def save_model(self, request, obj, form, change):
+        pass  # never written through the generic form

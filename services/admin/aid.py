@@ -16,7 +16,6 @@ from django.urls import path, reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from members.admin.common import RecordAdminMixin
 from members.models import Member
 from organizations import scope
 from organizations.actions import record_read
@@ -70,7 +69,7 @@ STEP_FORMS = {
 
 
 @admin.register(AidCase)
-class AidCaseAdmin(RecordAdminMixin, scope.ScopedAdminMixin, admin.ModelAdmin):
+class AidCaseAdmin(scope.RecordAdminMixin, admin.ModelAdmin):
     scope_view_access = scope.Access.AID
     scope_change_access = scope.Access.AID
     list_display = (
@@ -103,9 +102,6 @@ class AidCaseAdmin(RecordAdminMixin, scope.ScopedAdminMixin, admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
-
-    def _get_obj_does_not_exist_redirect(self, request, opts, object_id):
-        raise Http404(_("Not found."))
 
     # The record page -------------------------------------------------------------------
 

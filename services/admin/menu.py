@@ -20,7 +20,6 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from members.admin.common import RecordAdminMixin
 from organizations import scope
 from organizations.actions import record_read
 
@@ -80,10 +79,6 @@ class ServiceAdmin(scope.ScopedAdminMixin, admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False  # close a service instead: its orders keep their history
-
-    def _get_obj_does_not_exist_redirect(self, request, opts, object_id):
-        # Outside the scope a service does not exist: 404, not a redirect with a message.
-        raise Http404(_("Not found."))
 
     @admin.display(description=gettext_lazy("places taken"))
     def places(self, obj):
@@ -152,7 +147,7 @@ REQUEST_FIELDS = (
 
 
 @admin.register(ServiceRequest)
-class ServiceRequestAdmin(RecordAdminMixin, scope.ScopedAdminMixin, admin.ModelAdmin):
+class ServiceRequestAdmin(scope.RecordAdminMixin, admin.ModelAdmin):
     # Handling work: staff and admins of the handling union and of the member's own union.
     scope_view_access = scope.Access.HANDLE
     scope_change_access = scope.Access.HANDLE
@@ -188,9 +183,6 @@ class ServiceRequestAdmin(RecordAdminMixin, scope.ScopedAdminMixin, admin.ModelA
 
     def has_delete_permission(self, request, obj=None):
         return False
-
-    def _get_obj_does_not_exist_redirect(self, request, opts, object_id):
-        raise Http404(_("Not found."))
 
     def record_context(self, request, obj) -> dict:
         user = request.user
@@ -300,7 +292,7 @@ WISH_FIELDS = (
 
 
 @admin.register(ServiceWish)
-class ServiceWishAdmin(RecordAdminMixin, scope.ScopedAdminMixin, admin.ModelAdmin):
+class ServiceWishAdmin(scope.RecordAdminMixin, admin.ModelAdmin):
     scope_change_access = scope.Access.HANDLE
     list_display = ("title", "organization", "category", "status", "votes", "created_at")
     list_filter = ("status", "category", "organization")
@@ -317,9 +309,6 @@ class ServiceWishAdmin(RecordAdminMixin, scope.ScopedAdminMixin, admin.ModelAdmi
 
     def has_delete_permission(self, request, obj=None):
         return False
-
-    def _get_obj_does_not_exist_redirect(self, request, opts, object_id):
-        raise Http404(_("Not found."))
 
     def record_context(self, request, obj) -> dict:
         is_open = obj.status == WishStatus.OPEN

@@ -16,7 +16,6 @@ from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext
 
-from members.admin.common import RecordAdminMixin
 from organizations import scope
 from organizations.selectors import directory
 
@@ -61,7 +60,7 @@ class OverdueFilter(admin.SimpleListFilter):
 
 
 @admin.register(Concern)
-class ConcernAdmin(RecordAdminMixin, scope.ScopedAdminMixin, admin.ModelAdmin):
+class ConcernAdmin(scope.RecordAdminMixin, admin.ModelAdmin):
     # Concerns are staff work: viewers (aggregates only) do not read them.
     scope_view_access = scope.Access.HANDLE
     scope_change_access = scope.Access.HANDLE
@@ -120,9 +119,6 @@ class ConcernAdmin(RecordAdminMixin, scope.ScopedAdminMixin, admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
-
-    def _get_obj_does_not_exist_redirect(self, request, opts, object_id):
-        raise Http404(_("Not found."))
 
     def record_context(self, request, obj):
         handles = scope.can(request.user, scope.Access.HANDLE, obj.organization)
