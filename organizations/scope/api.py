@@ -20,12 +20,22 @@ class ScopedPermission(permissions.IsAuthenticated):
         return can(request.user, view.required_access(), obj)
 
 
+# What a scoped viewset may not replace, with where a narrower rule goes instead.
+_SEALED = {
+    "get_queryset": "narrow the scoped queryset in narrow_queryset()",
+    "get_object": "objects come from the scoped queryset; narrow it in narrow_queryset()",
+    "get_permissions": "list further permission classes after ScopedPermission in "
+    "permission_classes",
+}
+
+
 class ScopedGenericViewSet(viewsets.GenericViewSet):
     """The base of every tenant-scoped API viewset.
 
     Subclasses set `queryset` and may narrow it in `narrow_queryset`; they cannot replace
-    `get_queryset` (refused when the class is created), so no endpoint forgets the scope.
-    Rows outside the scope answer 404. The tenant of a new row comes from
+    `get_queryset`, `get_object` or `get_permissions`, nor drop `ScopedPermission` from
+    `permission_classes` (all refused when the class is created), so no endpoint forgets
+    the scope. Rows outside the scope answer 404. The tenant of a new row comes from
     `tenant_for_create()` (the URL), never from the request body.
     """
 
@@ -37,10 +47,19 @@ class ScopedGenericViewSet(viewsets.GenericViewSet):
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
-        if "get_queryset" in cls.__dict__:
+        # The class itself and any mixin placed before this base in its MRO.
+        for klass in cls.__mro__[: cls.__mro__.index(ScopedGenericViewSet)]:
+            for name, instead in _SEALED.items():
+                if name in vars(klass):
+                    raise TypeError(
+                        f"{cls.__name__} overrides {name} (in {klass.__name__}); {instead} instead."
+                    )
+        if not any(
+            isinstance(p, type) and issubclass(p, ScopedPermission) for p in cls.permission_classes
+        ):
             raise TypeError(
-                f"{cls.__name__} overrides get_queryset; narrow the scoped queryset in "
-                "narrow_queryset() instead."
+                f"{cls.__name__} drops ScopedPermission from permission_classes; list further "
+                "permission classes after it instead."
             )
 
     def required_access(self) -> Access:

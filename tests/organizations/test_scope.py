@@ -9,6 +9,7 @@ from django.contrib import admin
 from django.http import Http404
 from django.test import RequestFactory
 from django.urls import reverse
+from rest_framework.permissions import AllowAny, IsAdminUser
 
 from organizations import actions, scope
 from organizations.models import Level, Organization, OrgRole, Role
@@ -176,3 +177,33 @@ def test_every_scoped_admin_uses_the_one_not_found_check():
             if klass not in adapters and any(name in vars(klass) for name in checks)
         ]
         assert overriding in ([], ["ModelAdmin"]), (model, overriding)
+
+
+# --- The API adapter: the scope cannot be replaced -----------------------------------------
+
+
+@pytest.mark.parametrize("name", ["get_queryset", "get_object", "get_permissions"])
+def test_a_scoped_viewset_cannot_replace_how_it_finds_rows_or_checks_them(name):
+    def unscoped(self, *args, **kwargs):
+        return None
+
+    with pytest.raises(TypeError, match=name):
+        type("UnscopedViewSet", (scope.ScopedGenericViewSet,), {name: unscoped})
+    with pytest.raises(TypeError, match=name):
+        type("UnscopedModelViewSet", (scope.ScopedModelViewSet,), {name: unscoped})
+    # Nor through a mixin placed before the scoped base.
+    mixin = type("UnscopedMixin", (), {name: unscoped})
+    with pytest.raises(TypeError, match=f"{name} \\(in UnscopedMixin\\)"):
+        type("MixedViewSet", (mixin, scope.ScopedGenericViewSet), {})
+
+
+def test_a_scoped_viewset_keeps_the_scoped_permission_and_may_add_to_it():
+    with pytest.raises(TypeError, match="ScopedPermission"):
+        type("OpenViewSet", (scope.ScopedGenericViewSet,), {"permission_classes": [AllowAny]})
+
+    stricter = type(
+        "StricterViewSet",
+        (scope.ScopedGenericViewSet,),
+        {"permission_classes": [scope.ScopedPermission, IsAdminUser]},
+    )
+    assert stricter.permission_classes == [scope.ScopedPermission, IsAdminUser]
