@@ -7,7 +7,7 @@ from django.urls import path
 from django.views.decorators.cache import never_cache
 
 from ..selectors import dues as selectors
-from .portal import member_of
+from ..selectors.people import member_of
 
 
 @login_required

@@ -18,7 +18,7 @@ from organizations.models import Level, Organization, OrgStatus
 from ..actions import transfers as actions
 from ..forms.transfers import RefuseForm, TransferRequestForm
 from ..models import CURRENT_STATUSES, Transfer, TransferSide, TransferStatus
-from .portal import member_of
+from ..selectors.people import member_of
 
 
 def _current_member_or_page(request):

@@ -14,7 +14,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from members.models import CURRENT_STATUSES
-from members.views.portal import member_of
+from members.selectors.people import member_of
 
 from ..actions import activities as actions
 from ..models import ActivitySession, ActivityStatus, Registration, RegistrationStatus

@@ -16,7 +16,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from members.models import CURRENT_STATUSES, Member
-from members.views.portal import member_of
+from members.selectors.people import member_of
 
 from ..actions import menu as actions
 from ..actions import union_chain
