@@ -5,7 +5,6 @@ started for a retained membership."""
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path
 from django.utils import timezone
@@ -13,6 +12,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
+from organizations import scope
 from organizations.models import Level, Organization, OrgStatus
 
 from ..actions import transfers as actions
@@ -109,10 +109,7 @@ def transfer_list(request):
 
 def _own_transfer(request, pk: int) -> Transfer:
     """One of the logged-in member's own transfers; anything else does not exist."""
-    member = member_of(request.user)
-    if member is None:
-        raise Http404(_("Not found."))
-    return get_object_or_404(Transfer.objects.filter(member=member), pk=pk)
+    return scope.own_object_or_404(request.user, Transfer.objects.all(), pk=pk)
 
 
 @login_required

@@ -3,7 +3,8 @@
 Every surface goes through this package: `policy` computes reach from the user's `OrgRole`
 grants (and is all that tasks, selectors and actions need); `admin` scopes ModelAdmins
 (`ScopedAdminMixin`, and `RecordAdminMixin` for read-only record pages); `api` is the base
-of every scoped viewset (`ScopedGenericViewSet`, `ScopedModelViewSet`). Outside its scope
+of every scoped viewset (`ScopedGenericViewSet`, `ScopedModelViewSet`); `portal` finds a
+member's own rows by their model's `owner_path` (`own_object_or_404`). Outside its scope
 an object does not exist: 404, never 403.
 
 Call sites use the package: ``from organizations import scope; scope.can(...)``. The admin
@@ -40,6 +41,7 @@ from .policy import (
     tenant_q,
     tenants_of,
 )
+from .portal import own_object_or_404, owner_path, owner_q
 
 # Names of the adapters, with the module each lives in (imported when first asked for).
 _ADAPTERS = {
@@ -86,5 +88,8 @@ __all__ = [
     "tenant_paths",
     "tenant_q",
     "tenants_of",
+    "own_object_or_404",
+    "owner_path",
+    "owner_q",
     *_ADAPTERS,
 ]

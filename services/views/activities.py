@@ -15,6 +15,7 @@ from django.views.decorators.http import require_POST
 
 from members.models import CURRENT_STATUSES
 from members.selectors.people import member_of
+from organizations import scope
 
 from ..actions import activities as actions
 from ..models import ActivitySession, ActivityStatus, Registration, RegistrationStatus
@@ -136,11 +137,8 @@ def my_activities(request):
 @login_required
 @require_POST
 def registration_cancel(request, pk: int):
-    member = member_of(request.user)
-    if member is None:
-        raise Http404(_("Not found."))
-    reg = get_object_or_404(
-        Registration.objects.filter(member=member).select_related("session", "member"), pk=pk
+    reg = scope.own_object_or_404(
+        request.user, Registration.objects.select_related("session", "member"), pk=pk
     )
     try:
         actions.cancel_registration(registration=reg, acting_user=request.user)

@@ -17,6 +17,7 @@ from django.views.decorators.http import require_POST
 
 from members.models import CURRENT_STATUSES, Member
 from members.selectors.people import member_of
+from organizations import scope
 
 from ..actions import menu as actions
 from ..actions import union_chain
@@ -116,11 +117,8 @@ def my_requests(request):
 
 def _own_request(request, pk: int) -> ServiceRequest:
     """One of the logged-in member's own requests; anything else does not exist."""
-    member = member_of(request.user)
-    if member is None:
-        raise Http404(_("Not found."))
-    return get_object_or_404(
-        ServiceRequest.objects.filter(member=member).select_related("service", "member"), pk=pk
+    return scope.own_object_or_404(
+        request.user, ServiceRequest.objects.select_related("service", "member"), pk=pk
     )
 
 

@@ -7,7 +7,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import FileResponse, Http404
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.urls import path
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
@@ -16,6 +16,7 @@ from django_ratelimit.decorators import ratelimit
 
 from members.models import CURRENT_STATUSES
 from members.selectors.people import member_of
+from organizations import scope
 
 from ..actions import voice as actions
 from ..forms import add_action_errors
@@ -25,10 +26,10 @@ from ..selectors.voice import concerns_of_member, history
 
 
 def _own_concern(request, pk: int) -> Concern:
-    member = member_of(request.user)
-    if member is None:
-        raise Http404(_("Not found."))
-    return get_object_or_404(concerns_of_member(member), pk=pk)
+    """One of the logged-in member's own concerns; anything else does not exist."""
+    return scope.own_object_or_404(
+        request.user, Concern.objects.select_related("organization", "origin"), pk=pk
+    )
 
 
 def _errors_as_messages(request, error: ValidationError) -> None:
