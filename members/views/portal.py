@@ -3,9 +3,11 @@
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import render
 from django.urls import path, reverse
+from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 
 from core import qr
+from core.portal import no_member_page
 
 from .. import actions
 from ..models import Member
@@ -17,7 +19,15 @@ from ..selectors.people import member_of
 def my_membership(request):
     member = member_of(request.user)
     if member is None:
-        return render(request, "members/portal_no_member.html", status=200)
+        return no_member_page(
+            request,
+            title=_("My membership"),
+            heading=_("You are not a union member yet"),
+            text=_(
+                "Find the union of your workplace or area and apply to join online. After the "
+                "union approves, you log in here with your membership number or mobile phone."
+            ),
+        )
     member = Member.objects.select_related("organization").get(pk=member.pk)
     context = {
         "member": member,

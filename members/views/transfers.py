@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
+from core.portal import no_member_page
 from organizations import scope
 from organizations.models import Level, Organization, OrgStatus
 
@@ -25,8 +26,24 @@ def _current_member_or_page(request):
     """(member, None), or (None, a friendly page) for a user without a current membership."""
     member = member_of(request.user)
     if member is None or member.status not in CURRENT_STATUSES:
-        return None, render(request, "members/transfer_no_member.html", {"member": member})
+        return None, _no_member_page(request, member)
     return member, None
+
+
+def _no_member_page(request, member):
+    if member is not None:
+        heading = _("Your membership has ended")
+        text = _(
+            "Only a current membership can be transferred. To become a member again, apply "
+            "to join the union of your workplace."
+        )
+    else:
+        heading = _("You are not a union member yet")
+        text = _(
+            "A transfer moves an existing membership to another union. If you are not a "
+            "member yet, find the union of your workplace or area and apply to join online."
+        )
+    return no_member_page(request, title=_("Membership transfer"), heading=heading, text=text)
 
 
 def _add_errors(request, error: ValidationError) -> None:
@@ -84,7 +101,7 @@ def transfer_request(request, pk: int):
 def transfer_list(request):
     member = member_of(request.user)
     if member is None:
-        return render(request, "members/transfer_no_member.html", {"member": None})
+        return _no_member_page(request, None)
     now = timezone.now()
     rows = []
     for transfer in member.transfers.select_related("from_organization", "to_organization"):

@@ -14,6 +14,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 from django_ratelimit.decorators import ratelimit
 
+from core.portal import no_member_page
 from members.models import CURRENT_STATUSES
 from members.selectors.people import member_of
 from organizations import scope
@@ -32,6 +33,29 @@ def _own_concern(request, pk: int) -> Concern:
     )
 
 
+def _no_member_page(request, member):
+    if member is not None:
+        return no_member_page(
+            request,
+            title=_("Worker voice"),
+            heading=_("Your membership has ended"),
+            text=_(
+                "Only current members can raise new concerns. Your earlier concerns stay in "
+                "your list."
+            ),
+            link=("voice-list", _("My concerns")),
+        )
+    return no_member_page(
+        request,
+        title=_("Worker voice"),
+        heading=_("You are not a union member yet"),
+        text=_(
+            "The worker voice is for union members. Find the union of your workplace or area "
+            "and apply to join online; then you can raise concerns here."
+        ),
+    )
+
+
 def _errors_as_messages(request, error: ValidationError) -> None:
     for message in error.messages:
         messages.error(request, message)
@@ -42,7 +66,7 @@ def _errors_as_messages(request, error: ValidationError) -> None:
 def concern_list(request):
     member = member_of(request.user)
     if member is None:
-        return render(request, "services/voice_no_member.html")
+        return _no_member_page(request, None)
     return render(
         request,
         "services/voice_list.html",
@@ -60,7 +84,7 @@ def concern_list(request):
 def concern_new(request):
     member = member_of(request.user)
     if member is None or member.status not in CURRENT_STATUSES:
-        return render(request, "services/voice_no_member.html", {"member": member})
+        return _no_member_page(request, member)
     form = ConcernForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         data = {k: v for k, v in form.cleaned_data.items() if k != "attachment"}
