@@ -2,7 +2,7 @@ from django.utils.translation import gettext_lazy as _
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from rest_framework import authentication, exceptions
 
-from organizations import scope
+from .security import needs_second_factor
 
 
 class TokenAuthentication(authentication.TokenAuthentication):
@@ -12,7 +12,7 @@ class TokenAuthentication(authentication.TokenAuthentication):
     def authenticate_credentials(self, key):
         user, token = super().authenticate_credentials(key)
         if (
-            scope.needs_second_factor(user)
+            needs_second_factor(user)
             and not TOTPDevice.objects.filter(user=user, confirmed=True).exists()
         ):
             raise exceptions.AuthenticationFailed(

@@ -4,15 +4,16 @@ second factor, so a developer can log in as them (`manage.py totp_code USER`).""
 from django.contrib.auth import get_user_model
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from organizations import scope
 from organizations.demo_data import DEMO_USERS
+
+from .security import needs_second_factor
 
 DEVICE_NAME = "demo"
 
 
 def seed(stdout, password: str) -> None:
     users = get_user_model().objects.filter(username__in=[u.username for u in DEMO_USERS])
-    needing = [user for user in users.order_by("username") if scope.needs_second_factor(user)]
+    needing = [user for user in users.order_by("username") if needs_second_factor(user)]
     for user in needing:
         if not TOTPDevice.objects.filter(user=user, confirmed=True).exists():
             TOTPDevice.objects.create(user=user, name=DEVICE_NAME, confirmed=True)

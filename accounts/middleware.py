@@ -8,17 +8,16 @@ from django.urls import reverse
 from django.utils.functional import cached_property
 from django.utils.translation import gettext as _
 
-from organizations import scope
-
 from . import sessions
+from .security import needs_second_factor
 
 # Served to anyone, logged in or not: assets, the language switch.
 OPEN_PREFIXES = ("/static/", "/media/", "/i18n/")
 
 
 class SecondFactorMiddleware:
-    """Users who need a second factor (`scope.needs_second_factor`) reach nothing but the
-    sign-in pages until they have entered a TOTP code in this session (django-otp)."""
+    """Users who need a second factor (`security.needs_second_factor`) reach nothing but
+    the sign-in pages until they have entered a TOTP code in this session (django-otp)."""
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -34,7 +33,7 @@ class SecondFactorMiddleware:
             and not user.is_verified()
             and not request.path_info.startswith(OPEN_PREFIXES)
             and request.path_info not in self.sign_in_paths
-            and scope.needs_second_factor(user)
+            and needs_second_factor(user)
         ):
             if request.path_info.startswith("/api/"):
                 detail = _("Your account needs two-step verification: log in on the site first.")

@@ -7,6 +7,9 @@ import unicodedata
 
 from django.conf import settings
 
+from organizations import scope
+from organizations.models import LEVEL_RANK, Level, Role
+
 
 def normalize_login(raw: str) -> str:
     """The same account however it was typed: full-width digits, spaces, case, +86."""
@@ -44,3 +47,12 @@ def client_ip(request) -> str:
     if forwarded:
         return forwarded.split(",")[-1].strip()
     return request.META.get("REMOTE_ADDR", "")
+
+
+def needs_second_factor(user) -> bool:
+    """Operators and administrators at city level and above must log in with a second
+    factor (TOTP): their grants reach whole cities, provinces or the country."""
+    return scope.is_operator(user) or any(
+        g.role == Role.ADMIN and LEVEL_RANK[g.level] <= LEVEL_RANK[Level.CITY]
+        for g in scope.grants(user)
+    )

@@ -19,10 +19,10 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from django_ratelimit.decorators import ratelimit
 
 from core import qr
-from organizations import scope
 
 from . import sessions
 from .forms import CodeForm
+from .security import needs_second_factor
 
 
 @method_decorator(
@@ -47,7 +47,7 @@ def _next_url(request) -> str:
 def two_factor(request):
     """Enter the TOTP code; the first time, set up the authenticator app with a QR code."""
     user = request.user
-    if user.is_verified() or not scope.needs_second_factor(user):
+    if user.is_verified() or not needs_second_factor(user):
         return redirect(_next_url(request))
     device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
     setting_up = device is None
@@ -90,7 +90,7 @@ def security(request):
             "has_second_factor": TOTPDevice.objects.filter(
                 user=request.user, confirmed=True
             ).exists(),
-            "needs_second_factor": scope.needs_second_factor(request.user),
+            "needs_second_factor": needs_second_factor(request.user),
         },
     )
 

@@ -410,6 +410,8 @@ class Transfer(models.Model):
 
     # Both unions see the transfer while it is open, and afterwards.
     tenant_path = ("from_organization", "to_organization")
+    # The member follows, cancels and answers their own transfers in the portal.
+    owner_path = "member__user"
 
     member = models.ForeignKey(
         Member, verbose_name=_("member"), on_delete=models.PROTECT, related_name="transfers"

@@ -14,7 +14,7 @@ from mptt.admin import DraggableMPTTAdmin
 
 from core.models import AuditEntry
 
-from . import actions, scope
+from . import actions, scope, selectors
 from .models import Level, Organization, OrgRole, Role
 
 
@@ -74,7 +74,7 @@ class OrganizationAdmin(scope.ScopedAdminMixin, DraggableMPTTAdmin):
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.name == "industry":
-            kwargs["queryset"] = scope.industry_unions()
+            kwargs["queryset"] = selectors.industry_unions()
             return db_field.formfield(**kwargs)
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 

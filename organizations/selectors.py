@@ -2,7 +2,7 @@
 
 from django.db.models import Q, QuerySet
 
-from .models import Organization, OrgStatus
+from .models import Level, Organization, OrgStatus
 from .validators import pinyin_keys
 
 
@@ -47,3 +47,14 @@ def directory(*, query: str = "", region: str = "", level: str = "") -> QuerySet
     if level:
         qs = qs.filter(level=level)
     return qs.order_by("tree_id", "lft")
+
+
+def industry_unions() -> QuerySet[Organization]:
+    """The national industry unions any grassroots union may join (dual affiliation).
+
+    Not another tenant's records: a public list, as in the directory, so it is the same
+    for every user.
+    """
+    return Organization.objects.filter(
+        level=Level.INDUSTRY, parent__level=Level.NATIONAL, status=OrgStatus.ACTIVE
+    ).order_by("name")

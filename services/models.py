@@ -357,6 +357,7 @@ class ServiceRequest(models.Model):
     """
 
     tenant_path = ("organization", "member_union")
+    owner_path = "member__user"  # the member's own, in the portal
 
     service = models.ForeignKey(
         Service, verbose_name=_("service"), on_delete=models.PROTECT, related_name="requests"
@@ -652,6 +653,7 @@ class Registration(models.Model):
     """A member's registration for a session; attendance is its check-in."""
 
     tenant_path = ("session__activity__organization", "member_union")
+    owner_path = "member__user"  # the member's own, in the portal
 
     session = models.ForeignKey(
         ActivitySession,
@@ -910,6 +912,7 @@ class Concern(models.Model):
     """
 
     tenant_path = ("organization", "origin")
+    owner_path = "member__user"  # the member's own, in the portal
 
     member = models.ForeignKey(
         Member, verbose_name=_("member"), on_delete=models.PROTECT, related_name="concerns"

@@ -159,10 +159,11 @@ def verify_second_factor(client, user) -> None:
     from django_otp import DEVICE_ID_SESSION_KEY
     from django_otp.plugins.otp_totp.models import TOTPDevice
 
+    from accounts.security import needs_second_factor
     from organizations import scope
 
     scope.forget(user)
-    if not scope.needs_second_factor(user):
+    if not needs_second_factor(user):
         return
     device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
     if device is None:

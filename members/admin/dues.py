@@ -35,7 +35,6 @@ from ..forms.dues import (
 from ..models import DuesRecord, ImportJob, ImportKind, ImportStatus
 from ..selectors import dues as selectors
 from ..selectors import member_record_unions
-from .common import RecordAdminMixin
 
 RUNNING_STATUSES = {ImportStatus.UPLOADED, ImportStatus.VALIDATING, ImportStatus.IMPORTING}
 
@@ -73,9 +72,7 @@ class ArrearsListFilter(admin.SimpleListFilter):
 
 
 @admin.register(DuesRecord)
-class DuesRecordAdmin(
-    ActionFormAdminMixin, RecordAdminMixin, scope.ScopedAdminMixin, admin.ModelAdmin
-):
+class DuesRecordAdmin(ActionFormAdminMixin, scope.RecordAdminMixin, admin.ModelAdmin):
     scope_view_access = scope.Access.PERSONAL
     list_display = (
         "member_display",

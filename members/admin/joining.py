@@ -18,7 +18,6 @@ from organizations import scope
 
 from ..actions import joining
 from ..models import JoinApplication
-from .common import RecordAdminMixin
 
 
 class ApproveForm(forms.Form):
@@ -73,9 +72,7 @@ REVIEW_FIELDS = ("review_note", "reviewed_by", "reviewed_at", "member")
 
 
 @admin.register(JoinApplication)
-class JoinApplicationAdmin(
-    ActionFormAdminMixin, RecordAdminMixin, scope.ScopedAdminMixin, admin.ModelAdmin
-):
+class JoinApplicationAdmin(ActionFormAdminMixin, scope.RecordAdminMixin, admin.ModelAdmin):
     scope_view_access = scope.Access.PERSONAL
     # Reviewing is staff work: the union's staff approve and reject, as its admins do.
     scope_change_access = scope.Access.HANDLE

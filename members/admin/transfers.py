@@ -97,10 +97,6 @@ class TransferAdmin(ActionFormAdminMixin, scope.ScopedAdminMixin, admin.ModelAdm
     def has_add_permission(self, request):
         return super().has_add_permission(request) and member_record_unions(request.user).exists()
 
-    def _get_obj_does_not_exist_redirect(self, request, opts, object_id):
-        # Outside the scope a transfer does not exist: 404, not a redirect with a message.
-        raise Http404(_("Not found."))
-
     def change_view(self, request, object_id, form_url="", extra_context=None):
         obj = self.get_object(request, object_id)
         steps = actions.available_steps(transfer=obj, user=request.user) if obj else set()

@@ -3,21 +3,15 @@
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import render
 from django.urls import path, reverse
+from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 
 from core import qr
+from core.portal import no_member_page
 
 from .. import cards as actions
 from ..models import Member
-
-
-def member_of(user) -> Member | None:
-    """The logged-in user's member record, or None (officers and applicants have none)."""
-    try:
-        member = user.member
-    except Member.DoesNotExist:
-        return None
-    return member if member.deleted_at is None else None
+from ..selectors.people import member_of
 
 
 @login_required
@@ -25,7 +19,15 @@ def member_of(user) -> Member | None:
 def my_membership(request):
     member = member_of(request.user)
     if member is None:
-        return render(request, "members/portal_no_member.html", status=200)
+        return no_member_page(
+            request,
+            title=_("My membership"),
+            heading=_("You are not a union member yet"),
+            text=_(
+                "Find the union of your workplace or area and apply to join online. After the "
+                "union approves, you log in here with your membership number or mobile phone."
+            ),
+        )
     member = Member.objects.select_related("organization").get(pk=member.pk)
     context = {
         "member": member,

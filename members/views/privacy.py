@@ -22,7 +22,7 @@ from django_ratelimit.decorators import ratelimit
 from ..actions import privacy as actions
 from ..forms.privacy import DeleteAccountForm
 from ..models import Member
-from .portal import member_of
+from ..selectors.people import member_of
 
 CONTENT_TYPES = {
     "json": "application/json; charset=utf-8",

@@ -5,7 +5,6 @@ started for a retained membership."""
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path
 from django.utils import timezone
@@ -13,20 +12,38 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
+from core.portal import no_member_page
+from organizations import scope
 from organizations.models import Level, Organization, OrgStatus
 
 from ..actions import transfers as actions
 from ..forms.transfers import RefuseForm, TransferRequestForm
 from ..models import CURRENT_STATUSES, Transfer, TransferSide, TransferStatus
-from .portal import member_of
+from ..selectors.people import member_of
 
 
 def _current_member_or_page(request):
     """(member, None), or (None, a friendly page) for a user without a current membership."""
     member = member_of(request.user)
     if member is None or member.status not in CURRENT_STATUSES:
-        return None, render(request, "members/transfer_no_member.html", {"member": member})
+        return None, _no_member_page(request, member)
     return member, None
+
+
+def _no_member_page(request, member):
+    if member is not None:
+        heading = _("Your membership has ended")
+        text = _(
+            "Only a current membership can be transferred. To become a member again, apply "
+            "to join the union of your workplace."
+        )
+    else:
+        heading = _("You are not a union member yet")
+        text = _(
+            "A transfer moves an existing membership to another union. If you are not a "
+            "member yet, find the union of your workplace or area and apply to join online."
+        )
+    return no_member_page(request, title=_("Membership transfer"), heading=heading, text=text)
 
 
 def _add_errors(request, error: ValidationError) -> None:
@@ -84,7 +101,7 @@ def transfer_request(request, pk: int):
 def transfer_list(request):
     member = member_of(request.user)
     if member is None:
-        return render(request, "members/transfer_no_member.html", {"member": None})
+        return _no_member_page(request, None)
     now = timezone.now()
     rows = []
     for transfer in member.transfers.select_related("from_organization", "to_organization"):
@@ -109,10 +126,7 @@ def transfer_list(request):
 
 def _own_transfer(request, pk: int) -> Transfer:
     """One of the logged-in member's own transfers; anything else does not exist."""
-    member = member_of(request.user)
-    if member is None:
-        raise Http404(_("Not found."))
-    return get_object_or_404(Transfer.objects.filter(member=member), pk=pk)
+    return scope.own_object_or_404(request.user, Transfer.objects.all(), pk=pk)
 
 
 @login_required

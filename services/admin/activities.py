@@ -138,10 +138,6 @@ class ActivityAdmin(scope.ScopedAdminMixin, admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None):
         return False  # activities are cancelled, never deleted
 
-    def _get_obj_does_not_exist_redirect(self, request, opts, object_id):
-        # Outside the scope an activity does not exist: 404, not a redirect with a message.
-        raise Http404(_("Not found."))
-
     # Bulk steps ---------------------------------------------------------------------------
 
     def _each(self, request, queryset, action, done):
@@ -304,6 +300,3 @@ class RegistrationAdmin(scope.ScopedAdminMixin, admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
-
-    def _get_obj_does_not_exist_redirect(self, request, opts, object_id):
-        raise Http404(_("Not found."))

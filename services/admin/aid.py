@@ -18,7 +18,6 @@ from django.utils.translation import gettext_lazy
 
 from core.admin import ActionFormAdminMixin
 from core.audit import record_read
-from members.admin.common import RecordAdminMixin
 from members.models import Member
 from organizations import scope
 from organizations.models import Organization
@@ -70,9 +69,7 @@ STEP_FORMS = {
 
 
 @admin.register(AidCase)
-class AidCaseAdmin(
-    ActionFormAdminMixin, RecordAdminMixin, scope.ScopedAdminMixin, admin.ModelAdmin
-):
+class AidCaseAdmin(ActionFormAdminMixin, scope.RecordAdminMixin, admin.ModelAdmin):
     scope_view_access = scope.Access.AID
     scope_change_access = scope.Access.AID
     list_display = (
@@ -105,9 +102,6 @@ class AidCaseAdmin(
 
     def has_delete_permission(self, request, obj=None):
         return False
-
-    def _get_obj_does_not_exist_redirect(self, request, opts, object_id):
-        raise Http404(_("Not found."))
 
     # The record page -------------------------------------------------------------------
 

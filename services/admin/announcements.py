@@ -3,7 +3,6 @@ then shows how far the sending has come, refreshing itself until it is done."""
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import Http404
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -46,9 +45,6 @@ class AnnouncementAdmin(scope.ScopedAdminMixin, admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False  # what was sent stays on record
-
-    def _get_obj_does_not_exist_redirect(self, request, opts, object_id):
-        raise Http404(_("Not found."))
 
     @admin.display(description=gettext_lazy("progress"))
     def progress_display(self, obj):

@@ -21,7 +21,6 @@ from django.utils.translation import gettext_lazy
 
 from core.admin import ActionFormAdminMixin, error_text
 from core.audit import record_read
-from members.admin.common import RecordAdminMixin
 from organizations import scope
 
 from ..actions import menu as actions
@@ -72,10 +71,6 @@ class ServiceAdmin(scope.ScopedAdminMixin, admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False  # close a service instead: its orders keep their history
-
-    def _get_obj_does_not_exist_redirect(self, request, opts, object_id):
-        # Outside the scope a service does not exist: 404, not a redirect with a message.
-        raise Http404(_("Not found."))
 
     @admin.display(description=gettext_lazy("places taken"))
     def places(self, obj):
@@ -144,7 +139,7 @@ REQUEST_FIELDS = (
 
 
 @admin.register(ServiceRequest)
-class ServiceRequestAdmin(RecordAdminMixin, scope.ScopedAdminMixin, admin.ModelAdmin):
+class ServiceRequestAdmin(scope.RecordAdminMixin, admin.ModelAdmin):
     # Handling work: staff and admins of the handling union and of the member's own union.
     scope_view_access = scope.Access.HANDLE
     scope_change_access = scope.Access.HANDLE
@@ -180,9 +175,6 @@ class ServiceRequestAdmin(RecordAdminMixin, scope.ScopedAdminMixin, admin.ModelA
 
     def has_delete_permission(self, request, obj=None):
         return False
-
-    def _get_obj_does_not_exist_redirect(self, request, opts, object_id):
-        raise Http404(_("Not found."))
 
     def record_context(self, request, obj) -> dict:
         user = request.user
@@ -292,9 +284,7 @@ WISH_FIELDS = (
 
 
 @admin.register(ServiceWish)
-class ServiceWishAdmin(
-    ActionFormAdminMixin, RecordAdminMixin, scope.ScopedAdminMixin, admin.ModelAdmin
-):
+class ServiceWishAdmin(ActionFormAdminMixin, scope.RecordAdminMixin, admin.ModelAdmin):
     scope_change_access = scope.Access.HANDLE
     list_display = ("title", "organization", "category", "status", "votes", "created_at")
     list_filter = ("status", "category", "organization")
@@ -311,9 +301,6 @@ class ServiceWishAdmin(
 
     def has_delete_permission(self, request, obj=None):
         return False
-
-    def _get_obj_does_not_exist_redirect(self, request, opts, object_id):
-        raise Http404(_("Not found."))
 
     def record_context(self, request, obj) -> dict:
         is_open = obj.status == WishStatus.OPEN

@@ -8,7 +8,6 @@ station's union may sit above the members' own unions. Every write goes through
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import Http404
 from django.urls import NoReverseMatch, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext as _
@@ -39,14 +38,8 @@ def _rating_text(station: Station) -> str:
     }
 
 
-class NotFoundOutsideScopeMixin:
-    def _get_obj_does_not_exist_redirect(self, request, opts, object_id):
-        # Outside the scope a row does not exist: 404, not a redirect with a message.
-        raise Http404(_("Not found."))
-
-
 @admin.register(Station)
-class StationAdmin(NotFoundOutsideScopeMixin, scope.ScopedAdminMixin, admin.ModelAdmin):
+class StationAdmin(scope.ScopedAdminMixin, admin.ModelAdmin):
     form = StationAdminForm
     list_display = ("name", "kind", "organization", "rating_display", "is_active")
     list_filter = ("is_active", "kind", "organization")
@@ -172,7 +165,7 @@ class StationAdmin(NotFoundOutsideScopeMixin, scope.ScopedAdminMixin, admin.Mode
 
 
 @admin.register(StationVisit)
-class StationVisitAdmin(NotFoundOutsideScopeMixin, scope.ScopedAdminMixin, admin.ModelAdmin):
+class StationVisitAdmin(scope.ScopedAdminMixin, admin.ModelAdmin):
     list_display = ("station", "visited_on", "rating", "member_display", "comment")
     list_filter = ("rating", "station")
     date_hierarchy = "visited_on"
@@ -198,7 +191,7 @@ class StationVisitAdmin(NotFoundOutsideScopeMixin, scope.ScopedAdminMixin, admin
 
 
 @admin.register(ServiceSettings)
-class ServiceSettingsAdmin(NotFoundOutsideScopeMixin, scope.ScopedAdminMixin, admin.ModelAdmin):
+class ServiceSettingsAdmin(scope.ScopedAdminMixin, admin.ModelAdmin):
     """One row per organization, for its administrators only."""
 
     form = ServiceSettingsAdminForm

@@ -15,7 +15,6 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext
 
 from core.admin import ActionFormAdminMixin
-from members.admin.common import RecordAdminMixin
 from organizations import scope
 from organizations.selectors import directory
 
@@ -59,9 +58,7 @@ class OverdueFilter(admin.SimpleListFilter):
 
 
 @admin.register(Concern)
-class ConcernAdmin(
-    ActionFormAdminMixin, RecordAdminMixin, scope.ScopedAdminMixin, admin.ModelAdmin
-):
+class ConcernAdmin(ActionFormAdminMixin, scope.RecordAdminMixin, admin.ModelAdmin):
     # Concerns are staff work: viewers (aggregates only) do not read them.
     scope_view_access = scope.Access.HANDLE
     scope_change_access = scope.Access.HANDLE
@@ -120,9 +117,6 @@ class ConcernAdmin(
 
     def has_delete_permission(self, request, obj=None):
         return False
-
-    def _get_obj_does_not_exist_redirect(self, request, opts, object_id):
-        raise Http404(_("Not found."))
 
     def record_context(self, request, obj):
         handles = scope.can(request.user, scope.Access.HANDLE, obj.organization)

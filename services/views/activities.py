@@ -13,8 +13,10 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
+from core.portal import FIND_A_UNION, no_member_page
 from members.models import CURRENT_STATUSES
-from members.views.portal import member_of
+from members.selectors.people import member_of
+from organizations import scope
 
 from ..actions import activities as actions
 from ..models import ActivitySession, ActivityStatus, Registration, RegistrationStatus
@@ -25,8 +27,30 @@ def _member_or_page(request):
     """(member, None), or (None, a friendly page) for a user without a current membership."""
     member = member_of(request.user)
     if member is None or member.status not in CURRENT_STATUSES:
-        return None, render(request, "services/activities_no_member.html", {"member": member})
+        return None, _no_member_page(request, member)
     return member, None
+
+
+def _no_member_page(request, member):
+    if member is not None:
+        text = _(
+            "Your membership is not current, so you cannot take part in union activities. "
+            "Contact your union if you think this is wrong."
+        )
+        link = None  # nothing to find: they already have a union
+    else:
+        text = _(
+            "Find the union of your workplace or area and apply to join online. Once you are a "
+            "member, the activities of your union and the federations above it appear here."
+        )
+        link = FIND_A_UNION
+    return no_member_page(
+        request,
+        title=_("Activities"),
+        heading=_("Activities are for union members"),
+        text=text,
+        link=link,
+    )
 
 
 def _errors(request, error: ValidationError) -> None:
@@ -116,7 +140,7 @@ def activity_register(request, pk: int):
 def my_activities(request):
     member = member_of(request.user)
     if member is None:
-        return render(request, "services/activities_no_member.html", {"member": None})
+        return _no_member_page(request, None)
     registrations = list(selectors.member_registrations(member))
     positions = selectors.waitlist_positions(registrations)
     now = timezone.now()
@@ -136,11 +160,8 @@ def my_activities(request):
 @login_required
 @require_POST
 def registration_cancel(request, pk: int):
-    member = member_of(request.user)
-    if member is None:
-        raise Http404(_("Not found."))
-    reg = get_object_or_404(
-        Registration.objects.filter(member=member).select_related("session", "member"), pk=pk
+    reg = scope.own_object_or_404(
+        request.user, Registration.objects.select_related("session", "member"), pk=pk
     )
     try:
         actions.cancel_registration(registration=reg, acting_user=request.user)

@@ -12,8 +12,9 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from core.forms import add_action_errors
+from core.portal import no_member_page
 from members.models import CURRENT_STATUSES
-from members.views.portal import member_of
+from members.selectors.people import member_of
 
 from ..actions import aid as actions
 from ..forms.aid import ApplicationForm, ObjectionForm
@@ -27,7 +28,15 @@ from ..selectors.aid import MEMBER_STEP_TEXT
 def my_aid(request):
     member = member_of(request.user)
     if member is None:
-        return render(request, "services/aid_no_member.html", status=200)
+        return no_member_page(
+            request,
+            title=_("Hardship aid"),
+            heading=_("Hardship aid is for union members"),
+            text=_(
+                "Members whose household is in difficulty can apply to their grassroots union "
+                "for hardship aid. Find the union of your workplace and join it first."
+            ),
+        )
     cases = list(selectors.cases_of(member))
     open_case = next((c for c in cases if c.status in actions.OPEN_STATUSES), None)
     can_apply = open_case is None and member.status in CURRENT_STATUSES

@@ -7,7 +7,7 @@ from django.shortcuts import get_object_or_404, render
 from django.urls import path
 from django.utils.translation import gettext as _
 
-from members.views.portal import member_of
+from members.selectors.people import member_of
 
 from ..actions import audience_allows, union_chain
 from ..actions.announcements import recipients

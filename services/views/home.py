@@ -6,7 +6,7 @@ from django.shortcuts import render
 from django.urls import path
 from django.views.decorators.cache import never_cache
 
-from members.views.portal import member_of
+from members.selectors.people import member_of
 
 from ..models import OPEN_REQUEST_STATUSES, ConcernStatus, RegistrationStatus
 

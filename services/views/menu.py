@@ -16,8 +16,10 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from core.forms import add_action_errors
+from core.portal import no_member_page
 from members.models import CURRENT_STATUSES, Member
-from members.views.portal import member_of
+from members.selectors.people import member_of
+from organizations import scope
 
 from ..actions import menu as actions
 from ..actions import union_chain
@@ -30,9 +32,24 @@ def _member_or_page(request):
     """(member with their union loaded, None), or (None, a friendly page)."""
     member = member_of(request.user)
     if member is None or member.status not in CURRENT_STATUSES:
-        page = render(request, "services/menu_no_member.html", {"member": member})
-        return None, page
+        return None, _no_member_page(request, member)
     return Member.objects.select_related("organization").get(pk=member.pk), None
+
+
+def _no_member_page(request, member):
+    if member is not None:
+        heading = _("Your membership is not current")
+        text = _(
+            "The service menu and service wishes are for current members. To become a member "
+            "again, apply to join the union of your workplace."
+        )
+    else:
+        heading = _("You are not a union member yet")
+        text = _(
+            "The union's services are for its members. Find the union of your workplace or "
+            "area and apply to join online; once you are a member, you can order services here."
+        )
+    return no_member_page(request, title=_("Union services"), heading=heading, text=text)
 
 
 def _flash_errors(request, error: ValidationError | PermissionDenied) -> None:
@@ -102,7 +119,7 @@ def service_detail(request, pk: int):
 def my_requests(request):
     member = member_of(request.user)
     if member is None:
-        return render(request, "services/menu_no_member.html", {"member": None})
+        return _no_member_page(request, None)
     rows = [
         {"request": req, "steps": actions.available_steps(request=req, user=request.user)}
         for req in requests_of(member)
@@ -116,11 +133,8 @@ def my_requests(request):
 
 def _own_request(request, pk: int) -> ServiceRequest:
     """One of the logged-in member's own requests; anything else does not exist."""
-    member = member_of(request.user)
-    if member is None:
-        raise Http404(_("Not found."))
-    return get_object_or_404(
-        ServiceRequest.objects.filter(member=member).select_related("service", "member"), pk=pk
+    return scope.own_object_or_404(
+        request.user, ServiceRequest.objects.select_related("service", "member"), pk=pk
     )
 
 

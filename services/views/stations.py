@@ -18,7 +18,7 @@ from django.views.decorators.http import require_POST
 
 from core.forms import add_action_errors
 from members.models import CURRENT_STATUSES
-from members.views.portal import member_of
+from members.selectors.people import member_of
 from organizations.models import Organization, OrgStatus
 
 from ..actions import stations as actions

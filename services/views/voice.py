@@ -7,7 +7,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import FileResponse, Http404
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.urls import path
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
@@ -15,8 +15,10 @@ from django.views.decorators.http import require_POST
 from django_ratelimit.decorators import ratelimit
 
 from core.forms import add_action_errors
+from core.portal import no_member_page
 from members.models import CURRENT_STATUSES
-from members.views.portal import member_of
+from members.selectors.people import member_of
+from organizations import scope
 
 from ..actions import voice as actions
 from ..forms.voice import ConcernForm, RateForm, ReopenForm
@@ -25,10 +27,33 @@ from ..selectors.voice import concerns_of_member, history
 
 
 def _own_concern(request, pk: int) -> Concern:
-    member = member_of(request.user)
-    if member is None:
-        raise Http404(_("Not found."))
-    return get_object_or_404(concerns_of_member(member), pk=pk)
+    """One of the logged-in member's own concerns; anything else does not exist."""
+    return scope.own_object_or_404(
+        request.user, Concern.objects.select_related("organization", "origin"), pk=pk
+    )
+
+
+def _no_member_page(request, member):
+    if member is not None:
+        return no_member_page(
+            request,
+            title=_("Worker voice"),
+            heading=_("Your membership has ended"),
+            text=_(
+                "Only current members can raise new concerns. Your earlier concerns stay in "
+                "your list."
+            ),
+            link=("voice-list", _("My concerns")),
+        )
+    return no_member_page(
+        request,
+        title=_("Worker voice"),
+        heading=_("You are not a union member yet"),
+        text=_(
+            "The worker voice is for union members. Find the union of your workplace or area "
+            "and apply to join online; then you can raise concerns here."
+        ),
+    )
 
 
 def _errors_as_messages(request, error: ValidationError) -> None:
@@ -41,7 +66,7 @@ def _errors_as_messages(request, error: ValidationError) -> None:
 def concern_list(request):
     member = member_of(request.user)
     if member is None:
-        return render(request, "services/voice_no_member.html")
+        return _no_member_page(request, None)
     return render(
         request,
         "services/voice_list.html",
@@ -59,7 +84,7 @@ def concern_list(request):
 def concern_new(request):
     member = member_of(request.user)
     if member is None or member.status not in CURRENT_STATUSES:
-        return render(request, "services/voice_no_member.html", {"member": member})
+        return _no_member_page(request, member)
     form = ConcernForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         data = {k: v for k, v in form.cleaned_data.items() if k != "attachment"}

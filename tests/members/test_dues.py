@@ -786,7 +786,7 @@ class TestPortal:
         client.force_login(officers.a_admin)
         response = client.get(reverse("my-dues"))
         assert response.status_code == 200
-        assert "members/dues_no_member.html" in [t.name for t in response.templates]
+        assert "portal/no_member.html" in [t.name for t in response.templates]
 
     def test_login_is_required(self, client):
         response = client.get(reverse("my-dues"))

@@ -65,4 +65,4 @@ def test_user_without_membership_gets_a_friendly_page(client, officers):
     client.force_login(officers.a_admin)
     response = client.get(reverse("my-membership"))
     assert response.status_code == 200
-    assert response.templates[0].name == "members/portal_no_member.html"
+    assert response.templates[0].name == "portal/no_member.html"

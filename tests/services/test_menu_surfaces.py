@@ -142,7 +142,7 @@ def test_portal_without_membership_shows_a_friendly_page(tree, officers, login):
     for name in ("services-menu", "services-wishes", "services-my-requests"):
         response = client.get(reverse(name))
         assert response.status_code == 200
-        assert "services/menu_no_member.html" in [t.name for t in response.templates]
+        assert "portal/no_member.html" in [t.name for t in response.templates]
 
 
 # --- Admin -----------------------------------------------------------------------------------

@@ -1,16 +1,17 @@
-"""Tenant scope: the one place that decides which organizations a user may see or change.
+"""The scope policy: which organizations and rows a user reaches, and for what.
 
 A user's reach is the union of the subtrees of their `OrgRole` grants. Each grant covers
 its organization's MPTT range (`tree_id`, `lft`..`rght`) plus every tree whose root hangs
 below that range across trees (so a grant at the national federation covers every
-provincial and industry tree). Every surface uses this module: the admin through
-`ScopedAdminMixin`, the API through `ScopedModelViewSet`, portal views and tasks through
-`organizations()`, `filter_queryset()` and `get_object_or_404()`. Outside its scope an
-object does not exist: lookups raise 404, never 403.
+provincial and industry tree). Outside its scope an object does not exist: lookups raise
+404, never 403.
 
 Tenant-owned models declare where their organization is with a `tenant_path` class
 attribute (e.g. ``"organization"``, or a tuple of paths for a row that belongs to several
 organizations at once, like a transfer); `Organization` itself has the empty path.
+
+Plain Django and the ORM only: the admin, the API and the portal adapt this module in
+their own modules beside it, so a task or a selector can use the policy without them.
 """
 
 from __future__ import annotations
@@ -18,18 +19,11 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
-from django.contrib import admin
-from django.contrib.admin.options import TO_FIELD_VAR
-from django.contrib.admin.utils import unquote
-from django.core.exceptions import PermissionDenied
 from django.db.models import Model, Q, QuerySet
 from django.http import Http404
 from django.utils.translation import gettext as _
-from rest_framework import mixins, permissions, viewsets
-from rest_framework.exceptions import ValidationError
 
-from .models import LEVEL_RANK, Level, Organization, OrgRole, OrgStatus, Role
-from .openapi import ScopedAutoSchema
+from ..models import LEVEL_RANK, Level, Organization, OrgRole, Role
 
 _CACHE_ATTR = "_unionhub_scope_grants"
 
@@ -219,42 +213,28 @@ def organizations(user, access: Access = Access.VIEW) -> QuerySet[Organization]:
     return Organization.objects.filter(org_q(user, access))
 
 
+def _statistics_grants(user) -> list[Grant]:
+    """The grants that show aggregated figures: the one "sees statistics" rule. A grant
+    that may view, held above grassroots level (where grants reach personal data instead)."""
+    return [
+        g for g in grants(user) if g.allows(Access.VIEW) and g.level not in PERSONAL_DATA_LEVELS
+    ]
+
+
 def statistics_q(user, prefix: str = "") -> Q:
     """The organizations whose aggregated figures the user sees on the dashboards: the
     subtrees of the grants held above grassroots level (never personal data)."""
     if is_operator(user):
         return Q()
     q = Q(pk__in=[])
-    for grant in grants(user):
-        if grant.allows(Access.VIEW) and grant.level not in PERSONAL_DATA_LEVELS:
-            q |= grant.q(prefix)
+    for grant in _statistics_grants(user):
+        q |= grant.q(prefix)
     return q
-
-
-def industry_unions() -> QuerySet[Organization]:
-    """The national industry unions any grassroots union may join (dual affiliation).
-
-    Not another tenant's records: a public list, as in the directory, so it is the same
-    for every user.
-    """
-    return Organization.objects.filter(
-        level=Level.INDUSTRY, parent__level=Level.NATIONAL, status=OrgStatus.ACTIVE
-    ).order_by("name")
 
 
 def has_statistics(user) -> bool:
     """Whether the user sees any dashboard (a grant above grassroots level, or an operator)."""
-    return is_operator(user) or any(
-        g.allows(Access.VIEW) and g.level not in PERSONAL_DATA_LEVELS for g in grants(user)
-    )
-
-
-def needs_second_factor(user) -> bool:
-    """Operators and administrators at city level and above must log in with a second
-    factor (TOTP): their grants reach whole cities, provinces or the country."""
-    return is_operator(user) or any(
-        g.role == Role.ADMIN and LEVEL_RANK[g.level] <= LEVEL_RANK[Level.CITY] for g in grants(user)
-    )
+    return is_operator(user) or bool(_statistics_grants(user))
 
 
 def statistics_organizations(user) -> QuerySet[Organization]:
@@ -265,11 +245,7 @@ def statistics_home(user) -> Organization | None:
     """Where the user's dashboard opens: the highest organization of their statistics grants."""
     if is_operator(user):
         return Organization.objects.filter(level=Level.NATIONAL).first()
-    ids = [
-        g.org_id
-        for g in grants(user)
-        if g.allows(Access.VIEW) and g.level not in PERSONAL_DATA_LEVELS
-    ]
+    ids = [g.org_id for g in _statistics_grants(user)]
     orgs = Organization.objects.filter(pk__in=ids)
     return min(orgs, key=lambda org: (LEVEL_RANK[org.level], org.depth, org.pk), default=None)
 
@@ -333,171 +309,3 @@ def role_permissions(user) -> set[str]:
     for grant in grants(user):
         perms |= ROLE_PERMISSIONS[grant.role]
     return perms
-
-
-# --- Admin -----------------------------------------------------------------------------
-
-
-class ScopedAdminMixin:
-    """Scopes a ModelAdmin: rows, foreign-key choices, list filters, autocomplete and save.
-
-    Autocomplete needs nothing more: Django's autocomplete view asks the related model's
-    admin for `get_queryset`, which is scoped here.
-    """
-
-    scope_view_access = Access.VIEW
-    scope_change_access = Access.CHANGE
-
-    def get_queryset(self, request):
-        qs = super().get_queryset(request)
-        return filter_queryset(request.user, qs, self.scope_view_access)
-
-    def has_view_permission(self, request, obj=None):
-        allowed = super().has_view_permission(request, obj)
-        return allowed and (obj is None or can(request.user, self.scope_view_access, obj))
-
-    def has_change_permission(self, request, obj=None):
-        allowed = super().has_change_permission(request, obj)
-        return allowed and (obj is None or can(request.user, self.scope_change_access, obj))
-
-    def has_delete_permission(self, request, obj=None):
-        allowed = super().has_delete_permission(request, obj)
-        return allowed and (obj is None or can(request.user, self.scope_change_access, obj))
-
-    # A user without any permission on the model learns nothing either: not found.
-    def changelist_view(self, request, extra_context=None):
-        if not self.has_view_or_change_permission(request):
-            raise Http404(_("Not found."))
-        return super().changelist_view(request, extra_context)
-
-    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
-        if object_id is not None:
-            self._in_scope_or_404(request, object_id)
-        return super().changeform_view(request, object_id, form_url, extra_context)
-
-    def history_view(self, request, object_id, extra_context=None):
-        self._in_scope_or_404(request, object_id)
-        return super().history_view(request, object_id, extra_context)
-
-    def delete_view(self, request, object_id, extra_context=None):
-        self._in_scope_or_404(request, object_id)
-        return super().delete_view(request, object_id, extra_context)
-
-    def _in_scope_or_404(self, request, object_id) -> None:
-        # Before Django's own checks, which refuse a missing model permission with 403 (and
-        # only then look the object up): outside the scope the object does not exist.
-        if not self.has_view_or_change_permission(request):
-            raise Http404(_("Not found."))
-        to_field = request.POST.get(TO_FIELD_VAR, request.GET.get(TO_FIELD_VAR))
-        if not to_field and self.get_object(request, unquote(str(object_id))) is None:
-            raise Http404(_("Not found."))
-
-    def formfield_for_foreignkey(self, db_field, request, **kwargs):
-        scoped = _scoped_choices(request.user, db_field.remote_field.model, self)
-        if scoped is not None:
-            kwargs["queryset"] = scoped
-        return super().formfield_for_foreignkey(db_field, request, **kwargs)
-
-    def formfield_for_manytomany(self, db_field, request, **kwargs):
-        scoped = _scoped_choices(request.user, db_field.remote_field.model, self)
-        if scoped is not None:
-            kwargs["queryset"] = scoped
-        return super().formfield_for_manytomany(db_field, request, **kwargs)
-
-    def get_list_filter(self, request):
-        # A related filter lists only values present in the (scoped) rows, never all rows.
-        result = []
-        for item in super().get_list_filter(request):
-            if isinstance(item, str) and "__" not in item:
-                field = self.model._meta.get_field(item)
-                if field.is_relation:
-                    item = (item, admin.RelatedOnlyFieldListFilter)
-            result.append(item)
-        return result
-
-    def save_model(self, request, obj, form, change):
-        if not can(request.user, self.scope_change_access, obj):
-            raise PermissionDenied(_("This organization is outside your area of responsibility."))
-        super().save_model(request, obj, form, change)
-
-
-def _scoped_choices(user, model, model_admin) -> QuerySet | None:
-    if issubclass(model, Organization):
-        return organizations(user, model_admin.scope_change_access)
-    if getattr(model, "tenant_path", None) is not None:
-        return filter_queryset(user, model._default_manager.all(), Access.VIEW)
-    return None
-
-
-# --- API -------------------------------------------------------------------------------
-
-
-class ScopedPermission(permissions.IsAuthenticated):
-    """Authenticated, and any object reached must be in scope (checked again per object)."""
-
-    def has_object_permission(self, request, view, obj):
-        return can(request.user, view.required_access(), obj)
-
-
-class ScopedGenericViewSet(viewsets.GenericViewSet):
-    """The base of every tenant-scoped API viewset.
-
-    Subclasses set `queryset` and may narrow it in `narrow_queryset`; they cannot replace
-    `get_queryset` (refused when the class is created), so no endpoint forgets the scope.
-    Rows outside the scope answer 404. The tenant of a new row comes from
-    `tenant_for_create()` (the URL), never from the request body.
-    """
-
-    permission_classes = [ScopedPermission]
-    # Documents the error answers every scoped operation can give (400, 403, 404, 415).
-    schema = ScopedAutoSchema()
-    read_access = Access.VIEW
-    write_access = Access.CHANGE
-
-    def __init_subclass__(cls, **kwargs):
-        super().__init_subclass__(**kwargs)
-        if "get_queryset" in cls.__dict__:
-            raise TypeError(
-                f"{cls.__name__} overrides get_queryset; narrow the scoped queryset in "
-                "narrow_queryset() instead."
-            )
-
-    def required_access(self) -> Access:
-        if self.request.method in permissions.SAFE_METHODS:
-            return self.read_access
-        return self.write_access
-
-    def get_queryset(self):
-        qs = filter_queryset(self.request.user, self.queryset.all(), self.required_access())
-        return self.narrow_queryset(qs)
-
-    def narrow_queryset(self, queryset: QuerySet) -> QuerySet:
-        return queryset
-
-    def organization_from_query(self, access: Access | None = None) -> Organization:
-        """The organization named by `?organization=<id>`, within the caller's scope for
-        `access` (default: the viewset's write access); 404 outside it."""
-        org_id = self.request.query_params.get("organization")
-        if not org_id:
-            raise ValidationError({"organization": [_("Give ?organization=<union id>.")]})
-        return get_object_or_404(
-            self.request.user, Organization.objects.all(), access or self.write_access, pk=org_id
-        )
-
-    def tenant_for_create(self) -> Organization:
-        """The organization a new row belongs to: from the URL, never from the body."""
-        return self.organization_from_query()
-
-    def perform_create(self, serializer):
-        serializer.save(organization=self.tenant_for_create())
-
-
-class ScopedModelViewSet(
-    mixins.CreateModelMixin,
-    mixins.RetrieveModelMixin,
-    mixins.UpdateModelMixin,
-    mixins.DestroyModelMixin,
-    mixins.ListModelMixin,
-    ScopedGenericViewSet,
-):
-    """Scoped list, detail, create, update and delete."""

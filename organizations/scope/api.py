@@ -1,0 +1,103 @@
+"""The API adapter of the scope: the base viewsets every tenant-scoped endpoint derives
+from, and their object permission."""
+
+from __future__ import annotations
+
+from django.db.models import QuerySet
+from django.utils.translation import gettext as _
+from rest_framework import mixins, permissions, viewsets
+from rest_framework.exceptions import ValidationError
+
+from ..models import Organization
+from ..openapi import ScopedAutoSchema
+from .policy import Access, can, filter_queryset, get_object_or_404
+
+
+class ScopedPermission(permissions.IsAuthenticated):
+    """Authenticated, and any object reached must be in scope (checked again per object)."""
+
+    def has_object_permission(self, request, view, obj):
+        return can(request.user, view.required_access(), obj)
+
+
+# What a scoped viewset may not replace, with where a narrower rule goes instead.
+_SEALED = {
+    "get_queryset": "narrow the scoped queryset in narrow_queryset()",
+    "get_object": "objects come from the scoped queryset; narrow it in narrow_queryset()",
+    "get_permissions": "list further permission classes after ScopedPermission in "
+    "permission_classes",
+}
+
+
+class ScopedGenericViewSet(viewsets.GenericViewSet):
+    """The base of every tenant-scoped API viewset.
+
+    Subclasses set `queryset` and may narrow it in `narrow_queryset`; they cannot replace
+    `get_queryset`, `get_object` or `get_permissions`, nor drop `ScopedPermission` from
+    `permission_classes` (all refused when the class is created), so no endpoint forgets
+    the scope. Rows outside the scope answer 404. The tenant of a new row comes from
+    `tenant_for_create()` (the URL), never from the request body.
+    """
+
+    permission_classes = [ScopedPermission]
+    # Documents the error answers every scoped operation can give (400, 403, 404, 415).
+    schema = ScopedAutoSchema()
+    read_access = Access.VIEW
+    write_access = Access.CHANGE
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        # The class itself and any mixin placed before this base in its MRO.
+        for klass in cls.__mro__[: cls.__mro__.index(ScopedGenericViewSet)]:
+            for name, instead in _SEALED.items():
+                if name in vars(klass):
+                    raise TypeError(
+                        f"{cls.__name__} overrides {name} (in {klass.__name__}); {instead} instead."
+                    )
+        if not any(
+            isinstance(p, type) and issubclass(p, ScopedPermission) for p in cls.permission_classes
+        ):
+            raise TypeError(
+                f"{cls.__name__} drops ScopedPermission from permission_classes; list further "
+                "permission classes after it instead."
+            )
+
+    def required_access(self) -> Access:
+        if self.request.method in permissions.SAFE_METHODS:
+            return self.read_access
+        return self.write_access
+
+    def get_queryset(self):
+        qs = filter_queryset(self.request.user, self.queryset.all(), self.required_access())
+        return self.narrow_queryset(qs)
+
+    def narrow_queryset(self, queryset: QuerySet) -> QuerySet:
+        return queryset
+
+    def organization_from_query(self, access: Access | None = None) -> Organization:
+        """The organization named by `?organization=<id>`, within the caller's scope for
+        `access` (default: the viewset's write access); 404 outside it."""
+        org_id = self.request.query_params.get("organization")
+        if not org_id:
+            raise ValidationError({"organization": [_("Give ?organization=<union id>.")]})
+        return get_object_or_404(
+            self.request.user, Organization.objects.all(), access or self.write_access, pk=org_id
+        )
+
+    def tenant_for_create(self) -> Organization:
+        """The organization a new row belongs to: from the URL, never from the body."""
+        return self.organization_from_query()
+
+    def perform_create(self, serializer):
+        serializer.save(organization=self.tenant_for_create())
+
+
+class ScopedModelViewSet(
+    mixins.CreateModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.UpdateModelMixin,
+    mixins.DestroyModelMixin,
+    mixins.ListModelMixin,
+    ScopedGenericViewSet,
+):
+    """Scoped list, detail, create, update and delete."""
