@@ -20,7 +20,7 @@ from django.utils.translation import gettext_lazy as _
 
 from members import statkeys as M
 from members.models import EmploymentType, Gender
-from organizations import rollups
+from organizations import rollups, scope
 from organizations import statkeys as O
 from organizations.counters import yuan
 from organizations.models import Level, Organization
@@ -31,14 +31,10 @@ from services.models import CONFIDENTIAL_CATEGORIES, ServiceCategory
 
 from .models import DailySnapshot
 
-# Levels that get a dashboard and daily snapshots (everything above grassroots unions).
-FEDERATION_LEVELS = (
-    Level.NATIONAL,
-    Level.PROVINCIAL,
-    Level.INDUSTRY,
-    Level.CITY,
-    Level.COUNTY,
-    Level.TOWNSHIP,
+# Levels that get a dashboard and daily snapshots: those whose grants show aggregated figures
+# (everything above grassroots unions; the scope's one statistics rule).
+FEDERATION_LEVELS = tuple(
+    level for level in Level.values if level not in scope.PERSONAL_DATA_LEVELS
 )
 
 ACTIVE = M.ACTIVE

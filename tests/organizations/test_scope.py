@@ -14,7 +14,7 @@ from rest_framework.permissions import AllowAny, IsAdminUser
 from organizations import actions, scope
 from organizations.models import Level, Organization, OrgRole, Role
 from organizations.scope import policy
-from reports import figures
+from reports import selectors
 from tests.factories import UserFactory
 
 # --- Who sees statistics -----------------------------------------------------------------
@@ -64,7 +64,7 @@ def test_an_operator_sees_every_statistic_and_starts_at_the_national_federation(
 
 def test_the_levels_with_dashboards_are_the_levels_whose_grants_see_statistics():
     # reports keeps snapshots for exactly the levels at which a grant shows figures.
-    assert set(figures.FEDERATION_LEVELS) == set(Level.values) - scope.PERSONAL_DATA_LEVELS
+    assert set(selectors.FEDERATION_LEVELS) == set(Level.values) - scope.PERSONAL_DATA_LEVELS
 
 
 # --- The package's layout ----------------------------------------------------------------
