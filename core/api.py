@@ -43,7 +43,8 @@ class ActionCreateMixin(ActionViewSetMixin):
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
-        if "create_input" in cls.__dict__ or "create_parameters" in cls.__dict__:
+        declares = "create_input" in cls.__dict__ or "create_parameters" in cls.__dict__
+        if declares and hasattr(cls, "create_input"):
             extend_schema_view(
                 create=extend_schema(
                     parameters=list(cls.create_parameters) or None,

@@ -50,6 +50,7 @@ _ADAPTERS = {
     "ScopedPermission": "api",
     "ScopedGenericViewSet": "api",
     "ScopedModelViewSet": "api",
+    "TenantCreateMixin": "api",
 }
 
 

@@ -8,8 +8,10 @@ from django.utils.translation import gettext as _
 from rest_framework import mixins, permissions, viewsets
 from rest_framework.exceptions import ValidationError
 
+from core.api import ActionCreateMixin
+
 from ..models import Organization
-from ..openapi import ScopedAutoSchema
+from ..openapi import TENANT_PARAMETER, ScopedAutoSchema
 from .policy import Access, can, filter_queryset, get_object_or_404
 
 
@@ -101,3 +103,13 @@ class ScopedModelViewSet(
     ScopedGenericViewSet,
 ):
     """Scoped list, detail, create, update and delete."""
+
+
+class TenantCreateMixin(ActionCreateMixin):
+    """Create through an action, in the organization that `?organization=` names (within
+    the caller's write access; 404 outside it), documented as such in the schema."""
+
+    create_parameters = (TENANT_PARAMETER,)
+
+    def get_create_owner(self):
+        return self.tenant_for_create()

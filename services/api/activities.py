@@ -14,9 +14,8 @@ from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from core.api import ActionCreateMixin, ActionViewSetMixin
+from core.api import ActionViewSetMixin
 from organizations import scope
-from organizations.openapi import TENANT_PARAMETER
 
 from ..actions import activities as actions
 from ..models import Activity, ActivitySession, Registration
@@ -118,7 +117,10 @@ class RegistrationSerializer(serializers.ModelSerializer):
 
 
 class ActivityViewSet(
-    ActionCreateMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, scope.ScopedGenericViewSet
+    scope.TenantCreateMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    scope.ScopedGenericViewSet,
 ):
     """Activities of the caller's subtree; staff of the organizing union run them."""
 
@@ -130,13 +132,9 @@ class ActivityViewSet(
     ordering_fields = ["created_at"]
     http_method_names = ["get", "post", "head", "options"]
     create_input = ActivitySerializer
-    create_parameters = (TENANT_PARAMETER,)
 
     def narrow_queryset(self, queryset):
         return queryset.order_by("-created_at", "-pk")
-
-    def get_create_owner(self):
-        return self.tenant_for_create()
 
     def perform_create_action(self, owner, data):
         return actions.create_activity(

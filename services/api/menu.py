@@ -16,12 +16,11 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.response import Response
 
-from core.api import ActionCreateMixin, ActionUpdateMixin, ActionViewSetMixin
+from core.api import ActionUpdateMixin, ActionViewSetMixin
 from core.audit import record_read
 from members.models import EmploymentType
 from organizations import scope
 from organizations.models import Level
-from organizations.openapi import TENANT_PARAMETER
 
 from ..actions import menu as actions
 from ..models import (
@@ -129,7 +128,7 @@ def _create_fields_required(data: dict) -> None:
 
 
 class ServiceViewSet(
-    ActionCreateMixin,
+    scope.TenantCreateMixin,
     ActionUpdateMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
@@ -143,14 +142,10 @@ class ServiceViewSet(
     ordering_fields = ["created_at", "title"]
     http_method_names = ["get", "post", "patch", "head", "options"]
     create_input = ServiceInputSerializer
-    create_parameters = (TENANT_PARAMETER,)
     update_input = ServiceInputSerializer
 
     def narrow_queryset(self, queryset):
         return queryset.order_by("-created_at", "-pk")
-
-    def get_create_owner(self):
-        return self.tenant_for_create()
 
     def perform_create_action(self, owner, data):
         _create_fields_required(data)

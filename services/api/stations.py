@@ -14,9 +14,8 @@ from rest_framework import mixins, serializers
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from core.api import ActionCreateMixin, ActionUpdateMixin
+from core.api import ActionUpdateMixin
 from organizations import scope
-from organizations.openapi import TENANT_PARAMETER
 
 from ..actions import stations as actions
 from ..models import ServiceSettings, Station, StationKind
@@ -95,7 +94,7 @@ class NearbySerializer(serializers.Serializer):
 
 
 class StationViewSet(
-    ActionCreateMixin,
+    scope.TenantCreateMixin,
     ActionUpdateMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
@@ -112,15 +111,11 @@ class StationViewSet(
     ordering_fields = ["name", "rating_count", "created_at"]
     http_method_names = ["get", "post", "patch", "head", "options"]
     create_input = StationInputSerializer
-    create_parameters = (TENANT_PARAMETER,)
     update_input = StationUpdateSerializer
     reread_after_action = False
 
     def narrow_queryset(self, queryset):
         return queryset.order_by("name", "pk")
-
-    def get_create_owner(self):
-        return self.tenant_for_create()
 
     def perform_create_action(self, owner, data):
         return actions.create_station(organization=owner, data=data, acting_user=self.request.user)
@@ -196,7 +191,7 @@ class ServiceSettingsInputSerializer(serializers.Serializer):
 
 
 class ServiceSettingsViewSet(
-    ActionCreateMixin,
+    scope.TenantCreateMixin,
     ActionUpdateMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
@@ -211,15 +206,11 @@ class ServiceSettingsViewSet(
     filterset_fields = ["organization"]
     http_method_names = ["get", "post", "patch", "head", "options"]
     create_input = ServiceSettingsInputSerializer
-    create_parameters = (TENANT_PARAMETER,)
     update_input = ServiceSettingsInputSerializer
     reread_after_action = False
 
     def narrow_queryset(self, queryset):
         return queryset.order_by("organization__tree_id", "organization__lft")
-
-    def get_create_owner(self):
-        return self.tenant_for_create()
 
     def perform_create_action(self, owner, data):
         return actions.save_settings(organization=owner, data=data, acting_user=self.request.user)
