@@ -13,9 +13,7 @@ from collections.abc import Iterable
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
-from members.actions import require  # noqa: F401 - the services actions use it from here
 from members.models import CURRENT_STATUSES, EmploymentType, Member
-from notifications.actions import notify_on_commit  # noqa: F401 - used from here
 from organizations import scope
 from organizations.models import Level, Organization, OrgRole, OrgStatus, Role
 from organizations.selectors import chain

@@ -32,9 +32,9 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from core.audit import record_audit
-from members.actions import member_for_card_token
+from members.actions import member_for_card_token, require
 from members.models import Member
-from notifications.actions import link_for, notify
+from notifications.actions import link_for, notify, notify_on_commit
 from organizations import counters, scope
 from organizations.models import Organization, Role
 
@@ -51,8 +51,6 @@ from . import (
     check_active_org,
     check_offered_to,
     clean_audience,
-    notify_on_commit,
-    require,
     require_current_member,
     union_chain,
 )

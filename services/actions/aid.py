@@ -30,8 +30,9 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from core.audit import record_audit
+from members.actions import require
 from members.models import Member
-from notifications.actions import link_for, notify
+from notifications.actions import link_for, notify, notify_on_commit
 from organizations import counters, scope
 from organizations.models import LEVEL_RANK, Level, Organization, OrgRole, Role
 
@@ -45,10 +46,8 @@ from ..models import (
     ServiceSettings,
 )
 from . import (
-    notify_on_commit,
     officers_of,
     recorded_actor,
-    require,
     require_current_member,
     required_text,
     union_chain,

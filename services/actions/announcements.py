@@ -25,8 +25,9 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from core.audit import record_audit
+from members.actions import require
 from members.models import CURRENT_STATUSES, Member
-from notifications.actions import link_for, notify
+from notifications.actions import link_for, notify, notify_on_commit
 from organizations import scope
 from organizations.models import Organization, Role
 
@@ -34,9 +35,7 @@ from ..models import Announcement, AnnouncementChunk, AnnouncementStatus
 from . import (
     check_active_org,
     clean_audience,
-    notify_on_commit,
     recorded_actor,
-    require,
     required_text,
 )
 

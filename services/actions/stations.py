@@ -22,17 +22,16 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from core.audit import record_audit
+from members.actions import require
 from members.models import Member
-from notifications.actions import link_for
+from notifications.actions import link_for, notify_on_commit
 from organizations import counters, scope
 from organizations.models import LEVEL_RANK, Level, Organization, Role
 
 from ..models import ServiceSettings, Station, StationKind, StationVisit
 from . import (
     check_active_org,
-    notify_on_commit,
     officers_of,
-    require,
     require_current_member,
     union_chain,
 )

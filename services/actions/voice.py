@@ -27,8 +27,9 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from core.audit import record_audit
+from members.actions import require
 from members.models import Member
-from notifications.actions import link_for
+from notifications.actions import link_for, notify_on_commit
 from organizations import counters, scope
 from organizations.models import Organization, OrgStatus, Role
 
@@ -43,10 +44,8 @@ from ..models import (
 )
 from . import (
     check_active_org,
-    notify_on_commit,
     officers_of,
     recorded_actor,
-    require,
     require_current_member,
 )
 
