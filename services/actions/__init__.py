@@ -1,16 +1,16 @@
 """State changes of member services: one function per use case, called by every surface.
 
-The feature modules beside this one (menu, activities, aid, voice, stations) build on
-the helpers here. Each action validates, writes in one transaction together with its
-history row, counter adjustments (`organizations.counters`) and audit entry, and sends
-in-app notifications on commit.
+The feature modules beside this one (menu, requests, wishes, activities, aid, voice,
+stations, announcements) build on the helpers here. Each action validates, writes in one
+transaction together with its history row, counter adjustments (`organizations.counters`)
+and audit entry, and sends in-app notifications on commit.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils.translation import gettext as _
 
 from members.models import CURRENT_STATUSES, EmploymentType, Member
@@ -33,6 +33,21 @@ def union_chain(org: Organization) -> list[Organization]:
 def recorded_actor(user):
     """The acting user to record, or None for the system or an anonymous caller."""
     return user if getattr(user, "is_authenticated", False) else None
+
+
+def is_member_self(user, member: Member) -> bool:
+    """Whether `user` is the member's own login."""
+    return (
+        recorded_actor(user) is not None
+        and member.user_id is not None
+        and member.user_id == user.pk
+    )
+
+
+def require_member_self(user, member: Member) -> None:
+    """PermissionDenied unless `user` is the member's own login."""
+    if not is_member_self(user, member):
+        raise PermissionDenied(_("Only the member themself can do this."))
 
 
 def required_text(value, field: str, message: str, max_length: int) -> str:

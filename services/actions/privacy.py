@@ -41,7 +41,8 @@ from ..models import (
     ServiceWish,
     StationVisit,
 )
-from . import activities, aid, menu, voice
+from . import activities, aid, voice
+from . import requests as request_actions
 
 # Written into the history of what is cancelled or closed on the member's behalf.
 ERASURE_NOTE = gettext_lazy("The member left the union and deleted their account.")
@@ -63,7 +64,7 @@ def erase_services_data(*, member: Member, user, redact) -> None:
     now = timezone.now()
 
     for request in ServiceRequest.objects.filter(member=member, status__in=OPEN_REQUEST_STATUSES):
-        menu.cancel_request(request=request, acting_user=None, reason=note)
+        request_actions.cancel_request(request=request, acting_user=None, reason=note)
     ConfidentialNote.objects.filter(request__member=member).delete()
     requests = ServiceRequest.objects.filter(member=member)
     requests.exclude(rating_comment="").update(rating_comment="")

@@ -25,7 +25,9 @@ from members.admin.common import RecordAdminMixin
 from organizations import scope
 
 from ..actions import menu as actions
+from ..actions import requests as request_actions
 from ..actions import union_chain
+from ..actions import wishes as wish_actions
 from ..forms import add_action_errors
 from ..forms.menu import (
     SERVICE_FORM_FIELDS,
@@ -203,14 +205,14 @@ class ServiceRequestAdmin(RecordAdminMixin, scope.ScopedAdminMixin, admin.ModelA
                 organization=obj.organization,
             )
         context = {
-            "request_steps": actions.available_steps(request=obj, user=user),
+            "request_steps": request_actions.available_steps(request=obj, user=user),
             "history": obj.steps.select_related("actor"),
             "result_form": ResultForm(),
             "reason_form": ReasonForm(),
             "note_form": NoteForm(),
             "confidential": obj.service.is_confidential,
-            "can_read_notes": actions.can_see_confidential(user, obj),
-            "notes": actions.confidential_notes(request=obj, user=user),
+            "can_read_notes": request_actions.can_see_confidential(user, obj),
+            "notes": request_actions.confidential_notes(request=obj, user=user),
         }
         # Contact details only for officers who keep the member's records.
         if scope.can(user, scope.Access.PERSONAL, obj.member):
@@ -242,18 +244,20 @@ class ServiceRequestAdmin(RecordAdminMixin, scope.ScopedAdminMixin, admin.ModelA
             return back
         forms = {"complete": ResultForm, "reject": ReasonForm, "note": NoteForm}
         calls = {
-            "accept": lambda d: actions.accept_request(request=obj, acting_user=request.user),
-            "start": lambda d: actions.start_request(request=obj, acting_user=request.user),
-            "complete": lambda d: actions.complete_request(
+            "accept": lambda d: request_actions.accept_request(
+                request=obj, acting_user=request.user
+            ),
+            "start": lambda d: request_actions.start_request(request=obj, acting_user=request.user),
+            "complete": lambda d: request_actions.complete_request(
                 request=obj, result=d["result"], acting_user=request.user
             ),
-            "reject": lambda d: actions.reject_request(
+            "reject": lambda d: request_actions.reject_request(
                 request=obj, reason=d["reason"], acting_user=request.user
             ),
-            "cancel": lambda d: actions.cancel_request(
+            "cancel": lambda d: request_actions.cancel_request(
                 request=obj, reason=request.POST.get("reason", ""), acting_user=request.user
             ),
-            "note": lambda d: actions.add_confidential_note(
+            "note": lambda d: request_actions.add_confidential_note(
                 request=obj, text=d["text"], acting_user=request.user
             ),
         }
@@ -372,7 +376,7 @@ class ServiceWishAdmin(RecordAdminMixin, scope.ScopedAdminMixin, admin.ModelAdmi
         form = DeclineWishForm(request.POST or None)
         if request.method == "POST" and form.is_valid():
             try:
-                actions.decline_wish(
+                wish_actions.decline_wish(
                     wish=wish, answer=form.cleaned_data["answer"], acting_user=request.user
                 )
             except PermissionDenied as error:
@@ -405,7 +409,7 @@ class ServiceWishAdmin(RecordAdminMixin, scope.ScopedAdminMixin, admin.ModelAdmi
         if request.method == "POST" and form.is_valid():
             data = {f: form.cleaned_data.get(f) for f in SERVICE_FORM_FIELDS}
             try:
-                service = actions.answer_wish_with_service(
+                service = wish_actions.answer_wish_with_service(
                     wish=wish,
                     data=data,
                     organization=form.cleaned_data["organization"],

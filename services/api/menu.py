@@ -23,6 +23,8 @@ from organizations.models import Level, Organization
 from organizations.openapi import TENANT_PARAMETER
 
 from ..actions import menu as actions
+from ..actions import requests as request_actions
+from ..actions import wishes as wish_actions
 from ..models import (
     ConfidentialNote,
     Delivery,
@@ -286,7 +288,7 @@ class ServiceRequestViewSet(
     def accept(self, request, pk=None):
         """The handling staff accept the order."""
         return self._fresh(
-            actions.accept_request(request=self.get_object(), acting_user=request.user)
+            request_actions.accept_request(request=self.get_object(), acting_user=request.user)
         )
 
     @extend_schema(request=None, responses=ServiceRequestSerializer)
@@ -294,7 +296,7 @@ class ServiceRequestViewSet(
     def start(self, request, pk=None):
         """Work on the order has begun."""
         return self._fresh(
-            actions.start_request(request=self.get_object(), acting_user=request.user)
+            request_actions.start_request(request=self.get_object(), acting_user=request.user)
         )
 
     @extend_schema(request=RequestResultSerializer, responses=ServiceRequestSerializer)
@@ -304,7 +306,9 @@ class ServiceRequestViewSet(
         req = self.get_object()
         data = self._body(RequestResultSerializer)
         return self._fresh(
-            actions.complete_request(request=req, result=data["result"], acting_user=request.user)
+            request_actions.complete_request(
+                request=req, result=data["result"], acting_user=request.user
+            )
         )
 
     @extend_schema(request=RequestReasonSerializer, responses=ServiceRequestSerializer)
@@ -314,7 +318,9 @@ class ServiceRequestViewSet(
         req = self.get_object()
         data = self._body(RequestReasonSerializer)
         return self._fresh(
-            actions.reject_request(request=req, reason=data["reason"], acting_user=request.user)
+            request_actions.reject_request(
+                request=req, reason=data["reason"], acting_user=request.user
+            )
         )
 
     @extend_schema(request=RequestCancelSerializer, responses=ServiceRequestSerializer)
@@ -324,7 +330,9 @@ class ServiceRequestViewSet(
         req = self.get_object()
         data = self._body(RequestCancelSerializer)
         return self._fresh(
-            actions.cancel_request(request=req, reason=data["reason"], acting_user=request.user)
+            request_actions.cancel_request(
+                request=req, reason=data["reason"], acting_user=request.user
+            )
         )
 
     @extend_schema(methods=["GET"], responses=ConfidentialNoteSerializer(many=True))
@@ -338,7 +346,7 @@ class ServiceRequestViewSet(
     def notes(self, request, pk=None):
         """Confidential notes of a legal-aid or counselling request: handling staff only."""
         req = self.get_object()
-        allowed = actions.can_see_confidential(request.user, req)
+        allowed = request_actions.can_see_confidential(request.user, req)
         if request.method == "GET" or not allowed:
             record_read(
                 actor=request.user,
@@ -352,11 +360,11 @@ class ServiceRequestViewSet(
         if request.method == "POST":
             body = ConfidentialNoteSerializer(data=request.data)
             body.is_valid(raise_exception=True)
-            note = actions.add_confidential_note(
+            note = request_actions.add_confidential_note(
                 request=req, text=body.validated_data["text"], acting_user=request.user
             )
             return Response(ConfidentialNoteSerializer(note).data, status=status.HTTP_201_CREATED)
-        notes = actions.confidential_notes(request=req, user=request.user)
+        notes = request_actions.confidential_notes(request=req, user=request.user)
         return Response(ConfidentialNoteSerializer(notes, many=True).data)
 
 
@@ -419,7 +427,7 @@ class ServiceWishViewSet(
         wish = self.get_object()
         body = WishDeclineSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        wish = actions.decline_wish(
+        wish = wish_actions.decline_wish(
             wish=wish, answer=body.validated_data["answer"], acting_user=request.user
         )
         return Response(ServiceWishSerializer(self.queryset.get(pk=wish.pk)).data)
@@ -442,7 +450,7 @@ class ServiceWishViewSet(
             if organization is None:
                 raise ValidationError({"organization": [_("No such union of yours.")]})
         data, unions = body.to_action_args(request.user, organization)
-        service = actions.answer_wish_with_service(
+        service = wish_actions.answer_wish_with_service(
             wish=wish,
             data=data,
             audience_unions=unions or [],

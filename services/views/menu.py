@@ -18,8 +18,9 @@ from django.views.decorators.http import require_POST
 from members.models import CURRENT_STATUSES, Member
 from members.views.portal import member_of
 
-from ..actions import menu as actions
+from ..actions import requests as request_actions
 from ..actions import union_chain
+from ..actions import wishes as wish_actions
 from ..forms import add_action_errors
 from ..forms.menu import CancelForm, OrderForm, RateForm, WishForm
 from ..models import ServiceRequest, ServiceWish
@@ -70,7 +71,7 @@ def service_detail(request, pk: int):
     form = OrderForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            actions.order_service(
+            request_actions.order_service(
                 service=service,
                 member=member,
                 note=form.cleaned_data["note"],
@@ -104,7 +105,7 @@ def my_requests(request):
     if member is None:
         return render(request, "services/menu_no_member.html", {"member": None})
     rows = [
-        {"request": req, "steps": actions.available_steps(request=req, user=request.user)}
+        {"request": req, "steps": request_actions.available_steps(request=req, user=request.user)}
         for req in requests_of(member)
     ]
     return render(
@@ -131,7 +132,7 @@ def request_cancel(request, pk: int):
     form = CancelForm(request.POST)
     reason = form.cleaned_data["reason"] if form.is_valid() else ""
     try:
-        actions.cancel_request(request=req, reason=reason, acting_user=request.user)
+        request_actions.cancel_request(request=req, reason=reason, acting_user=request.user)
     except (ValidationError, PermissionDenied) as error:
         _flash_errors(request, error)
     else:
@@ -148,7 +149,7 @@ def request_rate(request, pk: int):
         messages.error(request, _("Choose a rating from 1 to 5."))
         return redirect("services-my-requests")
     try:
-        actions.rate_request(
+        request_actions.rate_request(
             request=req,
             rating=form.cleaned_data["rating"],
             comment=form.cleaned_data["comment"],
@@ -171,7 +172,7 @@ def wishes(request):
     form = WishForm(request.POST or None, unions=unions)
     if request.method == "POST" and form.is_valid():
         try:
-            actions.propose_wish(
+            wish_actions.propose_wish(
                 member=member,
                 organization=form.cleaned_data["organization"],
                 title=form.cleaned_data["title"],
@@ -205,7 +206,7 @@ def wish_vote(request, pk: int, withdraw: bool = False):
     if page is not None:
         return page
     wish = _wish_in_chain(member, pk)
-    action = actions.withdraw_vote if withdraw else actions.vote_wish
+    action = wish_actions.withdraw_vote if withdraw else wish_actions.vote_wish
     try:
         action(wish=wish, member=member, acting_user=request.user)
     except (ValidationError, PermissionDenied) as error:
