@@ -10,11 +10,8 @@
 
 from __future__ import annotations
 
-from collections import Counter
-
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Count, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -24,16 +21,9 @@ from members.models import EmploymentType
 from organizations import counters, scope
 from organizations.models import Level, Organization, Role
 
-from ..models import (
-    Delivery,
-    PublishStatus,
-    RequestStatus,
-    Service,
-    ServiceRequest,
-    ServiceWish,
-    WishStatus,
-    WishVote,
-)
+from ..models import Delivery, PublishStatus, Service
+from ..selectors.menu import PREFIX as P
+from ..selectors.menu import count_menu_counters
 from . import check_active_org, recorded_actor, union_chain
 
 __all__ = [
@@ -45,8 +35,6 @@ __all__ = [
     "update_service",
 ]
 
-P = "services.menu."
-
 ROLE_PERMISSIONS = {
     Role.ADMIN: {"view_service", "add_service", "change_service"},
     Role.STAFF: {"view_service"},
@@ -54,40 +42,7 @@ ROLE_PERMISSIONS = {
 
 SCHEDULES: list[dict] = []
 
-
-# --- Counters ------------------------------------------------------------------------------
-
-
-def count_menu_counters() -> dict[tuple[int, str], int]:
-    """Ground truth of every `services.menu.` counter, from the rows."""
-    truth: Counter = Counter()
-    requests = ServiceRequest.objects.values_list(
-        "member_union_id", "status", "service__category"
-    ).annotate(n=Count("pk"))
-    for union_id, status, category, n in requests:
-        truth[(union_id, f"{P}requests")] += n
-        truth[(union_id, f"{P}category.{category}")] += n
-        if status in (RequestStatus.COMPLETED, RequestStatus.REJECTED, RequestStatus.CANCELLED):
-            truth[(union_id, f"{P}{status}")] += n
-    rated = (
-        ServiceRequest.objects.filter(rating__isnull=False)
-        .values_list("member_union_id")
-        .annotate(total=Sum("rating"), n=Count("pk"))
-    )
-    for union_id, total, n in rated:
-        truth[(union_id, f"{P}rating_sum")] += total
-        truth[(union_id, f"{P}rating_count")] += n
-    for org_id, n in (
-        ServiceWish.objects.filter(status=WishStatus.OPEN)
-        .values_list("organization_id")
-        .annotate(n=Count("pk"))
-    ):
-        truth[(org_id, f"{P}wishes_open")] += n
-    for org_id, n in WishVote.objects.values_list("wish__organization_id").annotate(n=Count("pk")):
-        truth[(org_id, f"{P}wish_votes")] += n
-    return dict(truth)
-
-
+# The requests' and wishes' counters too: `check_counters` compares them with the rows.
 counters.register_source(P, count_menu_counters)
 
 

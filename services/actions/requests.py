@@ -26,7 +26,7 @@ from members.actions import require
 from members.models import Member
 from notifications.actions import link_for, notify_on_commit
 from organizations import counters, scope
-from organizations.models import OrgRole, Role
+from organizations.models import Role
 
 from ..models import (
     OPEN_REQUEST_STATUSES,
@@ -38,6 +38,8 @@ from ..models import (
     Service,
     ServiceRequest,
 )
+from ..selectors.menu import PREFIX as P
+from ..selectors.menu import can_see_confidential
 from . import (
     check_offered_to,
     is_member_self,
@@ -48,16 +50,13 @@ from . import (
     required_text,
     union_chain,
 )
-from .menu import P
 
 __all__ = [
     "accept_request",
     "add_confidential_note",
     "available_steps",
-    "can_see_confidential",
     "cancel_request",
     "complete_request",
-    "confidential_notes",
     "order_service",
     "rate_request",
     "reject_request",
@@ -212,24 +211,6 @@ def order_service(
 
 
 # --- Who handles a request -------------------------------------------------------------------
-
-
-def _officer_here(user, org_id: int) -> bool:
-    """Whether the user holds an admin or staff grant at exactly this organization."""
-    if recorded_actor(user) is None:
-        return False
-    return OrgRole.objects.filter(
-        user=user, organization_id=org_id, role__in=[Role.ADMIN, Role.STAFF]
-    ).exists()
-
-
-def can_see_confidential(user, req: ServiceRequest) -> bool:
-    """Whether `user` may read and write the confidential notes of the request: officers
-    at exactly the handling union and the request's handler; nobody above, not even the
-    platform operators, and never the member's own union when it does not handle it."""
-    if recorded_actor(user) is None:
-        return False
-    return req.handler_id == user.pk or _officer_here(user, req.organization_id)
 
 
 def _require_handling(user, req: ServiceRequest) -> None:
@@ -513,10 +494,3 @@ def add_confidential_note(*, request: ServiceRequest, text: str, acting_user) ->
             organization=req.organization,
         )
     return note
-
-
-def confidential_notes(*, request: ServiceRequest, user):
-    """The request's confidential notes if the user may read them, otherwise none."""
-    if not can_see_confidential(user, request):
-        return ConfidentialNote.objects.none()
-    return request.confidential_notes.select_related("author")

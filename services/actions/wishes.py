@@ -29,6 +29,7 @@ from ..models import (
     WishStatus,
     WishVote,
 )
+from ..selectors.menu import PREFIX as P
 from . import (
     check_active_org,
     recorded_actor,
@@ -37,7 +38,7 @@ from . import (
     required_text,
     union_chain,
 )
-from .menu import P, clean_service, save_service
+from .menu import clean_service, save_service
 
 __all__ = [
     "answer_wish_with_service",

@@ -39,6 +39,7 @@ from ..forms.menu import (
     ServiceFromWishForm,
 )
 from ..models import RequestStatus, Service, ServiceRequest, ServiceWish, Station, WishStatus
+from ..selectors.menu import can_see_confidential, confidential_notes
 
 
 def _error_text(error: Exception) -> str:
@@ -211,8 +212,8 @@ class ServiceRequestAdmin(RecordAdminMixin, scope.ScopedAdminMixin, admin.ModelA
             "reason_form": ReasonForm(),
             "note_form": NoteForm(),
             "confidential": obj.service.is_confidential,
-            "can_read_notes": request_actions.can_see_confidential(user, obj),
-            "notes": request_actions.confidential_notes(request=obj, user=user),
+            "can_read_notes": can_see_confidential(user, obj),
+            "notes": confidential_notes(request=obj, user=user),
         }
         # Contact details only for officers who keep the member's records.
         if scope.can(user, scope.Access.PERSONAL, obj.member):

@@ -35,6 +35,7 @@ from ..models import (
     ServiceWish,
     Station,
 )
+from ..selectors.menu import can_see_confidential, confidential_notes
 
 
 class ServiceSerializer(serializers.ModelSerializer):
@@ -346,7 +347,7 @@ class ServiceRequestViewSet(
     def notes(self, request, pk=None):
         """Confidential notes of a legal-aid or counselling request: handling staff only."""
         req = self.get_object()
-        allowed = request_actions.can_see_confidential(request.user, req)
+        allowed = can_see_confidential(request.user, req)
         if request.method == "GET" or not allowed:
             record_read(
                 actor=request.user,
@@ -364,7 +365,7 @@ class ServiceRequestViewSet(
                 request=req, text=body.validated_data["text"], acting_user=request.user
             )
             return Response(ConfidentialNoteSerializer(note).data, status=status.HTTP_201_CREATED)
-        notes = request_actions.confidential_notes(request=req, user=request.user)
+        notes = confidential_notes(request=req, user=request.user)
         return Response(ConfidentialNoteSerializer(notes, many=True).data)
 
 

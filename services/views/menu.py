@@ -24,6 +24,7 @@ from ..actions import wishes as wish_actions
 from ..forms import add_action_errors
 from ..forms.menu import CancelForm, OrderForm, RateForm, WishForm
 from ..models import ServiceRequest, ServiceWish
+from ..selectors import menu as selectors
 from ..selectors.menu import menu_by_category, menu_for, requests_of, wishes_for_member
 
 
@@ -86,11 +87,7 @@ def service_detail(request, pk: int):
                 request, _("Your order was sent. You will be told when the union answers.")
             )
             return redirect("services-my-requests")
-    open_request = (
-        ServiceRequest.objects.filter(service=service, member=member)
-        .filter(status__in=["submitted", "accepted", "in_progress"])
-        .first()
-    )
+    open_request = selectors.open_request(member, service)
     return render(
         request,
         "services/menu_detail.html",
@@ -120,9 +117,7 @@ def _own_request(request, pk: int) -> ServiceRequest:
     member = member_of(request.user)
     if member is None:
         raise Http404(_("Not found."))
-    return get_object_or_404(
-        ServiceRequest.objects.filter(member=member).select_related("service", "member"), pk=pk
-    )
+    return get_object_or_404(selectors.own_requests(member), pk=pk)
 
 
 @login_required
@@ -195,8 +190,7 @@ def wishes(request):
 
 
 def _wish_in_chain(member: Member, pk: int) -> ServiceWish:
-    chain_ids = [o.pk for o in union_chain(member.organization)]
-    return get_object_or_404(ServiceWish.objects.filter(organization_id__in=chain_ids), pk=pk)
+    return get_object_or_404(selectors.wishes_of_chain(member), pk=pk)
 
 
 @login_required

@@ -30,7 +30,12 @@ from services.models import (
     WishStatus,
     WishVote,
 )
-from services.selectors.menu import menu_for, ranked_wishes
+from services.selectors.menu import (
+    can_see_confidential,
+    confidential_notes,
+    menu_for,
+    ranked_wishes,
+)
 from tests.factories import OrganizationFactory
 from tests.services.conftest import member_with_login
 
@@ -409,7 +414,7 @@ def test_confidential_notes_only_for_the_handling_staff(tree, officers, members,
         officers.zj_admin,
         officers.national_admin,
     ):
-        assert not request_actions.can_see_confidential(outsider, req)
+        assert not can_see_confidential(outsider, req)
         with pytest.raises(PermissionDenied):
             request_actions.add_confidential_note(request=req, text="x", acting_user=outsider)
         with pytest.raises(PermissionDenied):
@@ -421,10 +426,10 @@ def test_confidential_notes_only_for_the_handling_staff(tree, officers, members,
     note = request_actions.add_confidential_note(
         request=req, text="劳动仲裁材料", acting_user=xihu_staff
     )
-    assert request_actions.can_see_confidential(xihu_admin, req)
-    assert list(request_actions.confidential_notes(request=req, user=xihu_admin)) == [note]
-    assert list(request_actions.confidential_notes(request=req, user=officers.hz_admin)) == []
-    assert list(request_actions.confidential_notes(request=req, user=officers.a_admin)) == []
+    assert can_see_confidential(xihu_admin, req)
+    assert list(confidential_notes(request=req, user=xihu_admin)) == [note]
+    assert list(confidential_notes(request=req, user=officers.hz_admin)) == []
+    assert list(confidential_notes(request=req, user=officers.a_admin)) == []
     # The audit entry tells that a note exists, never what it says.
     entry = AuditEntry.objects.get(action="services.menu.confidential_note_added")
     assert "劳动仲裁" not in str(entry.changes)
@@ -434,7 +439,7 @@ def test_confidential_notes_only_for_the_handling_staff(tree, officers, members,
 
     OrgRole.objects.filter(user=xihu_staff).delete()
     xihu_staff = type(xihu_staff).objects.get(pk=xihu_staff.pk)
-    assert request_actions.can_see_confidential(xihu_staff, req)
+    assert can_see_confidential(xihu_staff, req)
 
 
 def test_confidential_notes_only_on_legal_aid_and_counselling(tree, officers, members):
