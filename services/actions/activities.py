@@ -26,7 +26,6 @@ from operator import itemgetter
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Count
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -47,6 +46,7 @@ from ..models import (
     RegistrationStatus,
     Station,
 )
+from ..selectors.activities import ATTENDANCE, REGISTRATIONS, count_activity_counters
 from . import (
     check_active_org,
     check_offered_to,
@@ -73,9 +73,6 @@ __all__ = [
     "token_from_scan",
     "update_activity",
 ]
-
-REGISTRATIONS = "services.activities.registrations"
-ATTENDANCE = "services.activities.attendance"
 
 # Members arrive early; check-in opens this long before a session starts and closes at
 # its end.
@@ -171,21 +168,6 @@ ACTIVITY_FIELDS = (
     "audience_levels",
     "audience_employment_types",
 )
-
-
-# --- Counters ---------------------------------------------------------------------------
-
-
-def count_activity_counters() -> dict[tuple[int, str], int]:
-    """Ground truth of the `services.activities.` counters, counted from the rows."""
-    truth: Counter = Counter()
-    held = Registration.objects.filter(status=RegistrationStatus.REGISTERED).order_by()
-    for org, n in held.values_list("member_union_id").annotate(n=Count("pk")):
-        truth[(org, REGISTRATIONS)] += n
-    came = Registration.objects.filter(checked_in_at__isnull=False).order_by()
-    for org, n in came.values_list("member_union_id").annotate(n=Count("pk")):
-        truth[(org, ATTENDANCE)] += n
-    return dict(truth)
 
 
 counters.register_source("services.activities.", count_activity_counters)
@@ -695,24 +677,6 @@ def cancel_registration(*, registration: Registration, acting_user) -> Registrat
             reg.session = session
             _notify_member(reg, "services.activities.registration_cancelled", "cancelled")
     return reg
-
-
-def waitlist_position(registration: Registration) -> int | None:
-    """1 for the first in line; None unless the registration is on the waiting list."""
-    if registration.status != RegistrationStatus.WAITLISTED:
-        return None
-    ahead = Registration.objects.filter(
-        session_id=registration.session_id,
-        status=RegistrationStatus.WAITLISTED,
-        waitlisted_at__lt=registration.waitlisted_at,
-    ).count()
-    ties = Registration.objects.filter(
-        session_id=registration.session_id,
-        status=RegistrationStatus.WAITLISTED,
-        waitlisted_at=registration.waitlisted_at,
-        pk__lt=registration.pk,
-    ).count()
-    return ahead + ties + 1
 
 
 # --- Check-in ---------------------------------------------------------------------------

@@ -17,7 +17,7 @@ from members.models import CURRENT_STATUSES
 from members.views.portal import member_of
 
 from ..actions import activities as actions
-from ..models import ActivitySession, ActivityStatus, Registration, RegistrationStatus
+from ..models import ActivitySession, ActivityStatus, RegistrationStatus
 from ..selectors import activities as selectors
 
 
@@ -56,12 +56,7 @@ def activity_detail(request, pk: int):
     if activity is None:
         raise Http404(_("Not found."))
     now = timezone.now()
-    mine = {
-        r.session_id: r
-        for r in Registration.objects.filter(member=member, session__activity=activity).exclude(
-            status=RegistrationStatus.CANCELLED
-        )
-    }
+    mine = {r.session_id: r for r in selectors.live_registrations(member, activity)}
     positions = selectors.waitlist_positions(mine.values())
     closed = activity.status != ActivityStatus.PUBLISHED or (
         activity.registration_closes_at is not None and activity.registration_closes_at <= now
@@ -139,9 +134,7 @@ def registration_cancel(request, pk: int):
     member = member_of(request.user)
     if member is None:
         raise Http404(_("Not found."))
-    reg = get_object_or_404(
-        Registration.objects.filter(member=member).select_related("session", "member"), pk=pk
-    )
+    reg = get_object_or_404(selectors.own_registrations(member), pk=pk)
     try:
         actions.cancel_registration(registration=reg, acting_user=request.user)
     except PermissionDenied as error:
@@ -165,11 +158,7 @@ def checkin(request, code: str):
         ActivitySession.objects.select_related("activity__organization", "activity__station"),
         checkin_code=code,
     )
-    reg = (
-        Registration.objects.filter(session=session, member=member)
-        .exclude(status=RegistrationStatus.CANCELLED)
-        .first()
-    )
+    reg = selectors.registration_for(member, session)
     # An activity neither offered to the member nor registered for does not exist for them.
     if reg is None and selectors.offered_activity(member, session.activity_id) is None:
         raise Http404(_("Not found."))
