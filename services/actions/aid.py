@@ -18,13 +18,10 @@ whose approval stands), `services.aid.disbursed_count` and `services.aid.disburs
 from __future__ import annotations
 
 import datetime
-from collections import Counter
 from decimal import Decimal, InvalidOperation
 
-from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -34,7 +31,7 @@ from members.actions import require
 from members.models import Member
 from notifications.actions import link_for, notify, notify_on_commit
 from organizations import counters, scope
-from organizations.models import LEVEL_RANK, Level, Organization, OrgRole, Role
+from organizations.models import Level, Organization, Role
 
 from ..models import (
     AidCase,
@@ -43,25 +40,20 @@ from ..models import (
     AidStep,
     AidStepKind,
     AidTier,
-    ServiceSettings,
 )
-from . import (
-    officers_of,
-    recorded_actor,
-    require_current_member,
-    required_text,
-    union_chain,
+from ..selectors.aid import (
+    approver_for,
+    belongs_to_union,
+    count_aid_counters,
+    notice_days_for,
 )
+from . import officers_of, recorded_actor, require_current_member, required_text
 
 __all__ = [
     "APPLICATION_FIELDS",
     "apply_for_aid",
-    "approval_level_for",
     "approve_case",
-    "approver_for",
     "available_steps",
-    "belongs_to_union",
-    "notice_days_for",
     "object_to_case",
     "open_aid_case",
     "record_disbursement",
@@ -147,17 +139,6 @@ APPLICATION_FIELDS = (
     "amount_requested",
 )
 
-# Cases whose approval stands (closed cases are only reached after the aid was paid).
-APPROVED_STATUSES = frozenset(
-    {
-        AidStatus.APPROVED,
-        AidStatus.NOTICE,
-        AidStatus.OBJECTED,
-        AidStatus.DISBURSED,
-        AidStatus.CLOSED,
-    }
-)
-PAID_STATUSES = frozenset({AidStatus.DISBURSED, AidStatus.CLOSED})
 OPEN_STATUSES = frozenset(set(AidStatus.values) - {AidStatus.REJECTED, AidStatus.CLOSED})
 
 DISBURSEMENT_METHODS = {
@@ -171,71 +152,7 @@ DISBURSEMENT_METHODS = {
 # --- Counters -----------------------------------------------------------------------------
 
 
-def count_aid_counters() -> dict[tuple[int, str], int]:
-    """Ground truth of every `services.aid.` counter, counted from the cases."""
-    truth: Counter = Counter()
-    for case in AidCase.objects.values("organization_id", "status"):
-        org = case["organization_id"]
-        truth[(org, "services.aid.cases")] += 1
-        if case["status"] in APPROVED_STATUSES:
-            truth[(org, "services.aid.approved")] += 1
-        if case["status"] in PAID_STATUSES:
-            truth[(org, "services.aid.disbursed_count")] += 1
-    paid = (
-        AidStep.objects.filter(kind=AidStepKind.DISBURSED)
-        .values_list("case__organization_id")
-        .annotate(total=Sum("amount"))
-    )
-    for org, total in paid:
-        truth[(org, "services.aid.disbursed_fen")] += counters.fen(total or 0)
-    return dict(truth)
-
-
 counters.register_source("services.aid.", count_aid_counters)
-
-
-# --- Configuration: who approves, how long the notice runs -----------------------------
-
-
-def _settings_by_org(chain: list[Organization]) -> dict[int, ServiceSettings]:
-    return {
-        s.organization_id: s
-        for s in ServiceSettings.objects.filter(organization__in=[o.pk for o in chain])
-    }
-
-
-def approval_level_for(union: Organization) -> str:
-    """The level approving cases of `union`: the nearest setting up the chain, else the
-    site default (`settings.SERVICES_AID_APPROVAL_LEVEL`)."""
-    chain = union_chain(union)
-    found = _settings_by_org(chain)
-    for org in reversed(chain):
-        setting = found.get(org.pk)
-        if setting is not None and setting.aid_approval_level in LEVEL_RANK:
-            return setting.aid_approval_level
-    return settings.SERVICES_AID_APPROVAL_LEVEL
-
-
-def approver_for(union: Organization) -> Organization:
-    """The union approving aid for members of `union`: its ancestor at the approval level,
-    or, where the tree has no union at that level, the nearest one above it."""
-    level = approval_level_for(union)
-    rank = LEVEL_RANK.get(level, LEVEL_RANK[Level.COUNTY])
-    # Bottom up: the first union at or above the approval level.
-    for org in reversed(union_chain(union)):
-        if org.rank <= rank:
-            return org
-    raise ValidationError(_("No union above yours can approve hardship aid."))
-
-
-def notice_days_for(union: Organization) -> int:
-    """Days of public notice: the nearest setting up the chain, else the site default."""
-    chain = union_chain(union)
-    found = _settings_by_org(chain)
-    for org in reversed(chain):
-        if org.pk in found:
-            return found[org.pk].aid_notice_days
-    return settings.SERVICES_AID_NOTICE_DAYS
 
 
 # --- Helpers ------------------------------------------------------------------------------
@@ -532,18 +449,6 @@ def start_notice(*, case: AidCase, acting_user) -> AidCase:
         )
         _notify_notice_started(case)
     return case
-
-
-def belongs_to_union(user, union: Organization | int) -> bool:
-    """Whether `user` belongs to the grassroots union: its member, or an officer holding a
-    role at the union itself or one of its union groups."""
-    if not getattr(user, "is_authenticated", False):
-        return False
-    union_id = getattr(union, "pk", union)
-    if Member.objects.filter(user=user, organization_id=union_id, deleted_at__isnull=True).exists():
-        return True
-    org = union if isinstance(union, Organization) else Organization.objects.get(pk=union_id)
-    return OrgRole.objects.filter(scope.subtree_q(org, "organization__"), user=user).exists()
 
 
 def object_to_case(*, case: AidCase, text: str, acting_user) -> AidObjection:
