@@ -18,7 +18,7 @@ import datetime
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import F, Q, QuerySet, Window
+from django.db.models import F, Window
 from django.db.models.functions import RowNumber
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -26,25 +26,19 @@ from django.utils.translation import gettext_lazy
 
 from core.audit import record_audit
 from members.actions import require
-from members.models import CURRENT_STATUSES, Member
 from notifications.actions import link_for, notify, notify_on_commit
 from organizations import scope
 from organizations.models import Organization, Role
 
 from ..models import Announcement, AnnouncementChunk, AnnouncementStatus
-from . import (
-    check_active_org,
-    clean_audience,
-    recorded_actor,
-    required_text,
-)
+from ..selectors.announcements import recipients
+from . import check_active_org, clean_audience, recorded_actor, required_text
 
 __all__ = [
     "CHUNK_SIZE",
     "create_announcement",
     "deliver_chunk",
     "publish_announcement",
-    "recipients",
     "resume_stalled_chunks",
     "update_announcement",
 ]
@@ -179,28 +173,6 @@ def update_announcement(
 
 
 # --- Recipients and the fan-out ---------------------------------------------------------------
-
-
-def recipients(announcement: Announcement) -> QuerySet[Member]:
-    """The current members with a login whom the announcement addresses."""
-    qs = Member.objects.filter(
-        scope.subtree_q(announcement.organization, "organization__"),
-        status__in=CURRENT_STATUSES,
-        deleted_at__isnull=True,
-        user__isnull=False,
-        user__is_active=True,
-    )
-    if announcement.audience_levels:
-        qs = qs.filter(organization__level__in=announcement.audience_levels)
-    if announcement.audience_employment_types:
-        qs = qs.filter(employment_type__in=announcement.audience_employment_types)
-    unions = list(announcement.audience_unions.all())
-    if unions:
-        within = Q()
-        for union in unions:
-            within |= scope.subtree_q(union, "organization__")
-        qs = qs.filter(within)
-    return qs
 
 
 def _chunk_starts(announcement: Announcement) -> list[int]:
