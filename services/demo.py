@@ -56,6 +56,7 @@ from .models import (
     StationVisit,
     WishVote,
 )
+from .selectors.voice import due_days
 
 PROVINCE = "浙江省总工会"
 CITY = "杭州市总工会"
@@ -508,7 +509,7 @@ def _seed_concerns(ctx: _Context) -> None:
         },
     )
     raised = ctx.now - datetime.timedelta(days=8)
-    days = voice.due_days(late.origin, late.grade)
+    days = due_days(late.origin, late.grade)
     Concern.objects.filter(pk=late.pk).update(
         created_at=raised, due_at=raised + datetime.timedelta(days=days)
     )
@@ -517,7 +518,7 @@ def _seed_concerns(ctx: _Context) -> None:
     voice.escalate_overdue_concerns(now=first)
     township = ctx.orgs[YUNFAN].parent
     voice.escalate_overdue_concerns(
-        now=first + datetime.timedelta(days=voice.due_days(township, late.grade), hours=2)
+        now=first + datetime.timedelta(days=due_days(township, late.grade), hours=2)
     )
 
     voice.raise_concern(
