@@ -4,6 +4,15 @@ The feature modules beside this one (menu, requests, wishes, activities, aid, vo
 stations, announcements) build on the helpers here. Each action validates, writes in one
 transaction together with its history row, counter adjustments (`organizations.counters`)
 and audit entry, and sends in-app notifications on commit.
+
+An action that nothing calls inside a transaction of its own opens its transaction with
+`durable=True`: wrapped in a caller's transaction by mistake, it fails at once instead of
+committing, and notifying, only when the caller does. The others also run inside a larger
+transaction, so they are not durable: the member's erasure cancels open orders and
+registrations and closes concerns (`services.actions.privacy`), the admin saves a change
+form in one transaction (creating and updating services, activities and their sessions,
+stations, settings, announcements), and the demo seeder (`services.demo`) and the test
+worlds build everything in one transaction each.
 """
 
 from __future__ import annotations

@@ -375,7 +375,7 @@ def cancel_activity(*, activity: Activity, acting_user, reason: str = "") -> Act
     Check-ins already made stay: those members took part.
     """
     reason = (reason or "").strip()[:500]
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         activity = _locked_activity(activity, acting_user)
         if activity.status not in (ActivityStatus.DRAFT, ActivityStatus.PUBLISHED):
             raise ValidationError(
@@ -430,7 +430,7 @@ def cancel_activity(*, activity: Activity, acting_user, reason: str = "") -> Act
 
 def finish_activity(*, activity: Activity, acting_user) -> Activity:
     """Close a published activity once its last session has ended."""
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         activity = _locked_activity(activity, acting_user)
         if activity.status != ActivityStatus.PUBLISHED:
             raise ValidationError(_("Only an activity open for registration can be finished."))
@@ -777,7 +777,7 @@ def check_in_by_code(*, code: str, member: Member) -> Registration:
     if session is None:
         raise ValidationError(_("This check-in code is not valid. Scan the code at the venue."))
     member = require_current_member(member)
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         session = _lock_session(session)
         reg = _check_in(session, member, method="code", acting_user=member.user, by_member=True)
     return reg

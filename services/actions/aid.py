@@ -385,7 +385,7 @@ def reject_case(*, case: AidCase, text: str, acting_user) -> AidCase:
     """The approving union rejects the case, with the reason."""
     _require_approver(acting_user, case)
     text = required_text(text, "text", _("Give the reason for the rejection."), 2000)
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         case = _locked(case)
         _expect(case, AidStatus.VISITED, doing=_("reject it"))
         case.status = AidStatus.REJECTED
@@ -458,7 +458,7 @@ def object_to_case(*, case: AidCase, text: str, acting_user) -> AidObjection:
     if case.member.user_id is not None and case.member.user_id == acting_user.pk:
         raise ValidationError(_("You cannot object to your own case."))
     text = required_text(text, "text", _("Say what you object to."), 2000)
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         case = _locked(case)
         today = timezone.localdate()
         in_notice = case.status in (AidStatus.NOTICE, AidStatus.OBJECTED) and (
@@ -496,7 +496,7 @@ def resolve_objection(
     case = objection.case
     _require_aid(acting_user, case.organization)
     resolution = required_text(resolution, "resolution", _("Explain the decision."), 2000)
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         case = _locked(case)
         objection = AidObjection.objects.select_for_update().get(pk=objection.pk)
         if objection.resolved_at is not None:
@@ -559,7 +559,7 @@ def record_disbursement(
     if method not in DISBURSEMENT_METHODS:
         raise ValidationError({"method": [_("Choose how the aid was paid.")]})
     reference = (reference or "").strip()[:200]
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         case = _locked(case)
         if case.status == AidStatus.OBJECTED:
             raise ValidationError(
@@ -620,7 +620,7 @@ def yearly_review(
     when continued, else the closed one."""
     _require_aid(acting_user, case.organization)
     text = required_text(text, "text", _("Write down what the review found."), 4000)
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         case = _locked(case)
         _expect(case, AidStatus.DISBURSED, doing=_("do the yearly review"))
         case.status = AidStatus.CLOSED

@@ -302,7 +302,7 @@ def resume_stalled_chunks(*, now: datetime.datetime | None = None) -> int:
     """Queue again the chunks handed out longer than the lease ago and still not done (their
     worker died, or their message was lost); returns how many."""
     now = now or timezone.now()
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         ids = list(
             AnnouncementChunk.objects.select_for_update(skip_locked=True)
             .filter(done_at__isnull=True, handed_out_at__lte=now - CHUNK_LEASE)

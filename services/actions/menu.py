@@ -179,9 +179,11 @@ def update_service(*, service: Service, data: dict, audience_unions=None, acting
         return save_service(obj, audience_unions, acting_user, f"{P}service_changed")
 
 
-def _set_service_status(service: Service, acting_user, allowed_from, to: str) -> Service:
+def _set_service_status(
+    service: Service, acting_user, allowed_from, to: str, *, durable: bool = False
+) -> Service:
     require(acting_user, scope.Access.CHANGE, service)
-    with transaction.atomic():
+    with transaction.atomic(durable=durable):
         locked = Service.objects.select_for_update().get(pk=service.pk)
         if locked.status == to:
             raise ValidationError(
@@ -223,5 +225,9 @@ def publish_service(*, service: Service, acting_user) -> Service:
 def close_service(*, service: Service, acting_user) -> Service:
     """Take the service off the menu; open orders are still handled."""
     return _set_service_status(
-        service, acting_user, {PublishStatus.DRAFT, PublishStatus.PUBLISHED}, PublishStatus.CLOSED
+        service,
+        acting_user,
+        {PublishStatus.DRAFT, PublishStatus.PUBLISHED},
+        PublishStatus.CLOSED,
+        durable=True,
     )

@@ -205,7 +205,7 @@ def update_station(*, station: Station, data: Mapping, acting_user) -> Station:
 
 def _set_open(station: Station, acting_user, is_active: bool) -> Station:
     require(acting_user, scope.Access.CHANGE, station)
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         station = Station.objects.select_for_update().get(pk=station.pk)
         if station.is_active == is_active:
             return station

@@ -379,7 +379,7 @@ def grade_concern(*, concern: Concern, grade: str, acting_user) -> Concern:
     """Grade an open concern; its due time is recomputed from when its union received it."""
     if grade not in ConcernGrade.values:
         raise ValidationError({"grade": [_("Choose general, difficult or complex.")]})
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         concern = _locked(concern)
         _require_handler(acting_user, concern)
         if concern.status != ConcernStatus.OPEN:

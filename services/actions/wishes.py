@@ -146,7 +146,7 @@ def withdraw_vote(*, wish: ServiceWish, member: Member, acting_user) -> ServiceW
     """The member takes back their vote for an open wish."""
     require_member_self(acting_user, member)
     member = Member.objects.select_related("organization").get(pk=member.pk)
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         locked = _open_wish_in_chain(wish, member)
         deleted, _rows = WishVote.objects.filter(wish=locked, member=member).delete()
         if not deleted:
@@ -193,7 +193,7 @@ def decline_wish(*, wish: ServiceWish, answer: str, acting_user) -> ServiceWish:
     """Staff of the addressed union (or above) decline a wish, saying why."""
     require(acting_user, scope.Access.HANDLE, wish)
     answer = required_text(answer, "answer", _("Tell the members why the wish is declined."), 2000)
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         locked = _locked_open_wish(wish)
         _close_wish(locked, WishStatus.DECLINED, answer, acting_user)
         record_audit(
