@@ -4,8 +4,9 @@
   on the menu of every member below (`services.selectors.menu.menu_for`), `close_service`
   takes it off.
 - Members order them (`services.actions.requests`) and ask for new ones
-  (`services.actions.wishes`); both keep their counters under this module's prefix,
-  `services.menu.`, whose ground truth is registered here.
+  (`services.actions.wishes`); both keep their counters under the menu's prefix,
+  `services.menu.` (`services.selectors.menu.PREFIX`); their ground truth,
+  `services.selectors.menu.count_menu_counters`, is registered here.
 """
 
 from __future__ import annotations

@@ -5,7 +5,8 @@
 - The handling union's staff accept, start, complete or reject; the member may cancel
   early and rates the result once.
 - Legal-aid and counselling requests carry confidential notes that only the handling
-  staff read: officers at exactly the handling union, and the request's handler.
+  staff read: officers at exactly the handling union, and the request's handler
+  (`services.selectors.menu.can_see_confidential`).
 
 Counters are kept at the member's own union, in the transaction of the change.
 """
