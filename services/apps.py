@@ -18,7 +18,16 @@ class ServicesConfig(AppConfig):
         # Importing the action modules registers their counter sources and notification
         # kinds; each module lists its own.
         from . import demo
-        from .actions import activities, aid, announcements, menu, stations, voice
+        from .actions import (
+            activities,
+            aid,
+            announcements,
+            menu,
+            requests,
+            stations,
+            voice,
+            wishes,
+        )
         from .actions import privacy as privacy_eraser  # noqa: F401 - registers the eraser
         from .schedules import ensure_schedules
         from .selectors import privacy as privacy_sections  # noqa: F401 - and the sections
@@ -30,7 +39,7 @@ class ServicesConfig(AppConfig):
         if "members" not in SEEDERS:
             raise ImproperlyConfigured("List 'members' before 'services' in INSTALLED_APPS.")
         register_seeder("services", demo.seed, demo.reset)
-        for module in (menu, activities, aid, voice, stations, announcements):
+        for module in (menu, requests, wishes, activities, aid, voice, stations, announcements):
             for role, perms in getattr(module, "ROLE_PERMISSIONS", {}).items():
                 register_role_permissions(role, {f"services.{p}" for p in perms})
             for kind, title, body in getattr(module, "NOTIFICATION_KINDS", []):

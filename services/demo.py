@@ -28,6 +28,8 @@ from organizations.actions import grant_role
 from organizations.models import Organization, OrgCounter, Role
 
 from .actions import activities, aid, announcements, menu, stations, voice
+from .actions import requests as request_actions
+from .actions import wishes as wish_actions
 from .models import (
     Activity,
     ActivitySession,
@@ -54,6 +56,7 @@ from .models import (
     StationVisit,
     WishVote,
 )
+from .selectors.voice import due_days
 
 PROVINCE = "浙江省总工会"
 CITY = "杭州市总工会"
@@ -262,7 +265,9 @@ def _create(ctx: _Context, org: str, officer: str, data: dict, publish: bool = T
 
 
 def _order(service: Service, member: Member, note: str = "") -> ServiceRequest:
-    return menu.order_service(service=service, member=member, note=note, acting_user=member.user)
+    return request_actions.order_service(
+        service=service, member=member, note=note, acting_user=member.user
+    )
 
 
 def _seed_menu(ctx: _Context, homes: dict[str, Station]) -> None:
@@ -357,7 +362,7 @@ def _seed_menu(ctx: _Context, homes: dict[str, Station]) -> None:
     ]
     created = []
     for proposer, org, title, category in wishes:
-        wish = menu.propose_wish(
+        wish = wish_actions.propose_wish(
             member=proposer,
             organization=org,
             title=title,
@@ -367,9 +372,9 @@ def _seed_menu(ctx: _Context, homes: dict[str, Station]) -> None:
         )
         voters = [m for m in [ctx.demo_member, *p] if m.pk != proposer.pk]
         for voter in ctx.rng.sample(voters, ctx.rng.randrange(3, 9)):
-            menu.vote_wish(wish=wish, member=voter, acting_user=voter.user)
+            wish_actions.vote_wish(wish=wish, member=voter, acting_user=voter.user)
         created.append(wish)
-    books = menu.answer_wish_with_service(
+    books = wish_actions.answer_wish_with_service(
         wish=created[0],
         data={
             "title": "职工书屋图书借阅",
@@ -386,39 +391,41 @@ def _seed_menu(ctx: _Context, homes: dict[str, Station]) -> None:
 
     # Requests in every state.
     mine = _order(rest, ctx.demo_member, "希望安排在10月份的千岛湖线路。")
-    menu.accept_request(request=mine, acting_user=zj)
+    request_actions.accept_request(request=mine, acting_user=zj)
     done = _order(rest, p[0])
-    menu.start_request(request=done, acting_user=zj)
-    menu.complete_request(
+    request_actions.start_request(request=done, acting_user=zj)
+    request_actions.complete_request(
         request=done, result="已安排千岛湖疗休养基地第3批次，出发前一周另行通知。", acting_user=zj
     )
-    menu.rate_request(request=done, rating=5, comment="安排得很周到。", acting_user=p[0].user)
+    request_actions.rate_request(
+        request=done, rating=5, comment="安排得很周到。", acting_user=p[0].user
+    )
     refused = _order(rest, p[6])
-    menu.reject_request(
+    request_actions.reject_request(
         request=refused, reason="本年度已参加过疗休养，按规定每人每年一次。", acting_user=zj
     )
     case = _order(legal, p[1], "公司拖欠两个月绩效工资，想咨询如何维权。")
-    menu.accept_request(request=case, acting_user=hz)
-    menu.add_confidential_note(
+    request_actions.accept_request(request=case, acting_user=hz)
+    request_actions.add_confidential_note(
         request=case, text="已约定周三下午电话咨询，需准备劳动合同和工资条。", acting_user=hz
     )
-    menu.complete_request(
+    request_actions.complete_request(
         request=case,
         result="律师已提供书面法律意见，建议先与公司协商，协商不成可申请劳动仲裁。",
         acting_user=hz,
     )
-    menu.rate_request(request=case, rating=4, acting_user=p[1].user)
+    request_actions.rate_request(request=case, rating=4, acting_user=p[1].user)
     _order(counselling, p[2], "最近工作压力大，睡眠不好。")
     if ctx.couriers:
         _order(legal, ctx.couriers[0], "送件途中发生交通事故，想了解工伤认定。")
     training_request = _order(training, p[3])
-    menu.accept_request(request=training_request, acting_user=xihu)
+    request_actions.accept_request(request=training_request, acting_user=xihu)
     borrowed = _order(books, p[4], "想借《人类简史》。")
-    menu.accept_request(request=borrowed, acting_user=yunfan_staff)
-    menu.complete_request(
+    request_actions.accept_request(request=borrowed, acting_user=yunfan_staff)
+    request_actions.complete_request(
         request=borrowed, result="图书已备好，请到职工之家前台领取。", acting_user=yunfan_staff
     )
-    menu.rate_request(request=borrowed, rating=5, acting_user=p[4].user)
+    request_actions.rate_request(request=borrowed, rating=5, acting_user=p[4].user)
     _order(books, p[5])
 
 
@@ -502,7 +509,7 @@ def _seed_concerns(ctx: _Context) -> None:
         },
     )
     raised = ctx.now - datetime.timedelta(days=8)
-    days = voice.due_days(late.origin, late.grade)
+    days = due_days(late.origin, late.grade)
     Concern.objects.filter(pk=late.pk).update(
         created_at=raised, due_at=raised + datetime.timedelta(days=days)
     )
@@ -511,7 +518,7 @@ def _seed_concerns(ctx: _Context) -> None:
     voice.escalate_overdue_concerns(now=first)
     township = ctx.orgs[YUNFAN].parent
     voice.escalate_overdue_concerns(
-        now=first + datetime.timedelta(days=voice.due_days(township, late.grade), hours=2)
+        now=first + datetime.timedelta(days=due_days(township, late.grade), hours=2)
     )
 
     voice.raise_concern(

@@ -8,9 +8,9 @@ from core.schedules import ensure_daily_task, ensure_interval_task
 
 
 def ensure_schedules(sender=None, using="default", **kwargs):
-    from .actions import activities, aid, announcements, menu, stations, voice
+    from .actions import activities, aid, announcements, menu, requests, stations, voice, wishes
 
-    for module in (menu, activities, aid, voice, stations, announcements):
+    for module in (menu, requests, wishes, activities, aid, voice, stations, announcements):
         for job in getattr(module, "SCHEDULES", []):
             job = dict(job)
             if "every_minutes" in job:

@@ -23,6 +23,7 @@ from members.cards import card_token
 from members.importing import columns
 from members.models import ApplicationStatus, ImportJob, ImportStatus, JoinApplication, Member
 from services.actions import activities, menu, voice
+from services.actions import requests as request_actions
 from services.models import ConcernStatus, ConcernStepKind, RequestStatus
 from tests.factories import person_data, sheet_row, sheet_xlsx
 from tests.reports.test_dashboard_browser import log_in
@@ -211,7 +212,9 @@ def test_officer_handles_a_service_request_and_answers_a_concern(
         ),
         acting_user=officers.a_admin,
     )
-    order = menu.order_service(service=service, member=member, note="", acting_user=member.user)
+    order = request_actions.order_service(
+        service=service, member=member, note="", acting_user=member.user
+    )
     concern = voice.raise_concern(
         member=member,
         data={"category": "wages", "title": "夜班补贴未发", "text": "十月夜班补贴至今未发放。"},

@@ -34,6 +34,7 @@ from notifications.actions import notify
 from organizations import actions as org_actions
 from organizations.models import Level, Organization
 from services.actions import activities, menu, voice
+from services.actions import requests as request_actions
 from services.models import Activity, Announcement, Service, Station
 from tests.factories import person_data
 
@@ -224,7 +225,9 @@ def grow_history(member, officer, n_each):
             ),
             acting_user=officer,
         )
-        menu.order_service(service=service, member=member, note="", acting_user=member.user)
+        request_actions.order_service(
+            service=service, member=member, note="", acting_user=member.user
+        )
         concern = voice.raise_concern(
             member=member,
             data={"category": "wages", "title": f"诉求{n}", "text": "请工会帮助协调。"},

@@ -1,20 +1,28 @@
 """State changes of member services: one function per use case, called by every surface.
 
-The feature modules beside this one (menu, activities, aid, voice, stations) build on
-the helpers here. Each action validates, writes in one transaction together with its
-history row, counter adjustments (`organizations.counters`) and audit entry, and sends
-in-app notifications on commit.
+The feature modules beside this one (menu, requests, wishes, activities, aid, voice,
+stations, announcements) build on the helpers here. Each action validates, writes in one
+transaction together with its history row, counter adjustments (`organizations.counters`)
+and audit entry, and sends in-app notifications on commit.
+
+An action that nothing calls inside a transaction of its own opens its transaction with
+`durable=True`: wrapped in a caller's transaction by mistake, it fails at once instead of
+committing, and notifying, only when the caller does. The others also run inside a larger
+transaction, so they are not durable: the member's erasure cancels open orders and
+registrations and closes concerns (`services.actions.privacy`), the admin saves a change
+form in one transaction (creating and updating services, activities and their sessions,
+stations, settings, announcements), and the demo seeder (`services.demo`) and the test
+worlds build everything in one transaction each.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils.translation import gettext as _
 
 from members.models import CURRENT_STATUSES, EmploymentType, Member
-from notifications.actions import notify_on_commit  # noqa: F401 - used from here
 from organizations import scope
 from organizations.models import Level, Organization, OrgRole, OrgStatus, Role
 from organizations.selectors import chain
@@ -34,6 +42,21 @@ def union_chain(org: Organization) -> list[Organization]:
 def recorded_actor(user):
     """The acting user to record, or None for the system or an anonymous caller."""
     return user if getattr(user, "is_authenticated", False) else None
+
+
+def is_member_self(user, member: Member) -> bool:
+    """Whether `user` is the member's own login."""
+    return (
+        recorded_actor(user) is not None
+        and member.user_id is not None
+        and member.user_id == user.pk
+    )
+
+
+def require_member_self(user, member: Member) -> None:
+    """PermissionDenied unless `user` is the member's own login."""
+    if not is_member_self(user, member):
+        raise PermissionDenied(_("Only the member themself can do this."))
 
 
 def required_text(value, field: str, message: str, max_length: int) -> str:

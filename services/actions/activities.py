@@ -26,7 +26,6 @@ from operator import itemgetter
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Count
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -35,7 +34,7 @@ from core.audit import record_audit
 from members.actions.permissions import require
 from members.cards import member_for_card_token
 from members.models import Member
-from notifications.actions import link_for, notify
+from notifications.actions import link_for, notify, notify_on_commit
 from organizations import counters, scope
 from organizations.models import Organization, Role
 
@@ -48,11 +47,11 @@ from ..models import (
     RegistrationStatus,
     Station,
 )
+from ..selectors.activities import ATTENDANCE, REGISTRATIONS, count_activity_counters
 from . import (
     check_active_org,
     check_offered_to,
     clean_audience,
-    notify_on_commit,
     require_current_member,
     union_chain,
 )
@@ -75,9 +74,6 @@ __all__ = [
     "token_from_scan",
     "update_activity",
 ]
-
-REGISTRATIONS = "services.activities.registrations"
-ATTENDANCE = "services.activities.attendance"
 
 # Members arrive early; check-in opens this long before a session starts and closes at
 # its end.
@@ -173,21 +169,6 @@ ACTIVITY_FIELDS = (
     "audience_levels",
     "audience_employment_types",
 )
-
-
-# --- Counters ---------------------------------------------------------------------------
-
-
-def count_activity_counters() -> dict[tuple[int, str], int]:
-    """Ground truth of the `services.activities.` counters, counted from the rows."""
-    truth: Counter = Counter()
-    held = Registration.objects.filter(status=RegistrationStatus.REGISTERED).order_by()
-    for org, n in held.values_list("member_union_id").annotate(n=Count("pk")):
-        truth[(org, REGISTRATIONS)] += n
-    came = Registration.objects.filter(checked_in_at__isnull=False).order_by()
-    for org, n in came.values_list("member_union_id").annotate(n=Count("pk")):
-        truth[(org, ATTENDANCE)] += n
-    return dict(truth)
 
 
 counters.register_source("services.activities.", count_activity_counters)
@@ -395,7 +376,7 @@ def cancel_activity(*, activity: Activity, acting_user, reason: str = "") -> Act
     Check-ins already made stay: those members took part.
     """
     reason = (reason or "").strip()[:500]
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         activity = _locked_activity(activity, acting_user)
         if activity.status not in (ActivityStatus.DRAFT, ActivityStatus.PUBLISHED):
             raise ValidationError(
@@ -450,7 +431,7 @@ def cancel_activity(*, activity: Activity, acting_user, reason: str = "") -> Act
 
 def finish_activity(*, activity: Activity, acting_user) -> Activity:
     """Close a published activity once its last session has ended."""
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         activity = _locked_activity(activity, acting_user)
         if activity.status != ActivityStatus.PUBLISHED:
             raise ValidationError(_("Only an activity open for registration can be finished."))
@@ -699,24 +680,6 @@ def cancel_registration(*, registration: Registration, acting_user) -> Registrat
     return reg
 
 
-def waitlist_position(registration: Registration) -> int | None:
-    """1 for the first in line; None unless the registration is on the waiting list."""
-    if registration.status != RegistrationStatus.WAITLISTED:
-        return None
-    ahead = Registration.objects.filter(
-        session_id=registration.session_id,
-        status=RegistrationStatus.WAITLISTED,
-        waitlisted_at__lt=registration.waitlisted_at,
-    ).count()
-    ties = Registration.objects.filter(
-        session_id=registration.session_id,
-        status=RegistrationStatus.WAITLISTED,
-        waitlisted_at=registration.waitlisted_at,
-        pk__lt=registration.pk,
-    ).count()
-    return ahead + ties + 1
-
-
 # --- Check-in ---------------------------------------------------------------------------
 
 # A scanner types what the card's QR code holds: the verification URL .../verify/<token>/.
@@ -815,7 +778,7 @@ def check_in_by_code(*, code: str, member: Member) -> Registration:
     if session is None:
         raise ValidationError(_("This check-in code is not valid. Scan the code at the venue."))
     member = require_current_member(member)
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         session = _lock_session(session)
         reg = _check_in(session, member, method="code", acting_user=member.user, by_member=True)
     return reg

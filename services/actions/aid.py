@@ -18,13 +18,10 @@ whose approval stands), `services.aid.disbursed_count` and `services.aid.disburs
 from __future__ import annotations
 
 import datetime
-from collections import Counter
 from decimal import Decimal, InvalidOperation
 
-from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -32,9 +29,9 @@ from django.utils.translation import gettext_lazy
 from core.audit import record_audit
 from members.actions.permissions import require
 from members.models import Member
-from notifications.actions import link_for, notify
+from notifications.actions import link_for, notify, notify_on_commit
 from organizations import counters, scope
-from organizations.models import LEVEL_RANK, Level, Organization, OrgRole, Role
+from organizations.models import Level, Organization, Role
 
 from ..models import (
     AidCase,
@@ -43,26 +40,20 @@ from ..models import (
     AidStep,
     AidStepKind,
     AidTier,
-    ServiceSettings,
 )
-from . import (
-    notify_on_commit,
-    officers_of,
-    recorded_actor,
-    require_current_member,
-    required_text,
-    union_chain,
+from ..selectors.aid import (
+    approver_for,
+    belongs_to_union,
+    count_aid_counters,
+    notice_days_for,
 )
+from . import officers_of, recorded_actor, require_current_member, required_text
 
 __all__ = [
     "APPLICATION_FIELDS",
     "apply_for_aid",
-    "approval_level_for",
     "approve_case",
-    "approver_for",
     "available_steps",
-    "belongs_to_union",
-    "notice_days_for",
     "object_to_case",
     "open_aid_case",
     "record_disbursement",
@@ -148,17 +139,6 @@ APPLICATION_FIELDS = (
     "amount_requested",
 )
 
-# Cases whose approval stands (closed cases are only reached after the aid was paid).
-APPROVED_STATUSES = frozenset(
-    {
-        AidStatus.APPROVED,
-        AidStatus.NOTICE,
-        AidStatus.OBJECTED,
-        AidStatus.DISBURSED,
-        AidStatus.CLOSED,
-    }
-)
-PAID_STATUSES = frozenset({AidStatus.DISBURSED, AidStatus.CLOSED})
 OPEN_STATUSES = frozenset(set(AidStatus.values) - {AidStatus.REJECTED, AidStatus.CLOSED})
 
 DISBURSEMENT_METHODS = {
@@ -172,71 +152,7 @@ DISBURSEMENT_METHODS = {
 # --- Counters -----------------------------------------------------------------------------
 
 
-def count_aid_counters() -> dict[tuple[int, str], int]:
-    """Ground truth of every `services.aid.` counter, counted from the cases."""
-    truth: Counter = Counter()
-    for case in AidCase.objects.values("organization_id", "status"):
-        org = case["organization_id"]
-        truth[(org, "services.aid.cases")] += 1
-        if case["status"] in APPROVED_STATUSES:
-            truth[(org, "services.aid.approved")] += 1
-        if case["status"] in PAID_STATUSES:
-            truth[(org, "services.aid.disbursed_count")] += 1
-    paid = (
-        AidStep.objects.filter(kind=AidStepKind.DISBURSED)
-        .values_list("case__organization_id")
-        .annotate(total=Sum("amount"))
-    )
-    for org, total in paid:
-        truth[(org, "services.aid.disbursed_fen")] += counters.fen(total or 0)
-    return dict(truth)
-
-
 counters.register_source("services.aid.", count_aid_counters)
-
-
-# --- Configuration: who approves, how long the notice runs -----------------------------
-
-
-def _settings_by_org(chain: list[Organization]) -> dict[int, ServiceSettings]:
-    return {
-        s.organization_id: s
-        for s in ServiceSettings.objects.filter(organization__in=[o.pk for o in chain])
-    }
-
-
-def approval_level_for(union: Organization) -> str:
-    """The level approving cases of `union`: the nearest setting up the chain, else the
-    site default (`settings.SERVICES_AID_APPROVAL_LEVEL`)."""
-    chain = union_chain(union)
-    found = _settings_by_org(chain)
-    for org in reversed(chain):
-        setting = found.get(org.pk)
-        if setting is not None and setting.aid_approval_level in LEVEL_RANK:
-            return setting.aid_approval_level
-    return settings.SERVICES_AID_APPROVAL_LEVEL
-
-
-def approver_for(union: Organization) -> Organization:
-    """The union approving aid for members of `union`: its ancestor at the approval level,
-    or, where the tree has no union at that level, the nearest one above it."""
-    level = approval_level_for(union)
-    rank = LEVEL_RANK.get(level, LEVEL_RANK[Level.COUNTY])
-    # Bottom up: the first union at or above the approval level.
-    for org in reversed(union_chain(union)):
-        if org.rank <= rank:
-            return org
-    raise ValidationError(_("No union above yours can approve hardship aid."))
-
-
-def notice_days_for(union: Organization) -> int:
-    """Days of public notice: the nearest setting up the chain, else the site default."""
-    chain = union_chain(union)
-    found = _settings_by_org(chain)
-    for org in reversed(chain):
-        if org.pk in found:
-            return found[org.pk].aid_notice_days
-    return settings.SERVICES_AID_NOTICE_DAYS
 
 
 # --- Helpers ------------------------------------------------------------------------------
@@ -469,7 +385,7 @@ def reject_case(*, case: AidCase, text: str, acting_user) -> AidCase:
     """The approving union rejects the case, with the reason."""
     _require_approver(acting_user, case)
     text = required_text(text, "text", _("Give the reason for the rejection."), 2000)
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         case = _locked(case)
         _expect(case, AidStatus.VISITED, doing=_("reject it"))
         case.status = AidStatus.REJECTED
@@ -535,18 +451,6 @@ def start_notice(*, case: AidCase, acting_user) -> AidCase:
     return case
 
 
-def belongs_to_union(user, union: Organization | int) -> bool:
-    """Whether `user` belongs to the grassroots union: its member, or an officer holding a
-    role at the union itself or one of its union groups."""
-    if not getattr(user, "is_authenticated", False):
-        return False
-    union_id = getattr(union, "pk", union)
-    if Member.objects.filter(user=user, organization_id=union_id, deleted_at__isnull=True).exists():
-        return True
-    org = union if isinstance(union, Organization) else Organization.objects.get(pk=union_id)
-    return OrgRole.objects.filter(scope.subtree_q(org, "organization__"), user=user).exists()
-
-
 def object_to_case(*, case: AidCase, text: str, acting_user) -> AidObjection:
     """Someone of the same grassroots union objects to a case on public notice."""
     if not belongs_to_union(acting_user, case.organization_id):
@@ -554,7 +458,7 @@ def object_to_case(*, case: AidCase, text: str, acting_user) -> AidObjection:
     if case.member.user_id is not None and case.member.user_id == acting_user.pk:
         raise ValidationError(_("You cannot object to your own case."))
     text = required_text(text, "text", _("Say what you object to."), 2000)
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         case = _locked(case)
         today = timezone.localdate()
         in_notice = case.status in (AidStatus.NOTICE, AidStatus.OBJECTED) and (
@@ -592,7 +496,7 @@ def resolve_objection(
     case = objection.case
     _require_aid(acting_user, case.organization)
     resolution = required_text(resolution, "resolution", _("Explain the decision."), 2000)
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         case = _locked(case)
         objection = AidObjection.objects.select_for_update().get(pk=objection.pk)
         if objection.resolved_at is not None:
@@ -655,7 +559,7 @@ def record_disbursement(
     if method not in DISBURSEMENT_METHODS:
         raise ValidationError({"method": [_("Choose how the aid was paid.")]})
     reference = (reference or "").strip()[:200]
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         case = _locked(case)
         if case.status == AidStatus.OBJECTED:
             raise ValidationError(
@@ -716,7 +620,7 @@ def yearly_review(
     when continued, else the closed one."""
     _require_aid(acting_user, case.organization)
     text = required_text(text, "text", _("Write down what the review found."), 4000)
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         case = _locked(case)
         _expect(case, AidStatus.DISBURSED, doing=_("do the yearly review"))
         case.status = AidStatus.CLOSED

@@ -18,7 +18,7 @@ import datetime
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import F, Q, QuerySet, Window
+from django.db.models import F, Window
 from django.db.models.functions import RowNumber
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -26,26 +26,19 @@ from django.utils.translation import gettext_lazy
 
 from core.audit import record_audit
 from members.actions.permissions import require
-from members.models import CURRENT_STATUSES, Member
-from notifications.actions import link_for, notify
+from notifications.actions import link_for, notify, notify_on_commit
 from organizations import scope
 from organizations.models import Organization, Role
 
 from ..models import Announcement, AnnouncementChunk, AnnouncementStatus
-from . import (
-    check_active_org,
-    clean_audience,
-    notify_on_commit,
-    recorded_actor,
-    required_text,
-)
+from ..selectors.announcements import recipients
+from . import check_active_org, clean_audience, recorded_actor, required_text
 
 __all__ = [
     "CHUNK_SIZE",
     "create_announcement",
     "deliver_chunk",
     "publish_announcement",
-    "recipients",
     "resume_stalled_chunks",
     "update_announcement",
 ]
@@ -182,28 +175,6 @@ def update_announcement(
 # --- Recipients and the fan-out ---------------------------------------------------------------
 
 
-def recipients(announcement: Announcement) -> QuerySet[Member]:
-    """The current members with a login whom the announcement addresses."""
-    qs = Member.objects.filter(
-        scope.subtree_q(announcement.organization, "organization__"),
-        status__in=CURRENT_STATUSES,
-        deleted_at__isnull=True,
-        user__isnull=False,
-        user__is_active=True,
-    )
-    if announcement.audience_levels:
-        qs = qs.filter(organization__level__in=announcement.audience_levels)
-    if announcement.audience_employment_types:
-        qs = qs.filter(employment_type__in=announcement.audience_employment_types)
-    unions = list(announcement.audience_unions.all())
-    if unions:
-        within = Q()
-        for union in unions:
-            within |= scope.subtree_q(union, "organization__")
-        qs = qs.filter(within)
-    return qs
-
-
 def _chunk_starts(announcement: Announcement) -> list[int]:
     """The first user id of every chunk: the 1st, (n+1)th, (2n+1)th… recipient by user id."""
     numbered = recipients(announcement).annotate(
@@ -331,7 +302,7 @@ def resume_stalled_chunks(*, now: datetime.datetime | None = None) -> int:
     """Queue again the chunks handed out longer than the lease ago and still not done (their
     worker died, or their message was lost); returns how many."""
     now = now or timezone.now()
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         ids = list(
             AnnouncementChunk.objects.select_for_update(skip_locked=True)
             .filter(done_at__isnull=True, handed_out_at__lte=now - CHUNK_LEASE)

@@ -47,7 +47,8 @@ from ..models import (
     ServiceWish,
     StationVisit,
 )
-from . import activities, aid, menu, voice
+from . import activities, aid, voice
+from . import requests as request_actions
 
 # The member's parts come before the account's (see `core.privacy`): cancelling notifies.
 ERASER_ORDER = 100
@@ -73,7 +74,7 @@ def erase_services_data(*, subject: Subject, redact: Redactor) -> None:
     now = timezone.now()
 
     for request in ServiceRequest.objects.filter(member=member, status__in=OPEN_REQUEST_STATUSES):
-        menu.cancel_request(request=request, acting_user=None, reason=note)
+        request_actions.cancel_request(request=request, acting_user=None, reason=note)
     ConfidentialNote.objects.filter(request__member=member).delete()
     requests = ServiceRequest.objects.filter(member=member)
     requests.exclude(rating_comment="").update(rating_comment="")

@@ -16,7 +16,7 @@ from decimal import Decimal, InvalidOperation
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Count, F, Sum
+from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -24,18 +24,13 @@ from django.utils.translation import gettext_lazy
 from core.audit import record_audit
 from members.actions.permissions import require
 from members.models import Member
-from notifications.actions import link_for
+from notifications.actions import link_for, notify_on_commit
 from organizations import counters, scope
 from organizations.models import LEVEL_RANK, Level, Organization, Role
 
 from ..models import ServiceSettings, Station, StationKind, StationVisit
-from . import (
-    check_active_org,
-    notify_on_commit,
-    officers_of,
-    require_current_member,
-    union_chain,
-)
+from ..selectors.stations import RATING_SUM, VISITS, count_station_counters, may_rate
+from . import check_active_org, officers_of, require_current_member
 
 __all__ = [
     "clean_settings",
@@ -47,9 +42,6 @@ __all__ = [
     "save_settings",
     "update_station",
 ]
-
-VISITS = "services.stations.visits"
-RATING_SUM = "services.stations.rating_sum"
 
 # A rating this low tells the station's union that something went wrong at the venue.
 LOW_RATING = 2
@@ -83,20 +75,7 @@ ROLE_PERMISSIONS = {
 SCHEDULES: list[dict] = []
 
 
-def _visit_counts() -> dict[tuple[int, str], int]:
-    """Ground truth: each union's members' station visits and the sum of their ratings."""
-    truth: dict[tuple[int, str], int] = {}
-    rows = StationVisit.objects.values("member_union_id").annotate(
-        n=Count("pk"), total=Sum("rating")
-    )
-    for row in rows:
-        org_id = row["member_union_id"]
-        truth[(org_id, VISITS)] = row["n"]
-        truth[(org_id, RATING_SUM)] = row["total"] or 0
-    return truth
-
-
-counters.register_source("services.stations.", _visit_counts)
+counters.register_source("services.stations.", count_station_counters)
 
 
 # --- Stations ------------------------------------------------------------------------------
@@ -226,7 +205,7 @@ def update_station(*, station: Station, data: Mapping, acting_user) -> Station:
 
 def _set_open(station: Station, acting_user, is_active: bool) -> Station:
     require(acting_user, scope.Access.CHANGE, station)
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         station = Station.objects.select_for_update().get(pk=station.pk)
         if station.is_active == is_active:
             return station
@@ -253,11 +232,6 @@ def reopen_station(*, station: Station, acting_user) -> Station:
 
 
 # --- Ratings --------------------------------------------------------------------------------
-
-
-def may_rate(member: Member, station: Station) -> bool:
-    """Whether the station serves the member: it belongs to their union or one above it."""
-    return station.organization_id in {o.pk for o in union_chain(member.organization)}
 
 
 def _station_link(station: Station) -> str:

@@ -15,13 +15,10 @@ from __future__ import annotations
 import datetime
 import secrets
 import zipfile
-from collections import defaultdict
 
-from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
-from django.db.models import Count, Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -29,7 +26,7 @@ from django.utils.translation import gettext_lazy
 from core.audit import record_audit
 from members.actions.permissions import require
 from members.models import Member
-from notifications.actions import link_for
+from notifications.actions import link_for, notify_on_commit
 from organizations import counters, scope
 from organizations.models import Organization, OrgStatus, Role
 
@@ -40,21 +37,27 @@ from ..models import (
     ConcernStatus,
     ConcernStep,
     ConcernStepKind,
-    ServiceSettings,
 )
-from . import (
-    check_active_org,
-    notify_on_commit,
-    officers_of,
-    recorded_actor,
-    require_current_member,
+from ..selectors.voice import (
+    ANSWERED,
+    ESCALATIONS,
+    OPEN,
+    OVERDUE,
+    PREFIX,
+    RAISED,
+    RATING_COUNT,
+    RATING_SUM,
+    RESPONSE_SECONDS,
+    count_voice_counters,
+    due_days,
+    name_for_officers_of,
+    whole_seconds,
 )
+from . import check_active_org, officers_of, recorded_actor, require_current_member
 
 __all__ = [
-    "ANONYMOUS",
     "MAX_ATTACHMENT_BYTES",
     "close_concern",
-    "due_days",
     "escalate_overdue_concerns",
     "grade_concern",
     "hand_over_concern",
@@ -63,18 +66,6 @@ __all__ = [
     "reopen_concern",
     "reply_to_concern",
 ]
-
-PREFIX = "services.voice."
-RAISED = PREFIX + "raised"
-OPEN = PREFIX + "open"
-OVERDUE = PREFIX + "overdue"  # open concerns escalated at least once
-ESCALATIONS = PREFIX + "escalations"
-ANSWERED = PREFIX + "answered"
-RESPONSE_SECONDS = PREFIX + "response_seconds"  # sum of seconds to the first answer
-RATING_SUM = PREFIX + "rating_sum"
-RATING_COUNT = PREFIX + "rating_count"
-
-ANONYMOUS = gettext_lazy("Anonymous worker")
 
 MAX_ATTACHMENT_BYTES = 5 * 1024 * 1024
 
@@ -148,45 +139,7 @@ SCHEDULES = [
 # --- Counters ----------------------------------------------------------------------------
 
 
-def _seconds(start: datetime.datetime, end: datetime.datetime) -> int:
-    return max(int((end - start).total_seconds()), 0)
-
-
-def _ground_truth() -> dict[tuple[int, str], int]:
-    """True values of every voice counter, per member's own union (for check_counters)."""
-    truth: dict[tuple[int, str], int] = defaultdict(int)
-    open_q = Q(status=ConcernStatus.OPEN)
-    rows = Concern.objects.values("origin_id").annotate(
-        raised=Count("pk"),
-        open=Count("pk", filter=open_q),
-        overdue=Count("pk", filter=open_q & Q(escalations__gt=0)),
-        escalations=Sum("escalations"),
-        answered=Count("pk", filter=Q(answered_at__isnull=False)),
-        rating_sum=Sum("rating"),
-        rating_count=Count("rating"),
-    )
-    for row in rows:
-        origin = row["origin_id"]
-        for name in (
-            "raised",
-            "open",
-            "overdue",
-            "escalations",
-            "answered",
-            "rating_sum",
-            "rating_count",
-        ):
-            truth[(origin, PREFIX + name)] = row[name] or 0
-    # Seconds are truncated per concern, exactly as the actions count them.
-    answered = Concern.objects.filter(answered_at__isnull=False).values_list(
-        "origin_id", "created_at", "answered_at"
-    )
-    for origin, created, answered_at in answered.iterator():
-        truth[(origin, RESPONSE_SECONDS)] += _seconds(created, answered_at)
-    return dict(truth)
-
-
-counters.register_source(PREFIX, _ground_truth)
+counters.register_source(PREFIX, count_voice_counters)
 
 
 def _leaves_open(concern: Concern) -> dict[tuple[int, str], int]:
@@ -198,14 +151,6 @@ def _leaves_open(concern: Concern) -> dict[tuple[int, str], int]:
 
 
 # --- Helpers -----------------------------------------------------------------------------
-
-
-def due_days(org: Organization, grade: str) -> int:
-    """Days `org` has to answer a concern of `grade`: its own settings, else the defaults."""
-    own = ServiceSettings.objects.filter(organization=org).first()
-    if own is not None:
-        return getattr(own, f"concern_days_{grade}")
-    return settings.SERVICES_CONCERN_DUE_DAYS[grade]
 
 
 def _due(org: Organization, grade: str, start: datetime.datetime) -> datetime.datetime:
@@ -231,13 +176,6 @@ def _step(concern: Concern, kind: str, at, *, actor=None, text="", from_org=None
         from_organization=from_org,
         to_organization=to_org,
     )
-
-
-def name_for_officers_of(org: Organization, concern: Concern) -> str:
-    """How the member is named to the officers of `org` in a notification."""
-    if concern.hide_name and not scope.reaches_personal_data(org, concern.origin):
-        return str(ANONYMOUS)
-    return concern.member.masked_name
 
 
 def _when(value: datetime.datetime) -> str:
@@ -441,7 +379,7 @@ def grade_concern(*, concern: Concern, grade: str, acting_user) -> Concern:
     """Grade an open concern; its due time is recomputed from when its union received it."""
     if grade not in ConcernGrade.values:
         raise ValidationError({"grade": [_("Choose general, difficult or complex.")]})
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         concern = _locked(concern)
         _require_handler(acting_user, concern)
         if concern.status != ConcernStatus.OPEN:
@@ -489,7 +427,7 @@ def reply_to_concern(*, concern: Concern, text: str, acting_user) -> Concern:
         if concern.answered_at is None:
             concern.answered_at = now
             changes[(concern.origin_id, ANSWERED)] = 1
-            changes[(concern.origin_id, RESPONSE_SECONDS)] = _seconds(concern.created_at, now)
+            changes[(concern.origin_id, RESPONSE_SECONDS)] = whole_seconds(concern.created_at, now)
         concern.status = ConcernStatus.ANSWERED
         concern.save(update_fields=["status", "answered_at"])
         step = _step(

@@ -24,7 +24,9 @@ from core.audit import record_read
 from organizations import scope
 
 from ..actions import menu as actions
+from ..actions import requests as request_actions
 from ..actions import union_chain
+from ..actions import wishes as wish_actions
 from ..forms.menu import (
     SERVICE_FORM_FIELDS,
     DeclineWishForm,
@@ -35,6 +37,7 @@ from ..forms.menu import (
     ServiceFromWishForm,
 )
 from ..models import RequestStatus, Service, ServiceRequest, ServiceWish, Station, WishStatus
+from ..selectors.menu import can_see_confidential, confidential_notes
 
 # --- Services --------------------------------------------------------------------------------
 
@@ -187,14 +190,14 @@ class ServiceRequestAdmin(scope.RecordAdminMixin, admin.ModelAdmin):
                 organization=obj.organization,
             )
         context = {
-            "request_steps": actions.available_steps(request=obj, user=user),
+            "request_steps": request_actions.available_steps(request=obj, user=user),
             "history": obj.steps.select_related("actor"),
             "result_form": ResultForm(),
             "reason_form": ReasonForm(),
             "note_form": NoteForm(),
             "confidential": obj.service.is_confidential,
-            "can_read_notes": actions.can_see_confidential(user, obj),
-            "notes": actions.confidential_notes(request=obj, user=user),
+            "can_read_notes": can_see_confidential(user, obj),
+            "notes": confidential_notes(request=obj, user=user),
         }
         # Contact details only for officers who keep the member's records.
         if scope.can(user, scope.Access.PERSONAL, obj.member):
@@ -226,18 +229,20 @@ class ServiceRequestAdmin(scope.RecordAdminMixin, admin.ModelAdmin):
             return back
         forms = {"complete": ResultForm, "reject": ReasonForm, "note": NoteForm}
         calls = {
-            "accept": lambda d: actions.accept_request(request=obj, acting_user=request.user),
-            "start": lambda d: actions.start_request(request=obj, acting_user=request.user),
-            "complete": lambda d: actions.complete_request(
+            "accept": lambda d: request_actions.accept_request(
+                request=obj, acting_user=request.user
+            ),
+            "start": lambda d: request_actions.start_request(request=obj, acting_user=request.user),
+            "complete": lambda d: request_actions.complete_request(
                 request=obj, result=d["result"], acting_user=request.user
             ),
-            "reject": lambda d: actions.reject_request(
+            "reject": lambda d: request_actions.reject_request(
                 request=obj, reason=d["reason"], acting_user=request.user
             ),
-            "cancel": lambda d: actions.cancel_request(
+            "cancel": lambda d: request_actions.cancel_request(
                 request=obj, reason=request.POST.get("reason", ""), acting_user=request.user
             ),
-            "note": lambda d: actions.add_confidential_note(
+            "note": lambda d: request_actions.add_confidential_note(
                 request=obj, text=d["text"], acting_user=request.user
             ),
         }
@@ -356,7 +361,7 @@ class ServiceWishAdmin(ActionFormAdminMixin, scope.RecordAdminMixin, admin.Model
         wish = self._wish_or_404(request, pk)
 
         def do(cleaned):
-            actions.decline_wish(wish=wish, answer=cleaned["answer"], acting_user=request.user)
+            wish_actions.decline_wish(wish=wish, answer=cleaned["answer"], acting_user=request.user)
             return _("The wish was declined; its voters are told.")
 
         return self._wish_form_view(
@@ -388,7 +393,7 @@ class ServiceWishAdmin(ActionFormAdminMixin, scope.RecordAdminMixin, admin.Model
         )
 
         def do(cleaned):
-            service = actions.answer_wish_with_service(
+            service = wish_actions.answer_wish_with_service(
                 wish=wish,
                 data={f: cleaned.get(f) for f in SERVICE_FORM_FIELDS},
                 organization=cleaned["organization"],

@@ -23,6 +23,8 @@ from organizations import scope
 from organizations.models import Level
 
 from ..actions import menu as actions
+from ..actions import requests as request_actions
+from ..actions import wishes as wish_actions
 from ..models import (
     ConfidentialNote,
     Delivery,
@@ -33,6 +35,7 @@ from ..models import (
     ServiceWish,
     Station,
 )
+from ..selectors.menu import can_see_confidential, confidential_notes
 
 
 class ServiceSerializer(serializers.ModelSerializer):
@@ -271,7 +274,7 @@ class ServiceRequestViewSet(
     def accept(self, request, pk=None):
         """The handling staff accept the order."""
         return self.action_response(
-            actions.accept_request(request=self.get_object(), acting_user=request.user)
+            request_actions.accept_request(request=self.get_object(), acting_user=request.user)
         )
 
     @extend_schema(request=None, responses=ServiceRequestSerializer)
@@ -279,7 +282,7 @@ class ServiceRequestViewSet(
     def start(self, request, pk=None):
         """Work on the order has begun."""
         return self.action_response(
-            actions.start_request(request=self.get_object(), acting_user=request.user)
+            request_actions.start_request(request=self.get_object(), acting_user=request.user)
         )
 
     @extend_schema(request=RequestResultSerializer, responses=ServiceRequestSerializer)
@@ -289,7 +292,9 @@ class ServiceRequestViewSet(
         req = self.get_object()
         data = self.validated_body(RequestResultSerializer)
         return self.action_response(
-            actions.complete_request(request=req, result=data["result"], acting_user=request.user)
+            request_actions.complete_request(
+                request=req, result=data["result"], acting_user=request.user
+            )
         )
 
     @extend_schema(request=RequestReasonSerializer, responses=ServiceRequestSerializer)
@@ -299,7 +304,9 @@ class ServiceRequestViewSet(
         req = self.get_object()
         data = self.validated_body(RequestReasonSerializer)
         return self.action_response(
-            actions.reject_request(request=req, reason=data["reason"], acting_user=request.user)
+            request_actions.reject_request(
+                request=req, reason=data["reason"], acting_user=request.user
+            )
         )
 
     @extend_schema(request=RequestCancelSerializer, responses=ServiceRequestSerializer)
@@ -309,7 +316,9 @@ class ServiceRequestViewSet(
         req = self.get_object()
         data = self.validated_body(RequestCancelSerializer)
         return self.action_response(
-            actions.cancel_request(request=req, reason=data["reason"], acting_user=request.user)
+            request_actions.cancel_request(
+                request=req, reason=data["reason"], acting_user=request.user
+            )
         )
 
     @extend_schema(methods=["GET"], responses=ConfidentialNoteSerializer(many=True))
@@ -323,7 +332,7 @@ class ServiceRequestViewSet(
     def notes(self, request, pk=None):
         """Confidential notes of a legal-aid or counselling request: handling staff only."""
         req = self.get_object()
-        allowed = actions.can_see_confidential(request.user, req)
+        allowed = can_see_confidential(request.user, req)
         if request.method == "GET" or not allowed:
             record_read(
                 actor=request.user,
@@ -336,11 +345,11 @@ class ServiceRequestViewSet(
             raise NotFound()
         if request.method == "POST":
             data = self.validated_body(ConfidentialNoteSerializer)
-            note = actions.add_confidential_note(
+            note = request_actions.add_confidential_note(
                 request=req, text=data["text"], acting_user=request.user
             )
             return Response(ConfidentialNoteSerializer(note).data, status=status.HTTP_201_CREATED)
-        notes = actions.confidential_notes(request=req, user=request.user)
+        notes = confidential_notes(request=req, user=request.user)
         return Response(ConfidentialNoteSerializer(notes, many=True).data)
 
 
@@ -402,7 +411,7 @@ class ServiceWishViewSet(
         """Decline the wish; its proposer and voters are told why."""
         wish = self.get_object()
         data = self.validated_body(WishDeclineSerializer)
-        wish = actions.decline_wish(wish=wish, answer=data["answer"], acting_user=request.user)
+        wish = wish_actions.decline_wish(wish=wish, answer=data["answer"], acting_user=request.user)
         return self.action_response(wish)
 
     @extend_schema(request=WishAnswerSerializer, responses={201: ServiceSerializer})
@@ -422,7 +431,7 @@ class ServiceWishViewSet(
             if organization is None:
                 raise ValidationError({"organization": [_("No such union of yours.")]})
         data, unions = _action_args(body, request.user)
-        service = actions.answer_wish_with_service(
+        service = wish_actions.answer_wish_with_service(
             wish=wish,
             data=data,
             audience_unions=unions or [],

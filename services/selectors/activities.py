@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from django.db.models import Prefetch, QuerySet
+from collections import Counter
+
+from django.db.models import Count, Prefetch, QuerySet
 from django.utils import timezone
 
 from members.models import Member
@@ -10,6 +12,10 @@ from organizations import scope
 
 from ..actions import audience_allows, union_chain
 from ..models import Activity, ActivitySession, ActivityStatus, Registration, RegistrationStatus
+
+# Counters at the member's own union: places held (status registered), and check-ins.
+REGISTRATIONS = "services.activities.registrations"
+ATTENDANCE = "services.activities.attendance"
 
 
 def upcoming_sessions() -> QuerySet[ActivitySession]:
@@ -61,6 +67,27 @@ def member_registrations(member: Member) -> QuerySet[Registration]:
     )
 
 
+def live_registrations(member: Member, activity: Activity) -> QuerySet[Registration]:
+    """The member's registrations for the sessions of `activity` that are not cancelled."""
+    return Registration.objects.filter(member=member, session__activity=activity).exclude(
+        status=RegistrationStatus.CANCELLED
+    )
+
+
+def registration_for(member: Member, session: ActivitySession) -> Registration | None:
+    """The member's registration for the session, unless it was cancelled."""
+    return (
+        Registration.objects.filter(session=session, member=member)
+        .exclude(status=RegistrationStatus.CANCELLED)
+        .first()
+    )
+
+
+def own_registrations(member: Member) -> QuerySet[Registration]:
+    """The member's own registrations with their session, to look one up."""
+    return Registration.objects.filter(member=member).select_related("session", "member")
+
+
 def waitlist_positions(registrations) -> dict[int, int]:
     """{registration id: position in line (1 = next)} for the waitlisted ones, one query."""
     waiting = [r for r in registrations if r.status == RegistrationStatus.WAITLISTED]
@@ -78,6 +105,24 @@ def waitlist_positions(registrations) -> dict[int, int]:
         counts[session_id] = counts.get(session_id, 0) + 1
         positions[pk] = counts[session_id]
     return {r.pk: positions[r.pk] for r in waiting if r.pk in positions}
+
+
+def waitlist_position(registration: Registration) -> int | None:
+    """1 for the first in line; None unless the registration is on the waiting list."""
+    if registration.status != RegistrationStatus.WAITLISTED:
+        return None
+    ahead = Registration.objects.filter(
+        session_id=registration.session_id,
+        status=RegistrationStatus.WAITLISTED,
+        waitlisted_at__lt=registration.waitlisted_at,
+    ).count()
+    ties = Registration.objects.filter(
+        session_id=registration.session_id,
+        status=RegistrationStatus.WAITLISTED,
+        waitlisted_at=registration.waitlisted_at,
+        pk__lt=registration.pk,
+    ).count()
+    return ahead + ties + 1
 
 
 def attendees(session: ActivitySession, user) -> list[dict]:
@@ -100,3 +145,15 @@ def attendees(session: ActivitySession, user) -> list[dict]:
             }
         )
     return rows
+
+
+def count_activity_counters() -> dict[tuple[int, str], int]:
+    """Ground truth of the `services.activities.` counters, counted from the rows."""
+    truth: Counter = Counter()
+    held = Registration.objects.filter(status=RegistrationStatus.REGISTERED).order_by()
+    for org, n in held.values_list("member_union_id").annotate(n=Count("pk")):
+        truth[(org, REGISTRATIONS)] += n
+    came = Registration.objects.filter(checked_in_at__isnull=False).order_by()
+    for org, n in came.values_list("member_union_id").annotate(n=Count("pk")):
+        truth[(org, ATTENDANCE)] += n
+    return dict(truth)

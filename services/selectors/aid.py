@@ -5,20 +5,34 @@ from __future__ import annotations
 
 from collections import Counter
 
-from django.core.exceptions import PermissionDenied
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count, QuerySet, Sum
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from members.models import Member
-from organizations import scope
-from organizations.models import Level, Organization, OrgCounter, OrgRole
+from organizations import counters, scope
+from organizations.models import LEVEL_RANK, Level, Organization, OrgCounter, OrgRole
 
-from ..actions import suppressed
-from ..models import AidCase, AidStatus, AidStepKind, AidTier
+from ..actions import suppressed, union_chain
+from ..models import AidCase, AidStatus, AidStep, AidStepKind, AidTier, ServiceSettings
 
 # Steps a member sees on their own case, by name only: the records behind them (visit
 # notes, objections) are the officers'. The rejection's reason is told to the member.
 MEMBER_STEP_TEXT = frozenset({AidStepKind.REJECTED})
+
+# Cases whose approval stands (closed cases are only reached after the aid was paid).
+APPROVED_STATUSES = frozenset(
+    {
+        AidStatus.APPROVED,
+        AidStatus.NOTICE,
+        AidStatus.OBJECTED,
+        AidStatus.DISBURSED,
+        AidStatus.CLOSED,
+    }
+)
+PAID_STATUSES = frozenset({AidStatus.DISBURSED, AidStatus.CLOSED})
 
 COUNTER_KEYS = (
     "services.aid.cases",
@@ -109,3 +123,82 @@ def cases_of(member: Member) -> QuerySet[AidCase]:
         .prefetch_related("steps")
         .order_by("-year", "-created_at")
     )
+
+
+# --- Configuration: who approves, how long the notice runs -----------------------------
+
+
+def _settings_by_org(chain: list[Organization]) -> dict[int, ServiceSettings]:
+    return {
+        s.organization_id: s
+        for s in ServiceSettings.objects.filter(organization__in=[o.pk for o in chain])
+    }
+
+
+def approval_level_for(union: Organization) -> str:
+    """The level approving cases of `union`: the nearest setting up the chain, else the
+    site default (`settings.SERVICES_AID_APPROVAL_LEVEL`)."""
+    chain = union_chain(union)
+    found = _settings_by_org(chain)
+    for org in reversed(chain):
+        setting = found.get(org.pk)
+        if setting is not None and setting.aid_approval_level in LEVEL_RANK:
+            return setting.aid_approval_level
+    return settings.SERVICES_AID_APPROVAL_LEVEL
+
+
+def approver_for(union: Organization) -> Organization:
+    """The union approving aid for members of `union`: its ancestor at the approval level,
+    or, where the tree has no union at that level, the nearest one above it."""
+    level = approval_level_for(union)
+    rank = LEVEL_RANK.get(level, LEVEL_RANK[Level.COUNTY])
+    # Bottom up: the first union at or above the approval level.
+    for org in reversed(union_chain(union)):
+        if org.rank <= rank:
+            return org
+    raise ValidationError(_("No union above yours can approve hardship aid."))
+
+
+def notice_days_for(union: Organization) -> int:
+    """Days of public notice: the nearest setting up the chain, else the site default."""
+    chain = union_chain(union)
+    found = _settings_by_org(chain)
+    for org in reversed(chain):
+        if org.pk in found:
+            return found[org.pk].aid_notice_days
+    return settings.SERVICES_AID_NOTICE_DAYS
+
+
+def belongs_to_union(user, union: Organization | int) -> bool:
+    """Whether `user` belongs to the grassroots union: its member, or an officer holding a
+    role at the union itself or one of its union groups."""
+    if not getattr(user, "is_authenticated", False):
+        return False
+    union_id = getattr(union, "pk", union)
+    if Member.objects.filter(user=user, organization_id=union_id, deleted_at__isnull=True).exists():
+        return True
+    org = union if isinstance(union, Organization) else Organization.objects.get(pk=union_id)
+    return OrgRole.objects.filter(scope.subtree_q(org, "organization__"), user=user).exists()
+
+
+# --- Counters -----------------------------------------------------------------------------
+
+
+def count_aid_counters() -> dict[tuple[int, str], int]:
+    """Ground truth of every `services.aid.` counter, counted from the cases."""
+    truth: Counter = Counter()
+    for case in AidCase.objects.values("organization_id", "status"):
+        org = case["organization_id"]
+        truth[(org, "services.aid.cases")] += 1
+        if case["status"] in APPROVED_STATUSES:
+            truth[(org, "services.aid.approved")] += 1
+        if case["status"] in PAID_STATUSES:
+            truth[(org, "services.aid.disbursed_count")] += 1
+    paid = (
+        AidStep.objects.filter(kind=AidStepKind.DISBURSED)
+        .values_list("case__organization_id")
+        .annotate(total=Sum("amount"))
+    )
+    for org, total in paid:
+        truth[(org, "services.aid.disbursed_fen")] += counters.fen(total or 0)
+    return dict(truth)

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 
-from django.db.models import Case, Exists, OuterRef, Q, QuerySet, Value, When
+from django.db.models import Case, Count, Exists, OuterRef, Q, QuerySet, Sum, Value, When
 from django.utils import timezone
 
 from members.models import Member
 from organizations import scope
+from organizations.models import OrgRole, Role
 
-from ..actions import audience_allows, union_chain
+from ..actions import audience_allows, recorded_actor, union_chain
 from ..models import (
+    ConfidentialNote,
     PublishStatus,
+    RequestStatus,
     Service,
     ServiceCategory,
     ServiceRequest,
@@ -20,6 +23,9 @@ from ..models import (
     WishStatus,
     WishVote,
 )
+
+# The menu's counters, notification kinds and audit actions all start with this.
+PREFIX = "services.menu."
 
 
 def _published_now():
@@ -82,3 +88,84 @@ def ranked_wishes(user, status: str | None = None) -> QuerySet[ServiceWish]:
     if status:
         qs = qs.filter(status=status)
     return qs.select_related("organization").order_by("-votes", "-created_at", "-pk")
+
+
+def open_request(member: Member, service: Service) -> ServiceRequest | None:
+    """The member's order of `service` that is still open, if any."""
+    return (
+        ServiceRequest.objects.filter(service=service, member=member)
+        .filter(status__in=["submitted", "accepted", "in_progress"])
+        .first()
+    )
+
+
+def own_requests(member: Member) -> QuerySet[ServiceRequest]:
+    """The member's own requests with their service, to look one up."""
+    return ServiceRequest.objects.filter(member=member).select_related("service", "member")
+
+
+def wishes_of_chain(member: Member) -> QuerySet[ServiceWish]:
+    """Wishes addressed to the member's union or a union above it."""
+    chain_ids = [o.pk for o in union_chain(member.organization)]
+    return ServiceWish.objects.filter(organization_id__in=chain_ids)
+
+
+# --- Confidential notes ----------------------------------------------------------------------
+
+
+def _officer_here(user, org_id: int) -> bool:
+    """Whether the user holds an admin or staff grant at exactly this organization."""
+    if recorded_actor(user) is None:
+        return False
+    return OrgRole.objects.filter(
+        user=user, organization_id=org_id, role__in=[Role.ADMIN, Role.STAFF]
+    ).exists()
+
+
+def can_see_confidential(user, req: ServiceRequest) -> bool:
+    """Whether `user` may read and write the confidential notes of the request: officers
+    at exactly the handling union and the request's handler; nobody above, not even the
+    platform operators, and never the member's own union when it does not handle it."""
+    if recorded_actor(user) is None:
+        return False
+    return req.handler_id == user.pk or _officer_here(user, req.organization_id)
+
+
+def confidential_notes(*, request: ServiceRequest, user):
+    """The request's confidential notes if the user may read them, otherwise none."""
+    if not can_see_confidential(user, request):
+        return ConfidentialNote.objects.none()
+    return request.confidential_notes.select_related("author")
+
+
+# --- Counters --------------------------------------------------------------------------------
+
+
+def count_menu_counters() -> dict[tuple[int, str], int]:
+    """Ground truth of every `services.menu.` counter, from the rows."""
+    truth: Counter = Counter()
+    requests = ServiceRequest.objects.values_list(
+        "member_union_id", "status", "service__category"
+    ).annotate(n=Count("pk"))
+    for union_id, status, category, n in requests:
+        truth[(union_id, f"{PREFIX}requests")] += n
+        truth[(union_id, f"{PREFIX}category.{category}")] += n
+        if status in (RequestStatus.COMPLETED, RequestStatus.REJECTED, RequestStatus.CANCELLED):
+            truth[(union_id, f"{PREFIX}{status}")] += n
+    rated = (
+        ServiceRequest.objects.filter(rating__isnull=False)
+        .values_list("member_union_id")
+        .annotate(total=Sum("rating"), n=Count("pk"))
+    )
+    for union_id, total, n in rated:
+        truth[(union_id, f"{PREFIX}rating_sum")] += total
+        truth[(union_id, f"{PREFIX}rating_count")] += n
+    for org_id, n in (
+        ServiceWish.objects.filter(status=WishStatus.OPEN)
+        .values_list("organization_id")
+        .annotate(n=Count("pk"))
+    ):
+        truth[(org_id, f"{PREFIX}wishes_open")] += n
+    for org_id, n in WishVote.objects.values_list("wish__organization_id").annotate(n=Count("pk")):
+        truth[(org_id, f"{PREFIX}wish_votes")] += n
+    return dict(truth)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models import Count, Exists, OuterRef, QuerySet, Sum
 from django.utils import timezone
 
 from members.models import Member
@@ -23,6 +23,10 @@ from ..models import (
 )
 
 EARTH_RADIUS_KM = 6371.0
+
+# Counters at the member's own union: their visits, and the sum of their ratings.
+VISITS = "services.stations.visits"
+RATING_SUM = "services.stations.rating_sum"
 
 
 def active_stations() -> QuerySet[Station]:
@@ -108,3 +112,26 @@ def recent_comments(station: Station, limit: int = 10) -> QuerySet[StationVisit]
         .select_related("member")
         .order_by("-created_at", "-pk")[:limit]
     )
+
+
+def may_rate(member: Member, station: Station) -> bool:
+    """Whether the station serves the member: it belongs to their union or one above it."""
+    return station.organization_id in {o.pk for o in union_chain(member.organization)}
+
+
+def visits_of(member: Member, station: Station) -> QuerySet[StationVisit]:
+    """The member's latest visits to the station, newest first."""
+    return StationVisit.objects.filter(station=station, member=member).order_by("-visited_on")[:5]
+
+
+def count_station_counters() -> dict[tuple[int, str], int]:
+    """Ground truth: each union's members' station visits and the sum of their ratings."""
+    truth: dict[tuple[int, str], int] = {}
+    rows = StationVisit.objects.values("member_union_id").annotate(
+        n=Count("pk"), total=Sum("rating")
+    )
+    for row in rows:
+        org_id = row["member_union_id"]
+        truth[(org_id, VISITS)] = row["n"]
+        truth[(org_id, RATING_SUM)] = row["total"] or 0
+    return truth

@@ -1,4 +1,5 @@
-"""Read-only queries of the worker voice: scoped concern lists and how a member is named.
+"""Read-only queries of the worker voice: scoped concern lists, how a member is named, the
+days a union has to answer, and the ground truth of the voice counters.
 
 Names follow DESIGN.md: officers with personal-data access to the member's own union see
 the name; everyone else sees the masked name, or "Anonymous worker" when the member asked
@@ -7,12 +8,31 @@ to hide it above their own union.
 
 from __future__ import annotations
 
-from django.db.models import QuerySet
+import datetime
+from collections import defaultdict
+
+from django.conf import settings
+from django.db.models import Count, Q, QuerySet, Sum
+from django.utils.translation import gettext_lazy
 
 from organizations import scope
+from organizations.models import Organization
 
-from ..actions.voice import ANONYMOUS
-from ..models import Concern, ConcernStep
+from ..models import Concern, ConcernStatus, ConcernStep, ServiceSettings
+
+# Counters, kept at the member's own union (`Concern.origin`).
+PREFIX = "services.voice."
+RAISED = PREFIX + "raised"
+OPEN = PREFIX + "open"
+OVERDUE = PREFIX + "overdue"  # open concerns escalated at least once
+ESCALATIONS = PREFIX + "escalations"
+ANSWERED = PREFIX + "answered"
+RESPONSE_SECONDS = PREFIX + "response_seconds"  # sum of seconds to the first answer
+RATING_SUM = PREFIX + "rating_sum"
+RATING_COUNT = PREFIX + "rating_count"
+
+# How a member who hides their name is shown.
+ANONYMOUS = gettext_lazy("Anonymous worker")
 
 
 def concerns_for_staff(user, access: scope.Access = scope.Access.HANDLE) -> QuerySet[Concern]:
@@ -41,3 +61,60 @@ def member_label(concern: Concern, user) -> str:
     if concern.hide_name:
         return str(ANONYMOUS)
     return concern.member.masked_name
+
+
+def name_for_officers_of(org: Organization, concern: Concern) -> str:
+    """How the member is named to the officers of `org` in a notification."""
+    if concern.hide_name and not scope.reaches_personal_data(org, concern.origin):
+        return str(ANONYMOUS)
+    return concern.member.masked_name
+
+
+def due_days(org: Organization, grade: str) -> int:
+    """Days `org` has to answer a concern of `grade`: its own settings, else the defaults."""
+    own = ServiceSettings.objects.filter(organization=org).first()
+    if own is not None:
+        return getattr(own, f"concern_days_{grade}")
+    return settings.SERVICES_CONCERN_DUE_DAYS[grade]
+
+
+# --- Counters ----------------------------------------------------------------------------
+
+
+def whole_seconds(start: datetime.datetime, end: datetime.datetime) -> int:
+    """Whole seconds from `start` to `end`, never negative."""
+    return max(int((end - start).total_seconds()), 0)
+
+
+def count_voice_counters() -> dict[tuple[int, str], int]:
+    """True values of every voice counter, per member's own union (for check_counters)."""
+    truth: dict[tuple[int, str], int] = defaultdict(int)
+    open_q = Q(status=ConcernStatus.OPEN)
+    rows = Concern.objects.values("origin_id").annotate(
+        raised=Count("pk"),
+        open=Count("pk", filter=open_q),
+        overdue=Count("pk", filter=open_q & Q(escalations__gt=0)),
+        escalations=Sum("escalations"),
+        answered=Count("pk", filter=Q(answered_at__isnull=False)),
+        rating_sum=Sum("rating"),
+        rating_count=Count("rating"),
+    )
+    for row in rows:
+        origin = row["origin_id"]
+        for name in (
+            "raised",
+            "open",
+            "overdue",
+            "escalations",
+            "answered",
+            "rating_sum",
+            "rating_count",
+        ):
+            truth[(origin, PREFIX + name)] = row[name] or 0
+    # Seconds are truncated per concern, exactly as the actions count them.
+    answered = Concern.objects.filter(answered_at__isnull=False).values_list(
+        "origin_id", "created_at", "answered_at"
+    )
+    for origin, created, answered_at in answered.iterator():
+        truth[(origin, RESPONSE_SECONDS)] += whole_seconds(created, answered_at)
+    return dict(truth)

@@ -80,12 +80,7 @@ def activity_detail(request, pk: int):
     if activity is None:
         raise Http404(_("Not found."))
     now = timezone.now()
-    mine = {
-        r.session_id: r
-        for r in Registration.objects.filter(member=member, session__activity=activity).exclude(
-            status=RegistrationStatus.CANCELLED
-        )
-    }
+    mine = {r.session_id: r for r in selectors.live_registrations(member, activity)}
     positions = selectors.waitlist_positions(mine.values())
     closed = activity.status != ActivityStatus.PUBLISHED or (
         activity.registration_closes_at is not None and activity.registration_closes_at <= now
@@ -186,11 +181,7 @@ def checkin(request, code: str):
         ActivitySession.objects.select_related("activity__organization", "activity__station"),
         checkin_code=code,
     )
-    reg = (
-        Registration.objects.filter(session=session, member=member)
-        .exclude(status=RegistrationStatus.CANCELLED)
-        .first()
-    )
+    reg = selectors.registration_for(member, session)
     # An activity neither offered to the member nor registered for does not exist for them.
     if reg is None and selectors.offered_activity(member, session.activity_id) is None:
         raise Http404(_("Not found."))

@@ -21,10 +21,12 @@ from members.models import CURRENT_STATUSES, Member
 from members.selectors.people import member_of
 from organizations import scope
 
-from ..actions import menu as actions
+from ..actions import requests as request_actions
 from ..actions import union_chain
+from ..actions import wishes as wish_actions
 from ..forms.menu import CancelForm, OrderForm, RateForm, WishForm
 from ..models import ServiceRequest, ServiceWish
+from ..selectors import menu as selectors
 from ..selectors.menu import menu_by_category, menu_for, requests_of, wishes_for_member
 
 
@@ -87,7 +89,7 @@ def service_detail(request, pk: int):
     form = OrderForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            actions.order_service(
+            request_actions.order_service(
                 service=service,
                 member=member,
                 note=form.cleaned_data["note"],
@@ -102,11 +104,7 @@ def service_detail(request, pk: int):
                 request, _("Your order was sent. You will be told when the union answers.")
             )
             return redirect("services-my-requests")
-    open_request = (
-        ServiceRequest.objects.filter(service=service, member=member)
-        .filter(status__in=["submitted", "accepted", "in_progress"])
-        .first()
-    )
+    open_request = selectors.open_request(member, service)
     return render(
         request,
         "services/menu_detail.html",
@@ -121,7 +119,7 @@ def my_requests(request):
     if member is None:
         return _no_member_page(request, None)
     rows = [
-        {"request": req, "steps": actions.available_steps(request=req, user=request.user)}
+        {"request": req, "steps": request_actions.available_steps(request=req, user=request.user)}
         for req in requests_of(member)
     ]
     return render(
@@ -145,7 +143,7 @@ def request_cancel(request, pk: int):
     form = CancelForm(request.POST)
     reason = form.cleaned_data["reason"] if form.is_valid() else ""
     try:
-        actions.cancel_request(request=req, reason=reason, acting_user=request.user)
+        request_actions.cancel_request(request=req, reason=reason, acting_user=request.user)
     except (ValidationError, PermissionDenied) as error:
         _flash_errors(request, error)
     else:
@@ -162,7 +160,7 @@ def request_rate(request, pk: int):
         messages.error(request, _("Choose a rating from 1 to 5."))
         return redirect("services-my-requests")
     try:
-        actions.rate_request(
+        request_actions.rate_request(
             request=req,
             rating=form.cleaned_data["rating"],
             comment=form.cleaned_data["comment"],
@@ -185,7 +183,7 @@ def wishes(request):
     form = WishForm(request.POST or None, unions=unions)
     if request.method == "POST" and form.is_valid():
         try:
-            actions.propose_wish(
+            wish_actions.propose_wish(
                 member=member,
                 organization=form.cleaned_data["organization"],
                 title=form.cleaned_data["title"],
@@ -208,8 +206,7 @@ def wishes(request):
 
 
 def _wish_in_chain(member: Member, pk: int) -> ServiceWish:
-    chain_ids = [o.pk for o in union_chain(member.organization)]
-    return get_object_or_404(ServiceWish.objects.filter(organization_id__in=chain_ids), pk=pk)
+    return get_object_or_404(selectors.wishes_of_chain(member), pk=pk)
 
 
 @login_required
@@ -219,7 +216,7 @@ def wish_vote(request, pk: int, withdraw: bool = False):
     if page is not None:
         return page
     wish = _wish_in_chain(member, pk)
-    action = actions.withdraw_vote if withdraw else actions.vote_wish
+    action = wish_actions.withdraw_vote if withdraw else wish_actions.vote_wish
     try:
         action(wish=wish, member=member, acting_user=request.user)
     except (ValidationError, PermissionDenied) as error:

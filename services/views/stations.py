@@ -23,7 +23,7 @@ from organizations.models import Organization, OrgStatus
 
 from ..actions import stations as actions
 from ..forms.stations import RateVisitForm
-from ..models import Station, StationVisit
+from ..models import Station
 from ..selectors import stations as selectors
 
 # How far (in degrees, about 55 km) to look for other stations near one.
@@ -65,7 +65,7 @@ def station_list(request):
 def _detail(request, station: Station, form: RateVisitForm | None = None, status: int = 200):
     member = member_of(request.user) if request.user.is_authenticated else None
     current = member is not None and member.status in CURRENT_STATUSES
-    serves_member = current and actions.may_rate(member, station)
+    serves_member = current and selectors.may_rate(member, station)
     can_rate = serves_member and station.is_active
     activities = list(selectors.upcoming_activities(station))
     starts = selectors.next_session_starts(activities)
@@ -78,11 +78,7 @@ def _detail(request, station: Station, form: RateVisitForm | None = None, status
         "can_rate": can_rate,
         "serves_member": serves_member,
         "form": form if form is not None else (RateVisitForm() if can_rate else None),
-        "my_visits": (
-            StationVisit.objects.filter(station=station, member=member).order_by("-visited_on")[:5]
-            if member is not None
-            else []
-        ),
+        "my_visits": selectors.visits_of(member, station) if member is not None else [],
         "nearby": [],
     }
     if station.latitude is not None and station.longitude is not None:

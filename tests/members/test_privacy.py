@@ -44,6 +44,8 @@ from members.selectors import dues as dues_selectors
 from notifications.models import Notification, Preference, RecipientSettings
 from organizations import counters
 from services.actions import activities, aid, menu, stations, voice
+from services.actions import requests as request_actions
+from services.actions import wishes as wish_actions
 from services.models import (
     AidCase,
     AidStatus,
@@ -198,37 +200,41 @@ def person(tree, officers, aiders, django_capture_on_commit_callbacks):
         )
 
         checkup = offer(tree.union_a, officers.a_admin, "年度体检")
-        done = menu.order_service(
+        done = request_actions.order_service(
             service=checkup, member=member, note=f"我是{NAME}，电话{raw['phone']}", acting_user=user
         )
-        menu.accept_request(request=done, acting_user=officers.a_admin)
-        menu.start_request(request=done, acting_user=officers.a_admin)
-        menu.complete_request(
+        request_actions.accept_request(request=done, acting_user=officers.a_admin)
+        request_actions.start_request(request=done, acting_user=officers.a_admin)
+        request_actions.complete_request(
             request=done, result=f"已为{NAME}安排体检。", acting_user=officers.a_admin
         )
-        menu.rate_request(request=done, rating=5, comment=f"{NAME}很满意", acting_user=user)
+        request_actions.rate_request(
+            request=done, rating=5, comment=f"{NAME}很满意", acting_user=user
+        )
         legal = offer(tree.union_a, officers.a_admin, "法律援助", category=ServiceCategory.LEGAL)
-        legal_request = menu.order_service(
+        legal_request = request_actions.order_service(
             service=legal, member=member, note="工资被拖欠", acting_user=user
         )
-        menu.add_confidential_note(
+        request_actions.add_confidential_note(
             request=legal_request, text=f"{CONFIDENTIAL}：{NAME}", acting_user=officers.a_admin
         )
         training = offer(tree.union_a, officers.a_admin, "电工培训", capacity=5)
-        open_request = menu.order_service(service=training, member=member, acting_user=user)
+        open_request = request_actions.order_service(
+            service=training, member=member, acting_user=user
+        )
 
-        wish = menu.propose_wish(
+        wish = wish_actions.propose_wish(
             member=member,
             organization=tree.union_a,
             title="周末开放健身房",
             description=f"{NAME}提议，联系电话{raw['phone']}",
             acting_user=user,
         )
-        menu.vote_wish(wish=wish, member=other, acting_user=other.user)
-        others_wish = menu.propose_wish(
+        wish_actions.vote_wish(wish=wish, member=other, acting_user=other.user)
+        others_wish = wish_actions.propose_wish(
             member=other, organization=tree.union_a, title="开设书法班", acting_user=other.user
         )
-        menu.vote_wish(wish=others_wish, member=member, acting_user=user)
+        wish_actions.vote_wish(wish=others_wish, member=member, acting_user=user)
 
         session = an_activity(tree.union_a, officers.a_admin, capacity=1)
         activities.register(session=session, member=member, acting_user=user)

@@ -66,6 +66,7 @@ from organizations import actions as org_actions
 from organizations import counters, rollups, scope
 from organizations.models import CounterDelta, Level, Organization, OrgStatus
 from services.actions import menu, union_chain, voice
+from services.actions import requests as request_actions
 from services.models import (
     OPEN_REQUEST_STATUSES,
     Concern,
@@ -477,7 +478,9 @@ class RollupMachine(RuleBasedStateMachine):
             return
         name = data.draw(st.sampled_from(offered), label="service of")
         service = Service.objects.get(pk=self.world.services[name])
-        request = menu.order_service(service=service, member=member, acting_user=member.user)
+        request = request_actions.order_service(
+            service=service, member=member, acting_user=member.user
+        )
         self.requests.append(request.pk)
 
     @precondition(lambda self: self.requests)
@@ -497,20 +500,20 @@ class RollupMachine(RuleBasedStateMachine):
             return
         step = data.draw(st.sampled_from(steps), label="step")
         if step == "accept":
-            menu.accept_request(request=req, acting_user=None)
+            request_actions.accept_request(request=req, acting_user=None)
         elif step == "start":
-            menu.start_request(request=req, acting_user=None)
+            request_actions.start_request(request=req, acting_user=None)
         elif step == "complete":
-            menu.complete_request(request=req, result="已安排体检", acting_user=None)
+            request_actions.complete_request(request=req, result="已安排体检", acting_user=None)
         elif step == "reject":
-            menu.reject_request(request=req, reason="名额已满", acting_user=None)
+            request_actions.reject_request(request=req, reason="名额已满", acting_user=None)
         elif step == "cancel":
-            menu.cancel_request(request=req, acting_user=None, reason="活动取消")
+            request_actions.cancel_request(request=req, acting_user=None, reason="活动取消")
         elif step == "withdraw":
-            menu.cancel_request(request=req, acting_user=req.member.user)
+            request_actions.cancel_request(request=req, acting_user=req.member.user)
         else:
             rating = data.draw(st.integers(1, 5), label="rating")
-            menu.rate_request(request=req, rating=rating, acting_user=req.member.user)
+            request_actions.rate_request(request=req, rating=rating, acting_user=req.member.user)
 
     # Worker voice
 

@@ -17,6 +17,7 @@ from members.actions import records as member_actions
 from members.models import Member
 from services.actions import aid
 from services.actions import menu as menu_actions
+from services.actions import requests as request_actions
 from tests.factories import UserFactory, make_member
 
 pytestmark = pytest.mark.django_db
@@ -159,7 +160,7 @@ def test_every_look_at_a_legal_aid_request_is_logged(tree, officers, make_office
     member = make_member(tree.union_a)
     member.user = UserFactory()
     member.save(update_fields=["user"])
-    req = menu_actions.order_service(service=service, member=member, acting_user=member.user)
+    req = request_actions.order_service(service=service, member=member, acting_user=member.user)
     client.force_login(xihu_admin)
     assert (
         client.get(reverse("admin:services_servicerequest_change", args=[req.pk])).status_code
@@ -185,6 +186,6 @@ def test_an_ordinary_request_is_not_logged_as_a_sensitive_read(tree, officers):
     member = make_member(tree.union_a)
     member.user = get_user_model().objects.create_user("worker1")
     member.save(update_fields=["user"])
-    req = menu_actions.order_service(service=service, member=member, acting_user=member.user)
+    req = request_actions.order_service(service=service, member=member, acting_user=member.user)
     assert api(officers.a_admin).get(f"/api/v1/service-requests/{req.pk}/").status_code == 200
     assert entries("service_request.viewed") == []

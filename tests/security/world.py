@@ -95,8 +95,10 @@ from services.actions import activities as activity_actions
 from services.actions import aid as aid_actions
 from services.actions import announcements as announcement_actions
 from services.actions import menu as menu_actions
+from services.actions import requests as request_actions
 from services.actions import stations as station_actions
 from services.actions import voice as voice_actions
+from services.actions import wishes as wish_actions
 from services.models import (
     Activity,
     ActivitySession,
@@ -438,18 +440,18 @@ def build_world() -> World:
         seed(key, "service", service, texts, also=elsewhere, exposure=CHAIN)
 
         note = canary(key, "servicerequest")
-        request = menu_actions.order_service(
+        request = request_actions.order_service(
             service=service, member=member, note=note, acting_user=member.user
         )
         seed(key, "servicerequest", request, [note], also=elsewhere)
         text = canary(key, "confidentialnote")
-        confidential = menu_actions.add_confidential_note(
+        confidential = request_actions.add_confidential_note(
             request=request, text=text, acting_user=staff
         )
         seed(key, "confidentialnote", confidential, [text])
 
         texts = [canary(key, "servicewish"), canary(key, "servicewish_description")]
-        wish = menu_actions.propose_wish(
+        wish = wish_actions.propose_wish(
             member=member,
             organization=orgs[key],
             title=texts[0],

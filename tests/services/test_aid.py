@@ -21,6 +21,7 @@ from services.models import (
     AidStepKind,
     ServiceSettings,
 )
+from services.selectors.aid import approver_for
 from services.tasks.aid import remind_notices_ended_task
 
 pytestmark = pytest.mark.django_db
@@ -372,7 +373,7 @@ def test_approval_only_by_the_configured_level(tree, members, aiders, make_offic
 
     # The city federation sets approval at its own level for its subtree.
     ServiceSettings.objects.create(organization=tree.hz, aid_approval_level="city")
-    assert aid.approver_for(tree.union_a) == tree.hz
+    assert approver_for(tree.union_a) == tree.hz
     later = aid.apply_for_aid(member=members.a2, data=DATA)
     assert later.approver == tree.hz
     aid.review_case(case=later, accept=True, acting_user=aiders.a)
@@ -394,9 +395,9 @@ def test_approval_only_by_the_configured_level(tree, members, aiders, make_offic
 def test_missing_approval_level_falls_back_to_the_nearest_union_above(tree, members):
     # No township federation between union A and the county: the county approves.
     ServiceSettings.objects.create(organization=tree.union_a, aid_approval_level="township")
-    assert aid.approver_for(tree.union_a) == tree.xihu
+    assert approver_for(tree.union_a) == tree.xihu
     # Union C sits right under a city federation: a county level falls back to the city.
-    assert aid.approver_for(tree.union_c) == tree.sz
+    assert approver_for(tree.union_c) == tree.sz
 
 
 def test_notice_days_come_from_the_nearest_settings(tree, members, aiders):

@@ -3,7 +3,7 @@
 import pytest
 from django.urls import reverse
 
-from services.actions import menu
+from services.actions import requests as request_actions
 from services.models import Service
 
 pytestmark = pytest.mark.django_db
@@ -17,7 +17,7 @@ def test_member_sees_every_service_link_and_their_open_requests(tree, officers, 
         description="年度疗休养",
         status="published",
     )
-    menu.order_service(service=service, member=members.a, acting_user=members.a.user)
+    request_actions.order_service(service=service, member=members.a, acting_user=members.a.user)
     page = login(members.a).get(reverse("services-home"))
     assert page.status_code == 200
     html = page.content.decode()

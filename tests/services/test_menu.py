@@ -13,6 +13,8 @@ from notifications.models import Notification
 from organizations import counters
 from organizations.models import Level
 from services.actions import menu as actions
+from services.actions import requests as request_actions
+from services.actions import wishes as wish_actions
 from services.models import (
     ConfidentialNote,
     Delivery,
@@ -28,7 +30,12 @@ from services.models import (
     WishStatus,
     WishVote,
 )
-from services.selectors.menu import menu_for, ranked_wishes
+from services.selectors.menu import (
+    can_see_confidential,
+    confidential_notes,
+    menu_for,
+    ranked_wishes,
+)
 from tests.factories import OrganizationFactory
 from tests.services.conftest import member_with_login
 
@@ -61,7 +68,9 @@ def offer(org, by, title="体检", publish=True, audience_unions=(), **data):
 
 
 def order(service, member, note=""):
-    return actions.order_service(service=service, member=member, note=note, acting_user=member.user)
+    return request_actions.order_service(
+        service=service, member=member, note=note, acting_user=member.user
+    )
 
 
 def kinds_for(user):
@@ -224,26 +233,30 @@ def test_request_lifecycle_with_rating_counters_history_and_notifications(
 
     # The member's own union sees it but does not handle it.
     with pytest.raises(PermissionDenied):
-        actions.accept_request(request=req, acting_user=officers.a_admin)
+        request_actions.accept_request(request=req, acting_user=officers.a_admin)
     with committed():
-        req = actions.accept_request(request=req, acting_user=officers.zj_admin)
+        req = request_actions.accept_request(request=req, acting_user=officers.zj_admin)
         assert req.handler == officers.zj_admin
-        req = actions.start_request(request=req, acting_user=officers.zj_admin)
+        req = request_actions.start_request(request=req, acting_user=officers.zj_admin)
     with pytest.raises(ValidationError) as error:
-        actions.complete_request(request=req, result="  ", acting_user=officers.zj_admin)
+        request_actions.complete_request(request=req, result="  ", acting_user=officers.zj_admin)
     assert "result" in error.value.message_dict
     with committed():
-        req = actions.complete_request(request=req, result="已体检", acting_user=officers.zj_admin)
+        req = request_actions.complete_request(
+            request=req, result="已体检", acting_user=officers.zj_admin
+        )
     assert req.status == RequestStatus.COMPLETED and req.closed_at is not None
 
     with pytest.raises(PermissionDenied):
-        actions.rate_request(request=req, rating=5, acting_user=members.a2.user)
+        request_actions.rate_request(request=req, rating=5, acting_user=members.a2.user)
     with pytest.raises(ValidationError):
-        actions.rate_request(request=req, rating=6, acting_user=members.a.user)
+        request_actions.rate_request(request=req, rating=6, acting_user=members.a.user)
     with committed():
-        req = actions.rate_request(request=req, rating=4, comment="好", acting_user=members.a.user)
+        req = request_actions.rate_request(
+            request=req, rating=4, comment="好", acting_user=members.a.user
+        )
     with pytest.raises(ValidationError, match="already rated"):
-        actions.rate_request(request=req, rating=5, acting_user=members.a.user)
+        request_actions.rate_request(request=req, rating=5, acting_user=members.a.user)
 
     assert list(req.steps.values_list("status", flat=True)) == [
         "submitted",
@@ -270,7 +283,7 @@ def test_request_lifecycle_with_rating_counters_history_and_notifications(
 def test_rating_before_completion_is_refused(tree, officers, members):
     req = order(offer(tree.union_a, officers.a_admin), members.a)
     with pytest.raises(ValidationError, match="once it is completed"):
-        actions.rate_request(request=req, rating=3, acting_user=members.a.user)
+        request_actions.rate_request(request=req, rating=3, acting_user=members.a.user)
     assert ServiceRequest.objects.get().rating is None
 
 
@@ -280,11 +293,11 @@ def test_reject_needs_a_reason_and_gives_the_place_back(tree, officers, members,
     with pytest.raises(ValidationError, match="all places"):
         order(service, members.a2)
     with pytest.raises(ValidationError) as error:
-        actions.reject_request(request=req, reason="", acting_user=officers.a_staff)
+        request_actions.reject_request(request=req, reason="", acting_user=officers.a_staff)
     assert "reason" in error.value.message_dict
     assert ServiceRequest.objects.get().status == RequestStatus.SUBMITTED
     with committed():
-        actions.reject_request(request=req, reason="名额已满", acting_user=officers.a_staff)
+        request_actions.reject_request(request=req, reason="名额已满", acting_user=officers.a_staff)
     assert Service.objects.get().taken == 0
     order(service, members.a2)  # the freed place can be taken
     assert value(tree.union_a, "rejected") == 1
@@ -296,17 +309,17 @@ def test_member_cancels_before_work_starts_but_not_after(tree, officers, members
     service = offer(tree.union_a, officers.a_admin, capacity=3)
     req = order(service, members.a)
     with pytest.raises(PermissionDenied):
-        actions.cancel_request(request=req, acting_user=members.a2.user)
+        request_actions.cancel_request(request=req, acting_user=members.a2.user)
     with committed():
-        actions.cancel_request(request=req, acting_user=members.a.user)
+        request_actions.cancel_request(request=req, acting_user=members.a.user)
     assert Service.objects.get().taken == 0
     assert "services.menu.request_cancelled" in kinds_for(officers.a_admin)
 
     again = order(service, members.a)  # a cancelled order does not block a new one
-    actions.start_request(request=again, acting_user=officers.a_staff)
+    request_actions.start_request(request=again, acting_user=officers.a_staff)
     with pytest.raises(ValidationError, match="has started"):
-        actions.cancel_request(request=again, acting_user=members.a.user)
-    actions.cancel_request(request=again, acting_user=officers.a_staff, reason="联系不上")
+        request_actions.cancel_request(request=again, acting_user=members.a.user)
+    request_actions.cancel_request(request=again, acting_user=officers.a_staff, reason="联系不上")
     assert value(tree.union_a, "cancelled") == 2
     assert value(tree.union_a, "requests") == 2
     assert_counters_exact()
@@ -353,7 +366,9 @@ def test_orders_outside_the_menu_are_refused_and_write_nothing(tree, officers, m
         members.a.refresh_from_db()
     acting = members.a2.user if case == "someone_else" else members.a.user
     with pytest.raises((ValidationError, PermissionDenied)):
-        actions.order_service(service=service, member=members.a, note="", acting_user=acting)
+        request_actions.order_service(
+            service=service, member=members.a, note="", acting_user=acting
+        )
     assert ServiceRequest.objects.count() == 0
     assert Service.objects.get(pk=service.pk).taken == 0
     assert value(tree.union_a, "requests") == 0
@@ -365,8 +380,11 @@ def test_delegated_service_is_handled_by_the_members_own_union(tree, officers, m
         req = order(service, members.b)
     assert req.organization == tree.union_b
     with pytest.raises(PermissionDenied):
-        actions.accept_request(request=req, acting_user=officers.a_admin)
-    assert actions.accept_request(request=req, acting_user=officers.b_admin).status == "accepted"
+        request_actions.accept_request(request=req, acting_user=officers.a_admin)
+    assert (
+        request_actions.accept_request(request=req, acting_user=officers.b_admin).status
+        == "accepted"
+    )
     assert "services.menu.request_new" in kinds_for(officers.b_admin)
     assert "services.menu.request_new" not in kinds_for(officers.hz_admin)
 
@@ -374,10 +392,10 @@ def test_delegated_service_is_handled_by_the_members_own_union(tree, officers, m
 def test_steps_in_the_wrong_order_are_refused(tree, officers, members):
     req = order(offer(tree.union_a, officers.a_admin), members.a)
     with pytest.raises(ValidationError, match="submitted"):
-        actions.complete_request(request=req, result="done", acting_user=officers.a_admin)
-    actions.reject_request(request=req, reason="不符合条件", acting_user=officers.a_admin)
+        request_actions.complete_request(request=req, result="done", acting_user=officers.a_admin)
+    request_actions.reject_request(request=req, reason="不符合条件", acting_user=officers.a_admin)
     with pytest.raises(ValidationError, match="rejected"):
-        actions.accept_request(request=req, acting_user=officers.a_admin)
+        request_actions.accept_request(request=req, acting_user=officers.a_admin)
     assert RequestStep.objects.count() == 2
 
 
@@ -396,20 +414,22 @@ def test_confidential_notes_only_for_the_handling_staff(tree, officers, members,
         officers.zj_admin,
         officers.national_admin,
     ):
-        assert not actions.can_see_confidential(outsider, req)
+        assert not can_see_confidential(outsider, req)
         with pytest.raises(PermissionDenied):
-            actions.add_confidential_note(request=req, text="x", acting_user=outsider)
+            request_actions.add_confidential_note(request=req, text="x", acting_user=outsider)
         with pytest.raises(PermissionDenied):
-            actions.accept_request(request=req, acting_user=outsider)
+            request_actions.accept_request(request=req, acting_user=outsider)
     with pytest.raises(PermissionDenied):
-        actions.add_confidential_note(request=req, text="x", acting_user=members.a.user)
+        request_actions.add_confidential_note(request=req, text="x", acting_user=members.a.user)
 
-    req = actions.accept_request(request=req, acting_user=xihu_staff)
-    note = actions.add_confidential_note(request=req, text="劳动仲裁材料", acting_user=xihu_staff)
-    assert actions.can_see_confidential(xihu_admin, req)
-    assert list(actions.confidential_notes(request=req, user=xihu_admin)) == [note]
-    assert list(actions.confidential_notes(request=req, user=officers.hz_admin)) == []
-    assert list(actions.confidential_notes(request=req, user=officers.a_admin)) == []
+    req = request_actions.accept_request(request=req, acting_user=xihu_staff)
+    note = request_actions.add_confidential_note(
+        request=req, text="劳动仲裁材料", acting_user=xihu_staff
+    )
+    assert can_see_confidential(xihu_admin, req)
+    assert list(confidential_notes(request=req, user=xihu_admin)) == [note]
+    assert list(confidential_notes(request=req, user=officers.hz_admin)) == []
+    assert list(confidential_notes(request=req, user=officers.a_admin)) == []
     # The audit entry tells that a note exists, never what it says.
     entry = AuditEntry.objects.get(action="services.menu.confidential_note_added")
     assert "劳动仲裁" not in str(entry.changes)
@@ -419,13 +439,13 @@ def test_confidential_notes_only_for_the_handling_staff(tree, officers, members,
 
     OrgRole.objects.filter(user=xihu_staff).delete()
     xihu_staff = type(xihu_staff).objects.get(pk=xihu_staff.pk)
-    assert actions.can_see_confidential(xihu_staff, req)
+    assert can_see_confidential(xihu_staff, req)
 
 
 def test_confidential_notes_only_on_legal_aid_and_counselling(tree, officers, members):
     req = order(offer(tree.union_a, officers.a_admin), members.a)
     with pytest.raises(ValidationError, match="legal aid and counselling"):
-        actions.add_confidential_note(request=req, text="x", acting_user=officers.a_admin)
+        request_actions.add_confidential_note(request=req, text="x", acting_user=officers.a_admin)
     assert ConfidentialNote.objects.count() == 0
 
 
@@ -433,7 +453,7 @@ def test_confidential_notes_only_on_legal_aid_and_counselling(tree, officers, me
 
 
 def propose(member, org, title="夏季送清凉"):
-    return actions.propose_wish(
+    return wish_actions.propose_wish(
         member=member, organization=org, title=title, acting_user=member.user
     )
 
@@ -444,23 +464,23 @@ def test_wish_voting_once_withdrawing_and_ranking(tree, officers, members):
     own = propose(members.a2, tree.union_a, "食堂")
     assert popular.votes == 1 and WishVote.objects.filter(wish=popular).count() == 1
 
-    actions.vote_wish(wish=popular, member=members.a2, acting_user=members.a2.user)
-    actions.vote_wish(wish=popular, member=members.b, acting_user=members.b.user)
+    wish_actions.vote_wish(wish=popular, member=members.a2, acting_user=members.a2.user)
+    wish_actions.vote_wish(wish=popular, member=members.b, acting_user=members.b.user)
     with pytest.raises(ValidationError, match="already voted"):
-        actions.vote_wish(wish=popular, member=members.b, acting_user=members.b.user)
+        wish_actions.vote_wish(wish=popular, member=members.b, acting_user=members.b.user)
     with pytest.raises(ValidationError, match="already voted"):
-        actions.vote_wish(wish=popular, member=members.a, acting_user=members.a.user)
+        wish_actions.vote_wish(wish=popular, member=members.a, acting_user=members.a.user)
     assert ServiceWish.objects.get(pk=popular.pk).votes == 3
 
     # A wish addressed to a sibling union is not in member B's chain.
     with pytest.raises(ValidationError, match="another union"):
-        actions.vote_wish(wish=own, member=members.b, acting_user=members.b.user)
+        wish_actions.vote_wish(wish=own, member=members.b, acting_user=members.b.user)
     with pytest.raises(PermissionDenied):
-        actions.vote_wish(wish=quiet, member=members.a, acting_user=members.b.user)
+        wish_actions.vote_wish(wish=quiet, member=members.a, acting_user=members.b.user)
 
-    actions.withdraw_vote(wish=popular, member=members.b, acting_user=members.b.user)
+    wish_actions.withdraw_vote(wish=popular, member=members.b, acting_user=members.b.user)
     with pytest.raises(ValidationError, match="not voted"):
-        actions.withdraw_vote(wish=popular, member=members.b, acting_user=members.b.user)
+        wish_actions.withdraw_vote(wish=popular, member=members.b, acting_user=members.b.user)
     assert ServiceWish.objects.get(pk=popular.pk).votes == 2
 
     assert [w.title for w in ranked_wishes(officers.hz_admin)] == ["心理咨询", "食堂", "篮球场"]
@@ -476,7 +496,7 @@ def test_wish_must_address_the_members_chain(tree, officers, members):
         propose(members.a, tree.union_b)
     assert "organization" in error.value.message_dict
     with pytest.raises(ValidationError) as error:
-        actions.propose_wish(
+        wish_actions.propose_wish(
             member=members.a, organization=tree.zj, title="", acting_user=members.a.user
         )
     assert "title" in error.value.message_dict
@@ -485,18 +505,18 @@ def test_wish_must_address_the_members_chain(tree, officers, members):
 
 def test_answering_a_wish_with_a_service_notifies_every_voter(tree, officers, members, committed):
     wish = propose(members.a, tree.xihu, "法律咨询")
-    actions.vote_wish(wish=wish, member=members.b, acting_user=members.b.user)
+    wish_actions.vote_wish(wish=wish, member=members.b, acting_user=members.b.user)
     xihu_admin_data = {"title": "法律咨询日", "category": "legal", "description": "每月一次"}
     with pytest.raises(PermissionDenied):  # staff decline; creating a service needs an admin
-        actions.answer_wish_with_service(
+        wish_actions.answer_wish_with_service(
             wish=wish, data=xihu_admin_data, acting_user=officers.a_staff
         )
     with pytest.raises(PermissionDenied):  # below the addressed union
-        actions.answer_wish_with_service(
+        wish_actions.answer_wish_with_service(
             wish=wish, data=xihu_admin_data, acting_user=officers.a_admin
         )
     with committed():
-        service = actions.answer_wish_with_service(
+        service = wish_actions.answer_wish_with_service(
             wish=wish, data=xihu_admin_data, publish=True, acting_user=officers.hz_admin
         )
     assert service.organization == tree.xihu
@@ -508,9 +528,9 @@ def test_answering_a_wish_with_a_service_notifies_every_voter(tree, officers, me
     assert kinds_for(members.c.user) == []
     assert service in menu_for(members.b)
     with pytest.raises(ValidationError, match="already"):
-        actions.decline_wish(wish=wish, answer="no", acting_user=officers.hz_admin)
+        wish_actions.decline_wish(wish=wish, answer="no", acting_user=officers.hz_admin)
     with pytest.raises(ValidationError, match="closed"):
-        actions.vote_wish(wish=wish, member=members.a2, acting_user=members.a2.user)
+        wish_actions.vote_wish(wish=wish, member=members.a2, acting_user=members.a2.user)
     assert value(tree.xihu, "wishes_open") == 0
     assert_counters_exact()
 
@@ -518,7 +538,7 @@ def test_answering_a_wish_with_a_service_notifies_every_voter(tree, officers, me
 def test_bad_service_data_leaves_the_wish_open(tree, officers, members):
     wish = propose(members.a, tree.union_a)
     with pytest.raises(ValidationError):
-        actions.answer_wish_with_service(
+        wish_actions.answer_wish_with_service(
             wish=wish, data={"title": "", "category": "legal"}, acting_user=officers.a_admin
         )
     assert ServiceWish.objects.get().status == WishStatus.OPEN
@@ -528,12 +548,12 @@ def test_bad_service_data_leaves_the_wish_open(tree, officers, members):
 def test_declining_a_wish_needs_an_answer_and_scope(tree, officers, members, committed):
     wish = propose(members.a, tree.union_a)
     with pytest.raises(PermissionDenied):
-        actions.decline_wish(wish=wish, answer="不行", acting_user=officers.b_admin)
+        wish_actions.decline_wish(wish=wish, answer="不行", acting_user=officers.b_admin)
     with pytest.raises(ValidationError) as error:
-        actions.decline_wish(wish=wish, answer="", acting_user=officers.a_staff)
+        wish_actions.decline_wish(wish=wish, answer="", acting_user=officers.a_staff)
     assert "answer" in error.value.message_dict
     with committed():
-        actions.decline_wish(wish=wish, answer="预算不足", acting_user=officers.a_staff)
+        wish_actions.decline_wish(wish=wish, answer="预算不足", acting_user=officers.a_staff)
     assert ServiceWish.objects.get().status == WishStatus.DECLINED
     assert kinds_for(members.a.user) == ["services.menu.wish_declined"]
     assert_counters_exact()

@@ -8,6 +8,7 @@ from django.db import connection, connections
 
 from organizations import counters
 from services.actions import menu as actions
+from services.actions import requests as request_actions
 from services.models import RequestStatus, Service, ServiceRequest
 from tests.services.conftest import member_with_login
 
@@ -57,7 +58,7 @@ def test_eight_members_ordering_three_places_at_once_take_exactly_three(tree, of
 
     outcomes = _run_all(
         [
-            lambda m=m: actions.order_service(service=service, member=m, acting_user=m.user)
+            lambda m=m: request_actions.order_service(service=service, member=m, acting_user=m.user)
             for m in buyers
         ]
     )
@@ -82,7 +83,9 @@ def test_the_same_member_ordering_twice_at_once_gets_one_order(tree, officers):
 
     outcomes = _run_all(
         [
-            lambda: actions.order_service(service=service, member=member, acting_user=member.user)
+            lambda: request_actions.order_service(
+                service=service, member=member, acting_user=member.user
+            )
             for _ in range(4)
         ]
     )

@@ -6,6 +6,8 @@ from rest_framework.test import APIClient
 
 from organizations import counters
 from services.actions import menu as actions
+from services.actions import requests as request_actions
+from services.actions import wishes as wish_actions
 from services.models import (
     ConfidentialNote,
     PublishStatus,
@@ -32,7 +34,7 @@ def offer(org, by, title="体检", **data):
 
 
 def order(service, member):
-    return actions.order_service(service=service, member=member, acting_user=member.user)
+    return request_actions.order_service(service=service, member=member, acting_user=member.user)
 
 
 # --- Portal ----------------------------------------------------------------------------------
@@ -72,8 +74,8 @@ def test_portal_cancel_and_rate_only_own_requests(tree, officers, members, login
     )
     assert ServiceRequest.objects.get().status == RequestStatus.SUBMITTED
 
-    actions.accept_request(request=req, acting_user=officers.a_staff)
-    actions.complete_request(request=req, result="已完成", acting_user=officers.a_staff)
+    request_actions.accept_request(request=req, acting_user=officers.a_staff)
+    request_actions.complete_request(request=req, result="已完成", acting_user=officers.a_staff)
     client = login(members.a)
     client.post(reverse("services-request-rate", args=[req.pk]), {"rating": 5, "comment": "好"})
     req.refresh_from_db()
@@ -129,7 +131,7 @@ def test_portal_wishes_propose_vote_unvote_and_sibling_404(tree, officers, membe
     voter.post(reverse("services-wish-unvote", args=[wish.pk]))
     assert ServiceWish.objects.get().votes == 1
 
-    own = actions.propose_wish(
+    own = wish_actions.propose_wish(
         member=members.a, organization=tree.union_a, title="食堂", acting_user=members.a.user
     )
     assert voter.post(reverse("services-wish-vote", args=[own.pk])).status_code == 404
@@ -186,7 +188,7 @@ def test_admin_sibling_gets_404_for_services_requests_and_wishes(
 ):
     service = offer(tree.union_a, officers.a_admin)
     req = order(service, members.a)
-    wish = actions.propose_wish(
+    wish = wish_actions.propose_wish(
         member=members.a, organization=tree.union_a, title="食堂", acting_user=members.a.user
     )
     client = login(getattr(officers, who))
@@ -256,13 +258,13 @@ def test_admin_confidential_notes_show_only_to_the_handling_staff(
 
 
 def test_admin_wishes_ranked_by_votes_and_answered_with_a_service(tree, officers, members, login):
-    low = actions.propose_wish(
+    low = wish_actions.propose_wish(
         member=members.a, organization=tree.xihu, title="少", acting_user=members.a.user
     )
-    high = actions.propose_wish(
+    high = wish_actions.propose_wish(
         member=members.b, organization=tree.xihu, title="多", acting_user=members.b.user
     )
-    actions.vote_wish(wish=high, member=members.a2, acting_user=members.a2.user)
+    wish_actions.vote_wish(wish=high, member=members.a2, acting_user=members.a2.user)
     client = login(officers.hz_admin)
     page = client.get(reverse("admin:services_servicewish_changelist"))
     assert [w.pk for w in page.context["cl"].result_list] == [high.pk, low.pk]
@@ -347,13 +349,13 @@ def test_api_request_steps_and_confidential_notes(tree, officers, members, make_
 
 
 def test_api_wishes_ranked_and_declined(tree, officers, members):
-    quiet = actions.propose_wish(
+    quiet = wish_actions.propose_wish(
         member=members.a, organization=tree.union_a, title="少", acting_user=members.a.user
     )
-    loud = actions.propose_wish(
+    loud = wish_actions.propose_wish(
         member=members.a2, organization=tree.union_a, title="多", acting_user=members.a2.user
     )
-    actions.vote_wish(wish=loud, member=members.a, acting_user=members.a.user)
+    wish_actions.vote_wish(wish=loud, member=members.a, acting_user=members.a.user)
     rows = api(officers.zj_admin).get("/api/v1/service-wishes/").json()["results"]
     assert [r["id"] for r in rows] == [loud.pk, quiet.pk]
     assert api(officers.b_admin).get("/api/v1/service-wishes/").json()["results"] == []
@@ -379,7 +381,7 @@ def test_api_wishes_ranked_and_declined(tree, officers, members):
 def test_every_menu_page_renders_for_those_allowed(tree, officers, members, login):
     service = offer(tree.union_a, officers.a_admin, capacity=4)
     req = order(service, members.a)
-    wish = actions.propose_wish(
+    wish = wish_actions.propose_wish(
         member=members.a, organization=tree.union_a, title="食堂", acting_user=members.a.user
     )
     admin = login(officers.a_admin)

@@ -31,7 +31,7 @@ def make_station(org, name="西湖职工之家", **data):
 
 
 def station_counters(org) -> dict:
-    return counters.values(org, [actions.VISITS, actions.RATING_SUM])
+    return counters.values(org, [selectors.VISITS, selectors.RATING_SUM])
 
 
 def error_text(excinfo) -> str:
@@ -209,14 +209,14 @@ def test_counters_count_visits_and_rating_sums_at_the_members_own_union(tree, me
     actions.rate_visit(station=station, member=members.a2, rating=3)
     actions.rate_visit(station=station, member=members.b, rating=1)
     assert station_counters(tree.union_a) == {
-        actions.VISITS: 2,
-        actions.RATING_SUM: 8,
+        selectors.VISITS: 2,
+        selectors.RATING_SUM: 8,
     }
-    assert station_counters(tree.union_b) == {actions.VISITS: 1, actions.RATING_SUM: 1}
+    assert station_counters(tree.union_b) == {selectors.VISITS: 1, selectors.RATING_SUM: 1}
     assert station_counters(tree.xihu) == {}
     assert counters.verify(["services.stations."]).ok
     # A drifted counter is found by the check.
-    counters.adjust({(tree.union_a.pk, actions.VISITS): 1})
+    counters.adjust({(tree.union_a.pk, selectors.VISITS): 1})
     assert not counters.verify(["services.stations."]).ok
 
 

@@ -10,7 +10,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import connection, transaction
 from django.db.models import ProtectedError
 
-from core import demo
+from core import demo as registry
 from core.models import AuditEntry
 from organizations import actions, counters, demo_data
 from organizations.models import LEVEL_RANK, Level, Organization, OrgRole
@@ -40,7 +40,7 @@ class Command(BaseCommand):
         )
         parser.add_argument(
             "--password",
-            default=demo.DEVELOPMENT_PASSWORD,
+            default=registry.DEVELOPMENT_PASSWORD,
             help="The password of every demo user (default: %(default)s).",
         )
 
@@ -52,7 +52,7 @@ class Command(BaseCommand):
             )
         if not 0 <= grassroots <= demo_data.MAX_GENERATED:
             raise CommandError(f"--grassroots must be between 0 and {demo_data.MAX_GENERATED}.")
-        password = password or demo.DEVELOPMENT_PASSWORD
+        password = password or registry.DEVELOPMENT_PASSWORD
 
         if reset:
             self._reset()
@@ -71,7 +71,7 @@ class Command(BaseCommand):
             self._ensure_generated_grassroots(grassroots)
         self._print_summary()
         users = self._ensure_users(password)
-        for _name, (seed, _reset) in demo.SEEDERS.items():
+        for _name, (seed, _reset) in registry.SEEDERS.items():
             seed(self.stdout, password)
         self._print_credentials(users, password)
 
@@ -79,7 +79,7 @@ class Command(BaseCommand):
 
     def _reset(self) -> None:
         with transaction.atomic():
-            for _name, (_seed, reset) in reversed(demo.SEEDERS.items()):
+            for _name, (_seed, reset) in reversed(registry.SEEDERS.items()):
                 reset()
             audit_count = AuditEntry.objects.count()
             if connection.vendor == "postgresql":
