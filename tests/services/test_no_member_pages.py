@@ -4,7 +4,7 @@ membership (an officer) or with an ended one learns what the page is for and whe
 import pytest
 from django.urls import reverse
 
-from members import actions as member_actions
+from members.actions import records as member_actions
 
 pytestmark = pytest.mark.django_db
 

@@ -10,6 +10,7 @@ from members.selectors.people import member_of
 from organizations import scope
 from organizations.models import Organization
 from services.actions import menu as actions
+from services.actions import requests as request_actions
 from services.models import ServiceRequest
 from tests.factories import UserFactory
 
@@ -23,7 +24,9 @@ def request_of_a(tree, officers, members):
         organization=tree.union_a, data=data, acting_user=officers.a_admin
     )
     service = actions.publish_service(service=service, acting_user=officers.a_admin)
-    return actions.order_service(service=service, member=members.a, acting_user=members.a.user)
+    return request_actions.order_service(
+        service=service, member=members.a, acting_user=members.a.user
+    )
 
 
 def test_a_member_finds_their_own_row_and_nobody_else_does(request_of_a, members, officers):
