@@ -14,6 +14,7 @@ from django.db.models.functions import ExtractYear
 
 from organizations import counters
 
+from . import statkeys as M
 from .models import DuesRecord, EventKind, Member, MembershipEvent, MemberStatus
 from .selectors.dues import paid_q
 
@@ -29,12 +30,12 @@ def counter_keys(member: Member) -> list[tuple[int, str]]:
     if member.deleted_at is not None:
         return []
     org = member.organization_id
-    keys = [(org, f"members.status.{member.status}")]
+    keys = [(org, M.STATUS(member.status))]
     if member.status == MemberStatus.ACTIVE:
         keys += [
-            (org, f"members.gender.{member.gender}"),
-            (org, f"members.birth_year.{member.birth_date.year}"),
-            (org, f"members.employment.{member.employment_type}"),
+            (org, M.GENDER(member.gender)),
+            (org, M.BIRTH_YEAR(member.birth_date.year)),
+            (org, M.EMPLOYMENT(member.employment_type)),
         ]
     return keys
 
@@ -53,13 +54,13 @@ def counter_delta(before: Iterable[Member], after: Iterable[Member]) -> Counter:
 def event_counter_keys(event: MembershipEvent) -> list[tuple[int, str]]:
     """Flows: joins, transfers in and out, and status changes, per union."""
     if event.kind in (EventKind.JOINED, EventKind.REJOINED):
-        return [(event.to_organization_id, "members.flow.joined")]
+        return [(event.to_organization_id, M.JOINED)]
     if event.kind in (EventKind.TRANSFERRED, EventKind.RETAINED):
         return [
-            (event.from_organization_id, "members.flow.transfer_out"),
-            (event.to_organization_id, "members.flow.transfer_in"),
+            (event.from_organization_id, M.TRANSFER_OUT),
+            (event.to_organization_id, M.TRANSFER_IN),
         ]
-    return [(event.to_organization_id, f"members.flow.status.{event.to_status}")]
+    return [(event.to_organization_id, M.FLOW_STATUS(event.to_status))]
 
 
 def count_member_counters() -> dict[tuple[int, str], int]:
@@ -67,17 +68,17 @@ def count_member_counters() -> dict[tuple[int, str], int]:
     truth: Counter = Counter()
     live = Member.objects.filter(deleted_at__isnull=True)
     for org, status, n in live.values_list("organization_id", "status").annotate(n=Count("pk")):
-        truth[(org, f"members.status.{status}")] += n
+        truth[(org, M.STATUS(status))] += n
     active = live.filter(status=MemberStatus.ACTIVE)
-    for field, key in (("gender", "gender"), ("employment_type", "employment")):
+    for field, family in (("gender", M.GENDER), ("employment_type", M.EMPLOYMENT)):
         for org, value, n in active.values_list("organization_id", field).annotate(n=Count("pk")):
-            truth[(org, f"members.{key}.{value}")] += n
+            truth[(org, family(value))] += n
     for org, year, n in (
         active.annotate(year=ExtractYear("birth_date"))
         .values_list("organization_id", "year")
         .annotate(n=Count("pk"))
     ):
-        truth[(org, f"members.birth_year.{year}")] += n
+        truth[(org, M.BIRTH_YEAR(year))] += n
     events = MembershipEvent.objects.values_list(
         "kind", "from_organization_id", "to_organization_id", "to_status"
     ).annotate(n=Count("pk"))
@@ -104,10 +105,10 @@ def record_counters(record: DuesRecord) -> Counter:
     org = record.organization_id
     return Counter(
         {
-            (org, "members.dues.records"): 1,
-            (org, "members.dues.due_fen"): counters.fen(record.amount_due),
-            (org, "members.dues.paid_fen"): counters.fen(record.amount_paid),
-            (org, "members.dues.paid_records"): int(record.is_paid),
+            (org, M.DUES_RECORDS): 1,
+            (org, M.DUES_DUE_FEN): counters.fen(record.amount_due),
+            (org, M.DUES_PAID_FEN): counters.fen(record.amount_paid),
+            (org, M.DUES_PAID_RECORDS): int(record.is_paid),
         }
     )
 
@@ -128,10 +129,10 @@ def count_dues_counters(records: QuerySet[DuesRecord] | None = None) -> Counter:
     )
     truth: Counter = Counter()
     for org, n, due, paid, paid_records in rows:
-        truth[(org, "members.dues.records")] += n
-        truth[(org, "members.dues.due_fen")] += counters.fen(due or 0)
-        truth[(org, "members.dues.paid_fen")] += counters.fen(paid or 0)
-        truth[(org, "members.dues.paid_records")] += paid_records
+        truth[(org, M.DUES_RECORDS)] += n
+        truth[(org, M.DUES_DUE_FEN)] += counters.fen(due or 0)
+        truth[(org, M.DUES_PAID_FEN)] += counters.fen(paid or 0)
+        truth[(org, M.DUES_PAID_RECORDS)] += paid_records
     return truth
 
 

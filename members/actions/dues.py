@@ -21,6 +21,7 @@ from core.audit import record_audit
 from organizations import counters
 from organizations.models import Level, Organization, OrgStatus
 
+from .. import statkeys as M
 from ..amounts import compute_dues, parse_amount
 from ..counters import count_dues_counters, record_counters
 from ..models import DuesRecord, Member, MemberStatus, PaymentMethod
@@ -143,7 +144,7 @@ def generate_monthly_dues(
                 )
             )
         counters.adjust(delta)
-        created = delta[(organization.pk, "members.dues.records")]
+        created = delta[(organization.pk, M.DUES_RECORDS)]
         if created:
             record_audit(
                 actor=acting_user,

@@ -33,6 +33,7 @@ from notifications.actions import link_for, notify, notify_on_commit
 from organizations import counters, scope
 from organizations.models import Level, Organization, Role
 
+from .. import statkeys as S
 from ..models import (
     AidCase,
     AidObjection,
@@ -252,7 +253,7 @@ def _new_case(
         with transaction.atomic():
             case.save()
             _step(case, AidStepKind.APPLIED, acting_user)
-            counters.adjust({(union.pk, "services.aid.cases"): 1})
+            counters.adjust({(union.pk, S.AID_CASES): 1})
             _audit(case, acting_user, "applied", by_member=by_member, year=case.year)
     except IntegrityError:  # a concurrent application won the race
         raise ValidationError(taken, code="one_per_year") from None
@@ -369,7 +370,7 @@ def approve_case(
         case.tier = tier
         case.save(update_fields=["status", "amount_approved", "tier", "updated_at"])
         _step(case, AidStepKind.APPROVED, acting_user, (text or "").strip()[:5000], amount)
-        counters.adjust({(case.organization_id, "services.aid.approved"): 1})
+        counters.adjust({(case.organization_id, S.AID_APPROVED): 1})
         _audit(case, acting_user, "approved", amount=amount, tier=tier, tier_before=before_tier)
         notify_on_commit(
             _member_user(case),
@@ -517,7 +518,7 @@ def resolve_objection(
             case.status = AidStatus.REJECTED
             case.save(update_fields=["status", "updated_at"])
             _step(case, AidStepKind.OBJECTION_UPHELD, acting_user, resolution)
-            counters.adjust({(case.organization_id, "services.aid.approved"): -1})
+            counters.adjust({(case.organization_id, S.AID_APPROVED): -1})
             _notify_rejected(case)
         else:
             _step(case, AidStepKind.OBJECTION_DISMISSED, acting_user, resolution)
@@ -590,8 +591,8 @@ def record_disbursement(
         _step(case, AidStepKind.DISBURSED, acting_user, record, amount)
         counters.adjust(
             {
-                (case.organization_id, "services.aid.disbursed_count"): 1,
-                (case.organization_id, "services.aid.disbursed_fen"): counters.fen(amount),
+                (case.organization_id, S.AID_DISBURSED_COUNT): 1,
+                (case.organization_id, S.AID_DISBURSED_FEN): counters.fen(amount),
             }
         )
         _audit(case, acting_user, "disbursed", amount=amount, method=method)

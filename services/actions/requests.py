@@ -29,6 +29,7 @@ from notifications.actions import link_for, notify_on_commit
 from organizations import counters, scope
 from organizations.models import Role
 
+from .. import statkeys as S
 from ..models import (
     OPEN_REQUEST_STATUSES,
     ConfidentialNote,
@@ -196,8 +197,8 @@ def order_service(
         )
         counters.adjust(
             {
-                (member.organization_id, f"{P}requests"): 1,
-                (member.organization_id, f"{P}category.{service.category}"): 1,
+                (member.organization_id, S.REQUESTS): 1,
+                (member.organization_id, S.CATEGORY(service.category)): 1,
             }
         )
         record_audit(
@@ -363,7 +364,7 @@ def complete_request(*, request: ServiceRequest, result: str, acting_user) -> Se
             text=result,
             result=result,
         )
-        counters.adjust({(req.member_union_id, f"{P}completed"): 1})
+        counters.adjust({(req.member_union_id, S.COMPLETED): 1})
         _notify_member(req, "request_completed", "completed")
     return req
 
@@ -382,7 +383,7 @@ def reject_request(*, request: ServiceRequest, reason: str, acting_user) -> Serv
             rejection_reason=reason,
         )
         _release_place(req)
-        counters.adjust({(req.member_union_id, f"{P}rejected"): 1})
+        counters.adjust({(req.member_union_id, S.REJECTED): 1})
         _notify_member(req, "request_rejected", "rejected", reason=reason)
     return req
 
@@ -409,7 +410,7 @@ def cancel_request(*, request: ServiceRequest, acting_user, reason: str = "") ->
         req.save(update_fields=["status", "closed_at", "updated_at"])
         _step(req, acting_user, RequestStatus.CANCELLED, reason)
         _release_place(req)
-        counters.adjust({(req.member_union_id, f"{P}cancelled"): 1})
+        counters.adjust({(req.member_union_id, S.CANCELLED): 1})
         record_audit(
             actor=acting_user,
             action=f"{P}request_cancelled",
@@ -456,8 +457,8 @@ def rate_request(
         )
         counters.adjust(
             {
-                (req.member_union_id, f"{P}rating_sum"): rating,
-                (req.member_union_id, f"{P}rating_count"): 1,
+                (req.member_union_id, S.REQUEST_RATING_SUM): rating,
+                (req.member_union_id, S.REQUEST_RATING_COUNT): 1,
             }
         )
         record_audit(

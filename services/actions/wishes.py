@@ -21,6 +21,7 @@ from notifications.actions import link_for, notify_on_commit
 from organizations import counters, scope
 from organizations.models import Organization, Role
 
+from .. import statkeys as S
 from ..models import (
     PublishStatus,
     Service,
@@ -105,9 +106,7 @@ def propose_wish(
             votes=1,
         )
         WishVote.objects.create(wish=wish, member=member)
-        counters.adjust(
-            {(organization.pk, f"{P}wishes_open"): 1, (organization.pk, f"{P}wish_votes"): 1}
-        )
+        counters.adjust({(organization.pk, S.WISHES_OPEN): 1, (organization.pk, S.WISH_VOTES): 1})
         record_audit(
             actor=acting_user, action=f"{P}wish_proposed", obj=wish, organization=organization
         )
@@ -137,7 +136,7 @@ def vote_wish(*, wish: ServiceWish, member: Member, acting_user) -> ServiceWish:
         except IntegrityError:
             raise ValidationError(_("You have already voted for this wish.")) from None
         ServiceWish.objects.filter(pk=locked.pk).update(votes=F("votes") + 1)
-        counters.adjust({(locked.organization_id, f"{P}wish_votes"): 1})
+        counters.adjust({(locked.organization_id, S.WISH_VOTES): 1})
         locked.refresh_from_db(fields=["votes"])
     return locked
 
@@ -152,7 +151,7 @@ def withdraw_vote(*, wish: ServiceWish, member: Member, acting_user) -> ServiceW
         if not deleted:
             raise ValidationError(_("You have not voted for this wish."))
         ServiceWish.objects.filter(pk=locked.pk).update(votes=F("votes") - 1)
-        counters.adjust({(locked.organization_id, f"{P}wish_votes"): -1})
+        counters.adjust({(locked.organization_id, S.WISH_VOTES): -1})
         locked.refresh_from_db(fields=["votes"])
     return locked
 
@@ -176,7 +175,7 @@ def _close_wish(locked: ServiceWish, status: str, answer: str, acting_user) -> N
     locked.answered_by = recorded_actor(acting_user)
     locked.answered_at = timezone.now()
     locked.save(update_fields=["status", "answer", "answered_by", "answered_at"])
-    counters.adjust({(locked.organization_id, f"{P}wishes_open"): -1})
+    counters.adjust({(locked.organization_id, S.WISHES_OPEN): -1})
 
 
 def _locked_open_wish(wish: ServiceWish) -> ServiceWish:

@@ -10,12 +10,13 @@ from django.utils import timezone
 from members.models import Member
 from organizations import scope
 
+from .. import statkeys as S
 from ..actions import audience_allows, union_chain
 from ..models import Activity, ActivitySession, ActivityStatus, Registration, RegistrationStatus
 
 # Counters at the member's own union: places held (status registered), and check-ins.
-REGISTRATIONS = "services.activities.registrations"
-ATTENDANCE = "services.activities.attendance"
+REGISTRATIONS = S.REGISTRATIONS
+ATTENDANCE = S.ATTENDANCE
 
 
 def upcoming_sessions() -> QuerySet[ActivitySession]:

@@ -15,6 +15,7 @@ from members.models import Member
 from organizations import counters, scope
 from organizations.models import LEVEL_RANK, Level, Organization, OrgCounter, OrgRole
 
+from .. import statkeys as S
 from ..actions import suppressed, union_chain
 from ..models import AidCase, AidStatus, AidStep, AidStepKind, AidTier, ServiceSettings
 
@@ -35,10 +36,10 @@ APPROVED_STATUSES = frozenset(
 PAID_STATUSES = frozenset({AidStatus.DISBURSED, AidStatus.CLOSED})
 
 COUNTER_KEYS = (
-    "services.aid.cases",
-    "services.aid.approved",
-    "services.aid.disbursed_count",
-    "services.aid.disbursed_fen",
+    S.AID_CASES,
+    S.AID_APPROVED,
+    S.AID_DISBURSED_COUNT,
+    S.AID_DISBURSED_FEN,
 )
 
 
@@ -68,15 +69,15 @@ def aid_counts(user, org: Organization) -> dict:
         .annotate(total=Sum("value"))
         .order_by()
     )
-    paid_count = shown(totals.get("services.aid.disbursed_count", 0))
-    fen = totals.get("services.aid.disbursed_fen", 0)
+    paid_count = shown(totals.get(S.AID_DISBURSED_COUNT, 0))
+    fen = totals.get(S.AID_DISBURSED_FEN, 0)
     return {
         "organization": org,
         "full": full,
         "by_status": [(s, label, shown(by_status.get(s, 0))) for s, label in AidStatus.choices],
         "by_tier": [(t, label, shown(by_tier.get(t, 0))) for t, label in AidTier.choices],
-        "cases": shown(totals.get("services.aid.cases", 0)),
-        "approved": shown(totals.get("services.aid.approved", 0)),
+        "cases": shown(totals.get(S.AID_CASES, 0)),
+        "approved": shown(totals.get(S.AID_APPROVED, 0)),
         "disbursed_count": paid_count,
         "disbursed_yuan": None if paid_count is None else round(fen / 100, 2),
     }
@@ -189,16 +190,16 @@ def count_aid_counters() -> dict[tuple[int, str], int]:
     truth: Counter = Counter()
     for case in AidCase.objects.values("organization_id", "status"):
         org = case["organization_id"]
-        truth[(org, "services.aid.cases")] += 1
+        truth[(org, S.AID_CASES)] += 1
         if case["status"] in APPROVED_STATUSES:
-            truth[(org, "services.aid.approved")] += 1
+            truth[(org, S.AID_APPROVED)] += 1
         if case["status"] in PAID_STATUSES:
-            truth[(org, "services.aid.disbursed_count")] += 1
+            truth[(org, S.AID_DISBURSED_COUNT)] += 1
     paid = (
         AidStep.objects.filter(kind=AidStepKind.DISBURSED)
         .values_list("case__organization_id")
         .annotate(total=Sum("amount"))
     )
     for org, total in paid:
-        truth[(org, "services.aid.disbursed_fen")] += counters.fen(total or 0)
+        truth[(org, S.AID_DISBURSED_FEN)] += counters.fen(total or 0)
     return dict(truth)

@@ -11,6 +11,7 @@ from members.models import Member
 from organizations import scope
 from organizations.models import OrgRole, Role
 
+from .. import statkeys as S
 from ..actions import audience_allows, recorded_actor, union_chain
 from ..models import (
     ConfidentialNote,
@@ -25,7 +26,7 @@ from ..models import (
 )
 
 # The menu's counters, notification kinds and audit actions all start with this.
-PREFIX = "services.menu."
+PREFIX = S.MENU
 
 
 def _published_now():
@@ -148,8 +149,8 @@ def count_menu_counters() -> dict[tuple[int, str], int]:
         "member_union_id", "status", "service__category"
     ).annotate(n=Count("pk"))
     for union_id, status, category, n in requests:
-        truth[(union_id, f"{PREFIX}requests")] += n
-        truth[(union_id, f"{PREFIX}category.{category}")] += n
+        truth[(union_id, S.REQUESTS)] += n
+        truth[(union_id, S.CATEGORY(category))] += n
         if status in (RequestStatus.COMPLETED, RequestStatus.REJECTED, RequestStatus.CANCELLED):
             truth[(union_id, f"{PREFIX}{status}")] += n
     rated = (
@@ -158,14 +159,14 @@ def count_menu_counters() -> dict[tuple[int, str], int]:
         .annotate(total=Sum("rating"), n=Count("pk"))
     )
     for union_id, total, n in rated:
-        truth[(union_id, f"{PREFIX}rating_sum")] += total
-        truth[(union_id, f"{PREFIX}rating_count")] += n
+        truth[(union_id, S.REQUEST_RATING_SUM)] += total
+        truth[(union_id, S.REQUEST_RATING_COUNT)] += n
     for org_id, n in (
         ServiceWish.objects.filter(status=WishStatus.OPEN)
         .values_list("organization_id")
         .annotate(n=Count("pk"))
     ):
-        truth[(org_id, f"{PREFIX}wishes_open")] += n
+        truth[(org_id, S.WISHES_OPEN)] += n
     for org_id, n in WishVote.objects.values_list("wish__organization_id").annotate(n=Count("pk")):
-        truth[(org_id, f"{PREFIX}wish_votes")] += n
+        truth[(org_id, S.WISH_VOTES)] += n
     return dict(truth)

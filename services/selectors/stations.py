@@ -11,6 +11,7 @@ from django.utils import timezone
 from members.models import Member
 from organizations.models import Organization
 
+from .. import statkeys as S
 from ..actions import union_chain
 from ..models import (
     Activity,
@@ -25,8 +26,8 @@ from ..models import (
 EARTH_RADIUS_KM = 6371.0
 
 # Counters at the member's own union: their visits, and the sum of their ratings.
-VISITS = "services.stations.visits"
-RATING_SUM = "services.stations.rating_sum"
+VISITS = S.STATION_VISITS
+RATING_SUM = S.STATION_RATING_SUM
 
 
 def active_stations() -> QuerySet[Station]:

@@ -18,18 +18,20 @@ from django.utils.translation import gettext_lazy
 from organizations import scope
 from organizations.models import Organization
 
+from .. import statkeys as S
 from ..models import Concern, ConcernStatus, ConcernStep, ServiceSettings
 
 # Counters, kept at the member's own union (`Concern.origin`).
-PREFIX = "services.voice."
-RAISED = PREFIX + "raised"
-OPEN = PREFIX + "open"
-OVERDUE = PREFIX + "overdue"  # open concerns escalated at least once
-ESCALATIONS = PREFIX + "escalations"
-ANSWERED = PREFIX + "answered"
-RESPONSE_SECONDS = PREFIX + "response_seconds"  # sum of seconds to the first answer
-RATING_SUM = PREFIX + "rating_sum"
-RATING_COUNT = PREFIX + "rating_count"
+# The counter keys, declared in services.statkeys.
+PREFIX = S.VOICE
+RAISED = S.RAISED
+OPEN = S.OPEN
+OVERDUE = S.OVERDUE  # open concerns escalated at least once
+ESCALATIONS = S.ESCALATIONS
+ANSWERED = S.ANSWERED
+RESPONSE_SECONDS = S.RESPONSE_SECONDS  # sum of seconds to the first answer
+RATING_SUM = S.CONCERN_RATING_SUM
+RATING_COUNT = S.CONCERN_RATING_COUNT
 
 # How a member who hides their name is shown.
 ANONYMOUS = gettext_lazy("Anonymous worker")
