@@ -22,7 +22,7 @@ ruff check .
 ruff format --check .
 
 # Static security analysis of the application code (skips explained in pyproject.toml).
-bandit -q -c pyproject.toml -r accounts organizations members services notifications reports unionhub
+bandit -q -c pyproject.toml -r core accounts organizations members services notifications reports unionhub
 # Known vulnerabilities of every pinned package, from PyPI's advisory data. On a network
 # whose package mirror serves no per-release data, pip-audit lists each package as "could
 # not be audited" and finds nothing: read its output, it says which case this run was.
