@@ -451,9 +451,25 @@ def finish_activity(*, activity: Activity, acting_user) -> Activity:
 # --- Sessions ---------------------------------------------------------------------------
 
 
+# Session times outside these years are typing mistakes (and before 1901 Asia/Shanghai has
+# no whole-minute UTC offset, so such a time could not even be written back in the API).
+SESSION_YEARS = (2000, 2099)
+
+
 def _check_session_times(starts_at, ends_at) -> None:
     if starts_at is None or ends_at is None:
         raise ValidationError(_("Give the start and the end of the session."))
+    first, last = SESSION_YEARS
+    for field, value in (("starts_at", starts_at), ("ends_at", ends_at)):
+        if not first <= value.year <= last:
+            raise ValidationError(
+                {
+                    field: [
+                        _("Enter a date between %(first)s and %(last)s.")
+                        % {"first": first, "last": last}
+                    ]
+                }
+            )
     if ends_at <= starts_at:
         raise ValidationError({"ends_at": [_("A session must end after it starts.")]})
 

@@ -471,3 +471,25 @@ def test_finishing_waits_for_the_last_session_to_end(tree, officers, members):
     activity.sessions.update(starts_at=past, ends_at=past + datetime.timedelta(hours=1))
     activity = actions.finish_activity(activity=activity, acting_user=officers.a_staff)
     assert activity.status == ActivityStatus.FINISHED
+
+
+@pytest.mark.parametrize("year", [648, 1900, 2100])
+def test_a_session_outside_sane_years_is_refused_with_the_field_named(tree, officers, year):
+    activity = actions.create_activity(
+        organization=tree.union_a,
+        data={"title": "读书会", "description": "每月一次", "venue": "职工书屋"},
+        acting_user=officers.a_staff,
+    )
+    start = timezone.make_aware(datetime.datetime(year, 5, 1, 9, 0))
+
+    with pytest.raises(ValidationError) as refused:
+        actions.add_session(
+            activity=activity,
+            starts_at=start,
+            ends_at=start + datetime.timedelta(hours=1),
+            capacity=10,
+            acting_user=officers.a_staff,
+        )
+
+    assert "starts_at" in refused.value.message_dict
+    assert not activity.sessions.exists()
