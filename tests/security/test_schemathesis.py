@@ -54,6 +54,7 @@ import pytest
 import schemathesis
 import werkzeug.test
 from django.core import signals
+from django.core.cache import cache
 from django.db import close_old_connections, connection, transaction
 from django.test import override_settings
 from hypothesis import HealthCheck
@@ -244,7 +245,11 @@ for loaded in (SCHEMA, COVERAGE_SCHEMA):
 # --- The world, once per module ----------------------------------------------------------
 
 
-def _restart_sequences() -> None:
+WORLD_IDS = 1_000_000
+SCENARIO_IDS = 2_000_000
+
+
+def _restart_sequences(start: int) -> None:
     """Start every id sequence at the same value whatever ran before this module.
 
     Sequences are not rolled back with the tests' transactions, so without this the seeded
@@ -254,9 +259,10 @@ def _restart_sequences() -> None:
     """
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT setval(c.oid, 1000000, false) FROM pg_class c "
+            "SELECT setval(c.oid, %s, false) FROM pg_class c "
             "JOIN pg_namespace n ON n.oid = c.relnamespace "
-            "WHERE c.relkind = 'S' AND n.nspname = current_schema()"
+            "WHERE c.relkind = 'S' AND n.nspname = current_schema()",
+            [start],
         )
 
 
@@ -274,7 +280,7 @@ def callers(django_db_setup, django_db_blocker, tmp_path_factory) -> dict[str, C
             override_settings(MEDIA_ROOT=media, PASSWORD_HASHERS=hashers),
             transaction.atomic(),
         ):
-            _restart_sequences()
+            _restart_sequences(WORLD_IDS)
             world = build_world()
             every = frozenset(c for seed in world.seeds for c in seed.canaries)
             by_role = {}
@@ -404,7 +410,15 @@ def test_api_boundary_inputs(case, role, caller):
 def test_api_workflows_stay_in_scope(role, caller):
     class Workflow(APIWorkflow):
         def setup(self):
+            # Each scenario starts from the same world (rows, ids, rate-limit counters), so
+            # Hypothesis can replay a failing one and report it instead of FlakyStrategyDefinition.
             FIGURES.scenarios[role] += 1
+            cache.clear()
+            _restart_sequences(SCENARIO_IDS)
+            self.savepoint = transaction.savepoint()
+
+        def teardown(self):
+            transaction.savepoint_rollback(self.savepoint)
 
         def validate_response(self, response, case, additional_checks=None, **kwargs):
             FIGURES.steps[role] += 1
