@@ -688,6 +688,7 @@ def test_deleting_leaves_no_row_of_the_login_in_the_inbox_or_account_tables(
     from notifications.models import CapturedMessage, Delivery
 
     settings.SMS_BACKEND = "notifications.backends.CaptureSmsBackend"
+    settings.NOTIFICATIONS_QUIET_HOURS = (0, 0)  # SMS go out now, whatever the hour
     with django_capture_on_commit_callbacks(execute=True):
         member, _raw = join_online(tree.union_a, officers.a_admin)  # told by SMS too
     user = member.user
