@@ -419,6 +419,14 @@ def _stop_services() -> None:
 # --------------------------------------------------------------------------- #
 
 
+def _distributes(ns) -> bool:
+    """Whether this process is a pytest-xdist controller (``-n N`` with N > 0)."""
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        return False
+    workers = getattr(ns, "numprocesses", None)
+    return workers not in (None, 0, "0")
+
+
 @pytest.hookimpl(wrapper=True)
 def pytest_load_initial_conftests(early_config, parser, args):
     global _services
@@ -431,6 +439,10 @@ def pytest_load_initial_conftests(early_config, parser, args):
                 "tests.servers: Django settings were loaded before the test servers were "
                 "started; load this plugin with -p tests.servers (see pytest.ini)."
             )
+        if _distributes(ns):
+            # The xdist controller runs no test: each worker starts its own servers (they
+            # inherit no URL from here), so workers never share a database, cache or broker.
+            return (yield)
         _services = Services()
         try:
             _services.start()
@@ -469,12 +481,18 @@ def _describe_services() -> str:
     return f"unionhub: database={database}  broker={broker}"
 
 
-def pytest_report_header(config):
+def _header(config) -> str:
+    if _distributes(config.option):
+        return "unionhub: every xdist worker runs its own PostgreSQL and Redis"
     return _describe_services()
 
 
+def pytest_report_header(config):
+    return _header(config)
+
+
 def pytest_terminal_summary(terminalreporter, exitstatus, config):
-    terminalreporter.write_line(_describe_services())
+    terminalreporter.write_line(_header(config))
 
 
 @pytest.fixture(scope="session")
