@@ -79,10 +79,10 @@ def sheet_rows(unions, count: int) -> tuple[list[str], list[tuple[int, dict]]]:
 
 
 def load_unionhub(headers, rows) -> float:
+    from core.spreadsheets import Table
     from members.actions.enrolment import enrol_checked_rows
     from members.actions.spreadsheets import WRITE_BATCH
     from members.importing.rows import CREATE, RowChecker, checked_chunks
-    from members.spreadsheets import Table
 
     def batches(checker):
         for chunk in checked_chunks(Table(headers, iter(rows)), checker, WRITE_BATCH):

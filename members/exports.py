@@ -4,10 +4,10 @@ every text cell is formula-escaped, and an audit entry records the count."""
 
 import types
 
+from core import spreadsheets
 from core.audit import record_audit
 from organizations import scope
 
-from . import spreadsheets
 from .importing.columns import (
     EDUCATION_NAMES,
     EMPLOYMENT_NAMES,

@@ -21,13 +21,12 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from core import privacy
+from core import privacy, spreadsheets
 from core.audit import record_audit
 from core.privacy import Redactor, Subject, in_site_language
 from organizations import counters
 from organizations.models import OrgRole
 
-from .. import spreadsheets
 from ..counters import counter_delta
 from ..models import (
     CURRENT_STATUSES,

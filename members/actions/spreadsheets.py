@@ -31,11 +31,11 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from core import spreadsheets
 from notifications import kinds
 from notifications.actions import link_for, notify_on_commit
 from organizations.models import Organization
 
-from .. import spreadsheets
 from ..importing.rows import (
     CREATE,
     UNCHANGED,

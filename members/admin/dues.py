@@ -18,11 +18,11 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
+from core import spreadsheets
 from core.admin import ActionFormAdminMixin, error_text
 from core.forms import add_action_errors
 from organizations import scope
 
-from .. import spreadsheets
 from ..actions import dues as actions
 from ..actions import payroll
 from ..forms.dues import (

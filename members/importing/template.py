@@ -9,7 +9,8 @@ from openpyxl import Workbook
 from openpyxl.styles import Font
 from openpyxl.worksheet.datavalidation import DataValidation
 
-from .. import spreadsheets
+from core import spreadsheets
+
 from .columns import (
     COLUMNS,
     EDUCATION_NAMES,

@@ -14,13 +14,13 @@ from openpyxl import load_workbook
 
 from core import bulk
 from core.models import AuditEntry
+from core.spreadsheets import Table
 from members import crypto, exports
 from members.actions import enrolment
 from members.actions import spreadsheets as actions
 from members.importing import columns
 from members.importing.rows import CREATE, RowChecker, checked_chunks
 from members.models import ImportJob, ImportStatus, Member, MembershipEvent
-from members.spreadsheets import Table
 from notifications.models import Notification
 from organizations import counters
 from tests.factories import make_member, person_data, sheet_row, sheet_xlsx

@@ -29,7 +29,8 @@ from openpyxl.utils import get_column_letter
 from stdnum.cn import ric
 from stdnum.cn import uscc as uscc_lib
 
-from members import exports, spreadsheets, validators
+from core import spreadsheets
+from members import exports, validators
 from members.actions import enrolment, payroll
 from members.actions import spreadsheets as imports
 from members.amounts import CENT, MAX_WAGE_BASE, compute_dues, parse_amount

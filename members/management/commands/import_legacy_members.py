@@ -9,9 +9,9 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import IntegrityError
 from django.utils.translation import gettext as _
 
+from core import spreadsheets
 from organizations.models import Level, Organization, OrgStatus
 
-from ... import spreadsheets
 from ...actions.enrolment import enrol_checked_rows
 from ...importing.columns import UNION_HEADER
 from ...importing.rows import CREATE, SKIP, FileError, RowChecker, checked_chunks
