@@ -13,6 +13,7 @@ import csv
 import datetime
 import decimal
 import io
+import re
 import zipfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -30,6 +31,10 @@ MAX_UNPACKED_BYTES = 512 * 1024 * 1024
 MAX_COLUMNS = 1000
 # How much of a CSV file is looked at to tell UTF-8 from GB18030 (the header row decides).
 _SNIFF_BYTES = 256 * 1024
+
+
+_DATE_FORMATS = ("%Y-%m-%d", "%Y/%m/%d", "%Y.%m.%d", "%Y%m%d", "%Y年%m月%d日")
+_EXCEL_EPOCH = datetime.date(1899, 12, 30)
 
 
 class SpreadsheetError(ValueError):
@@ -57,6 +62,26 @@ def _cell_text(value) -> str:
     if isinstance(value, (float, decimal.Decimal)):
         return str(value)
     return str(value).strip()
+
+
+def normalize_header(text: str) -> str:
+    """A header as compared with the template's: without spaces, asterisks, full-width slash."""
+    return re.sub(r"[\s*＊]", "", str(text or "")).replace("／", "/")
+
+
+def parse_date(text: str) -> datetime.date | None:
+    """A date as people write it in a cell (several formats, an Excel day number), or None."""
+    text = text.strip()
+    if re.fullmatch(r"\d{4}-\d{2}-\d{2}T[\d:.]+", text):  # a date cell read with a time
+        text = text[:10]
+    if re.fullmatch(r"\d{5}", text):  # an Excel serial day number in a General cell
+        return _EXCEL_EPOCH + datetime.timedelta(days=int(text))
+    for fmt in _DATE_FORMATS:
+        try:
+            return datetime.datetime.strptime(text, fmt).date()
+        except ValueError:
+            continue
+    return None
 
 
 def read_table(file, filename: str) -> Table:

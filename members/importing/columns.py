@@ -9,11 +9,12 @@ spellings a row may use for them. The file format is Chinese whatever the UI lan
 from __future__ import annotations
 
 import dataclasses
-import datetime
 import re
 
 from django.utils.translation import gettext_lazy
 from stdnum.cn import ric
+
+from core.spreadsheets import normalize_header, parse_date
 
 from ..models import Education, EmploymentType, MemberStatus
 
@@ -215,25 +216,3 @@ BY_FIELD = {c.field: c for c in COLUMNS}
 # A valid-looking, fictitious person for the template's example row (北京市朝阳区, 1990-03-07).
 _EXAMPLE_ID_BODY = "11010519900307123"
 EXAMPLE_ID_NUMBER = _EXAMPLE_ID_BODY + ric.calc_check_digit(_EXAMPLE_ID_BODY + "0")
-_DATE_FORMATS = ("%Y-%m-%d", "%Y/%m/%d", "%Y.%m.%d", "%Y%m%d", "%Y年%m月%d日")
-_EXCEL_EPOCH = datetime.date(1899, 12, 30)
-
-
-def normalize_header(text: str) -> str:
-    """A header as compared with the template's: without spaces, asterisks, full-width slash."""
-    return re.sub(r"[\s*＊]", "", str(text or "")).replace("／", "/")
-
-
-def parse_date(text: str) -> datetime.date | None:
-    """A date as people write it in a cell (several formats, an Excel day number), or None."""
-    text = text.strip()
-    if re.fullmatch(r"\d{4}-\d{2}-\d{2}T[\d:.]+", text):  # a date cell read with a time
-        text = text[:10]
-    if re.fullmatch(r"\d{5}", text):  # an Excel serial day number in a General cell
-        return _EXCEL_EPOCH + datetime.timedelta(days=int(text))
-    for fmt in _DATE_FORMATS:
-        try:
-            return datetime.datetime.strptime(text, fmt).date()
-        except ValueError:
-            continue
-    return None
