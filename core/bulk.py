@@ -16,7 +16,7 @@ from collections.abc import Callable
 
 from django.db import connection, connections, models
 
-__all__ = ["BATCH_SIZE", "insert"]
+__all__ = ["BATCH_SIZE", "allocate_ids", "insert"]
 
 # Rows per INSERT of the fallback on other databases.
 BATCH_SIZE = 2000
@@ -69,9 +69,27 @@ def _copy_values(fields) -> Callable:
     return values
 
 
+def allocate_ids(model, count: int) -> list[int]:
+    """`count` new primary keys from `model`'s sequence (PostgreSQL), for rows that refer to
+    each other before they are inserted; `insert` keeps the keys already set."""
+    if not count:
+        return []
+    meta = model._meta
+    if connection.vendor != "postgresql":
+        # SQLite: one writer at a time (the caller's transaction holds the write lock).
+        last = model.objects.aggregate(last=models.Max(meta.pk.attname))["last"] or 0
+        return list(range(last + 1, last + 1 + count))
+    with connection.wrap_database_errors, connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
+            [meta.db_table, meta.pk.column, count],
+        )
+        return [pk for (pk,) in cursor.fetchall()]
+
+
 def insert(model, objs: list, *, batch_size: int = BATCH_SIZE) -> None:
-    """Insert new rows of `model`, setting their primary keys: with COPY on PostgreSQL, else
-    with `bulk_create` in batches of `batch_size`."""
+    """Insert new rows of `model`, setting the primary keys not set yet (`allocate_ids`):
+    with COPY on PostgreSQL, else with `bulk_create` in batches of `batch_size`."""
     if connection.vendor != "postgresql":
         model.objects.bulk_create(objs, batch_size=batch_size)
         return
@@ -80,13 +98,10 @@ def insert(model, objs: list, *, batch_size: int = BATCH_SIZE) -> None:
     meta = model._meta
     quote = connection.ops.quote_name
     fields = meta.concrete_fields
+    without_pk = [obj for obj in objs if getattr(obj, meta.pk.attname) is None]
+    for obj, pk in zip(without_pk, allocate_ids(model, len(without_pk)), strict=True):
+        setattr(obj, meta.pk.attname, pk)
     with connection.wrap_database_errors, connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
-            [meta.db_table, meta.pk.column, len(objs)],
-        )
-        for obj, (pk,) in zip(objs, cursor.fetchall(), strict=True):
-            setattr(obj, meta.pk.attname, pk)
         columns = ", ".join(quote(f.column) for f in fields)
         values = _copy_values(fields)
         with cursor.copy(f"COPY {quote(meta.db_table)} ({columns}) FROM STDIN") as copy:
