@@ -26,8 +26,8 @@ from django.utils.translation import gettext as _
 from core.audit import record_audit
 from notifications.actions import link_for, notify_on_commit
 
-from . import counters, rollups, scope
-from .models import LEVEL_RANK, Level, Organization, OrgRole, OrgStatus
+from .. import counters, rollups, scope
+from ..models import LEVEL_RANK, Level, Organization, OrgRole, OrgStatus
 
 # First key of every advisory lock taken here; the second is the tree id. Tree id 0 never
 # exists, so (namespace, 0) guards the allocation of new tree ids.
