@@ -142,6 +142,17 @@ def _read_row(plan: Plan, number: int, cells: dict[str, str]) -> UnionRow:
     def fail(field: str, message) -> None:
         plan.error(number, BY_FIELD[field].header, message)
 
+    def validated(field: str, validate, normalize=str) -> str:
+        """The cell as the validator accepts it (normalized), or "" with the error noted."""
+        text = cell(field)
+        if text:
+            try:
+                validate(text)
+                return normalize(text)
+            except ValidationError as error:
+                fail(field, error.messages[0])
+        return ""
+
     for field in ("ref", "name", "short_name", "address"):
         text = cell(field)
         bad = unsafe_characters(text)
@@ -164,23 +175,11 @@ def _read_row(plan: Plan, number: int, cells: dict[str, str]) -> UnionRow:
     if not cell("name"):
         fail("name", _("Enter the union's name."))
 
-    code = cell("uscc")
-    row.data["uscc"] = ""
-    if code:
-        try:
-            validators.validate_uscc(code)
-            row.data["uscc"] = validators.normalize_uscc(code)
-        except ValidationError as error:
-            fail("uscc", error.messages[0])
-    parent_code = cell("parent_uscc")
-    if parent_code:
-        try:
-            validators.validate_uscc(parent_code)
-            row.parent_uscc = validators.normalize_uscc(parent_code)
-        except ValidationError as error:
-            fail("parent_uscc", error.messages[0])
+    uscc = validators.validate_uscc, validators.normalize_uscc
+    row.data["uscc"] = validated("uscc", *uscc)
+    row.parent_uscc = validated("parent_uscc", *uscc)
     row.parent_ref = cell("parent_ref")
-    if not parent_code and not row.parent_ref:
+    if not cell("parent_uscc") and not row.parent_ref:
         fail("parent_uscc", _("Name the parent union by its credit code or its number."))
 
     level = level_words().get(cell("level").lower())
@@ -195,14 +194,7 @@ def _read_row(plan: Plan, number: int, cells: dict[str, str]) -> UnionRow:
         )
     row.data["level"] = level
 
-    region = cell("region_code")
-    row.data["region_code"] = ""
-    if region:
-        try:
-            validators.validate_region_code(region)
-            row.data["region_code"] = region
-        except ValidationError as error:
-            fail("region_code", error.messages[0])
+    row.data["region_code"] = validated("region_code", validators.validate_region_code)
 
     employees = cell("employees").replace(",", "")
     row.data["employees"] = None
@@ -223,14 +215,7 @@ def _read_row(plan: Plan, number: int, cells: dict[str, str]) -> UnionRow:
         else:
             row.data["founded_on"] = day
 
-    phone = cell("contact_phone")
-    row.data["contact_phone"] = ""
-    if phone:
-        try:
-            validators.validate_contact_phone(phone)
-            row.data["contact_phone"] = phone
-        except ValidationError as error:
-            fail("contact_phone", error.messages[0])
+    row.data["contact_phone"] = validated("contact_phone", validators.validate_contact_phone)
 
     row.data["industry_id"] = None
     industry = cell("industry")
