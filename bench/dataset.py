@@ -636,7 +636,7 @@ EPOCH = datetime.date(1940, 1, 1)
 
 
 def member_pools(rng: random.Random, reference: datetime.date, encrypt_all: bool) -> MemberPools:
-    from members import crypto
+    from core import crypto
 
     days = (reference - EPOCH).days + 1
     dates = [EPOCH + datetime.timedelta(days=d) for d in range(days)]
@@ -747,7 +747,7 @@ def member_chunks(
     from django.conf import settings
     from django.utils import timezone
 
-    from members import crypto
+    from core import crypto
 
     key = settings.ID_HASH_KEY.encode()
     # crypto.id_hash(n) is HMAC-SHA256(ID_HASH_KEY, "id:" + n): the "id:" is fed once and

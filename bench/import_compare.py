@@ -143,7 +143,7 @@ def stock_resource(union):
     from django.utils import timezone, translation
     from import_export import fields, resources, widgets
 
-    from members import crypto
+    from core import crypto
     from members.cards import new_card_numbers, new_membership_numbers
     from members.models import EventKind, Member, MembershipEvent, MemberStatus
     from members.people import apply_person, clean_person

@@ -1,8 +1,20 @@
-"""The audit log: who changed or read what, when, why, with what result."""
+"""The audit log (who changed or read what, when, why, with what result) and the states of a
+spreadsheet import job, which the member and union imports share."""
 
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+
+
+class ImportStatus(models.TextChoices):
+    UPLOADED = "uploaded", _("Uploaded")
+    VALIDATING = "validating", _("Checking")
+    INVALID = "invalid", _("Errors found")
+    VALIDATED = "validated", _("Ready to import")
+    IMPORTING = "importing", _("Importing")
+    DONE = "done", _("Imported")
+    FAILED = "failed", _("Failed")
+    CANCELLED = "cancelled", _("Cancelled")
 
 
 class AuditResult(models.TextChoices):

@@ -3,7 +3,9 @@
 from django.contrib.auth.backends import ModelBackend
 from django.core.exceptions import ValidationError
 
-from . import crypto, validators
+from core import crypto
+
+from . import validators
 from .models import Member
 
 

@@ -1,6 +1,7 @@
 """Members' mobile numbers for SMS notifications, registered with the notifications app."""
 
-from . import crypto
+from core import crypto
+
 from .models import Member
 
 

@@ -17,9 +17,10 @@ from django.db import transaction
 from django.utils import timezone
 from stdnum.cn import ric
 
+from core import crypto
 from organizations.models import Organization
 
-from . import crypto, people
+from . import people
 from .actions import dues, joining, records, transfers
 from .models import (
     DuesRecord,

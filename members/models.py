@@ -1,7 +1,7 @@
 """Real-name members and everything that happens to a membership.
 
 Personal identifiers are never stored in plaintext: the resident ID number and the phone
-are Fernet tokens (`members.crypto`), found through keyed hashes and shown masked.
+are Fernet tokens (`core.crypto`), found through keyed hashes and shown masked.
 A `MembershipEvent` records every join, status change and transfer; events are only
 ever inserted.
 """
@@ -16,9 +16,11 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 from mptt.models import TreeForeignKey
 
+from core import crypto
+from core.models import ImportStatus
 from organizations.models import Organization
 
-from . import crypto, validators
+from . import validators
 
 
 class Gender(models.TextChoices):
@@ -568,17 +570,6 @@ class DuesRecord(models.Model):
 class ImportKind(models.TextChoices):
     MEMBERS = "members", _("Members")
     PAYROLL = "payroll", _("Payroll (wage bases and dues)")
-
-
-class ImportStatus(models.TextChoices):
-    UPLOADED = "uploaded", _("Uploaded")
-    VALIDATING = "validating", _("Checking")
-    INVALID = "invalid", _("Errors found")
-    VALIDATED = "validated", _("Ready to import")
-    IMPORTING = "importing", _("Importing")
-    DONE = "done", _("Imported")
-    FAILED = "failed", _("Failed")
-    CANCELLED = "cancelled", _("Cancelled")
 
 
 class ImportJob(models.Model):

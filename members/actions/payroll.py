@@ -23,12 +23,12 @@ from django.db.models import Q
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from core import spreadsheets
+from core import crypto, spreadsheets
 from core.audit import record_audit
 from organizations import counters
 from organizations.models import Organization
 
-from .. import crypto, validators
+from .. import validators
 from ..amounts import compute_dues, parse_amount
 from ..counters import record_counters
 from ..models import (

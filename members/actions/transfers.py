@@ -23,12 +23,13 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from core import crypto
 from core.audit import record_audit
 from notifications import kinds
 from notifications.actions import link_for
 from organizations.models import Organization, OrgRole, Role
 
-from .. import crypto, validators
+from .. import validators
 from ..models import (
     CURRENT_STATUSES,
     EventKind,

@@ -16,10 +16,11 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.translation import gettext as _
 
+from core import crypto
 from core.admin import ActionFormAdminMixin
 from organizations import scope
 
-from .. import crypto, validators
+from .. import validators
 from ..actions import records as actions
 from ..actions.cards import issue_card
 from ..actions.permissions import require_member_admin

@@ -21,11 +21,11 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from core import spreadsheets
+from core import crypto, spreadsheets
 from organizations.models import Level, Organization, OrgStatus
 from organizations.validators import normalize_uscc
 
-from .. import crypto, validators
+from .. import validators
 from ..actions.permissions import keeps_member_records
 from ..models import CURRENT_STATUSES, Member
 from ..people import clean_person

@@ -6,8 +6,9 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection
 
+from core import crypto
 from core.models import AuditEntry
-from members import cards, crypto, people, validators
+from members import cards, people, validators
 from members.actions import cards as card_actions
 from members.actions import records as actions
 from members.models import EventKind, Member, MemberStatus

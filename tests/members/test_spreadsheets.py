@@ -12,10 +12,10 @@ from django.core.management import call_command
 from django.urls import reverse
 from openpyxl import load_workbook
 
-from core import bulk
+from core import bulk, crypto
 from core.models import AuditEntry
 from core.spreadsheets import Table
-from members import crypto, exports
+from members import exports
 from members.actions import enrolment
 from members.actions import spreadsheets as actions
 from members.importing import columns

@@ -1,4 +1,5 @@
-"""Field encryption and keyed hashes for members' identifiers.
+"""Field encryption and keyed hashes for personal identifiers (members' ID numbers and phones,
+officers' phones).
 
 Values are encrypted with Fernet under `FIELD_ENCRYPTION_KEYS` (a list: the first key
 encrypts, all keys decrypt, so keys rotate by putting a new one first and running
