@@ -84,12 +84,23 @@ def parse_date(text: str) -> datetime.date | None:
     return None
 
 
-def read_table(file, filename: str) -> Table:
-    """Open an uploaded .xlsx or .csv; the first row holds the column names."""
+class MissingSheet(SpreadsheetError):
+    """The workbook has no sheet of the name asked for (and no fallback was allowed)."""
+
+
+def read_table(file, filename: str, *, sheet: str = "", first_if_missing: bool = True) -> Table:
+    """Open an uploaded .xlsx or .csv; the first row holds the column names.
+
+    `sheet` names the worksheet to read in a workbook; without it, or when the workbook has
+    no such sheet and `first_if_missing`, the first one is read, else MissingSheet is raised.
+    A CSV file is one sheet: asked for a sheet by name without the fallback, it has none.
+    """
     name = filename.lower()
     if name.endswith(".xlsx"):
-        return _read_xlsx(file)
+        return _read_xlsx(file, sheet, first_if_missing)
     if name.endswith(".csv"):
+        if sheet and not first_if_missing:
+            raise MissingSheet(sheet)
         return _read_csv(file)
     raise SpreadsheetError(_("Upload an .xlsx or .csv file."))
 
@@ -110,14 +121,23 @@ def _check_unpacked_size(file) -> None:
         )
 
 
-def _read_xlsx(file) -> Table:
+def _read_xlsx(file, sheet_name: str = "", first_if_missing: bool = True) -> Table:
     _check_unpacked_size(file)
     unreadable = _("This file cannot be opened as an Excel workbook.")
     try:
         workbook = load_workbook(file, read_only=True, data_only=False)
-        sheet = workbook.worksheets[0]
+        names = [normalize_header(n) for n in workbook.sheetnames]
     except Exception as error:  # openpyxl raises many kinds for a damaged file
         raise SpreadsheetError(unreadable) from error
+    if sheet_name and sheet_name in names:
+        sheet = workbook.worksheets[names.index(sheet_name)]
+    elif sheet_name and not first_if_missing:
+        workbook.close()
+        raise MissingSheet(sheet_name)
+    elif workbook.worksheets:
+        sheet = workbook.worksheets[0]
+    else:
+        raise SpreadsheetError(unreadable)
     size_hint = sheet.max_row - 1 if sheet.max_row else None
     # The size a file states may be wrong: openpyxl would silently drop every row below it
     # and pad every row to the stated width. Read the rows that are there instead.
