@@ -10,20 +10,17 @@ import datetime
 import functools
 import re
 
-import phonenumbers
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from stdnum import numdb
 from stdnum.cn import ric
 
+from core.phones import mask_phone, normalize_phone  # noqa: F401 (part of this module's API)
+
 MIN_AGE = 16  # the Labour Law's minimum working age
 MAX_AGE = 120
 
-_MOBILE_TYPES = (
-    phonenumbers.PhoneNumberType.MOBILE,
-    phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE,
-)
 _SPACES = re.compile(r"[\s\u3000-]+")
 _ID_FORMAT = re.compile(r"[0-9]{17}[0-9X]")
 
@@ -114,29 +111,6 @@ def age_on(born: datetime.date, day: datetime.date) -> int:
 def mask_id_number(number: str) -> str:
     """`1101**********123X`: region prefix and the last four only."""
     return f"{number[:4]}{'*' * (len(number) - 8)}{number[-4:]}" if len(number) > 8 else "****"
-
-
-def normalize_phone(value: str) -> str:
-    """The national significant number (11 digits for a mobile), or ValidationError."""
-    raw = str(value or "").strip()
-    try:
-        number = phonenumbers.parse(raw, "CN")
-    except phonenumbers.NumberParseException:
-        number = None
-    if (
-        number is None
-        or not phonenumbers.is_valid_number_for_region(number, "CN")
-        or phonenumbers.number_type(number) not in _MOBILE_TYPES
-    ):
-        raise ValidationError(
-            _("Enter a mainland China mobile number of 11 digits, e.g. 13800138000."),
-            code="phone",
-        )
-    return phonenumbers.national_significant_number(number)
-
-
-def mask_phone(phone: str) -> str:
-    return f"{phone[:3]}****{phone[-4:]}" if len(phone) >= 7 else "****"
 
 
 def mask_name(name: str) -> str:
