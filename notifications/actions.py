@@ -317,6 +317,7 @@ def render_message(notification: Notification, channel: str, language: str) -> t
             "title": title,
             "body": body,
             "link": absolute(notification.link),
+            "sms_link": kinds.get(notification.kind).sms_link,
             "preferences": absolute(link_for("inbox-settings")),
             "language": language,
         }

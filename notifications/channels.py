@@ -3,7 +3,8 @@
 The in-app inbox needs no address. Email addresses are the accounts' own. Other apps own the
 other addresses (the members app keeps mobile numbers encrypted) and register a resolver, so
 this app never imports them: `register_resolver(SMS, phones_of)`, where `phones_of(user_ids)`
-returns {user id: address} for the users that have one.
+returns {user id: address} for the users that have one. Several apps may know addresses of
+one channel (members' phones, officers' own); they are asked in the order they registered.
 """
 
 from collections.abc import Callable, Iterable
@@ -27,20 +28,28 @@ def _emails(user_ids: list[int]) -> dict[int, str]:
     return dict(rows.values_list("pk", "email"))
 
 
-_RESOLVERS: dict[str, Resolver] = {EMAIL: _emails}
+_RESOLVERS: dict[str, list[Resolver]] = {EMAIL: [_emails]}
 
 
 def register_resolver(channel: str, resolver: Resolver) -> None:
-    _RESOLVERS[channel] = resolver
+    """Add a source of addresses for `channel`; where two know a user, the first registered
+    wins (members' phones before officers' own)."""
+    found = _RESOLVERS.setdefault(channel, [])
+    if resolver not in found:
+        found.append(resolver)
 
 
 def addresses(channel: str, user_ids: Iterable[int]) -> dict[int, str]:
     """{user id: address} for those of `user_ids` reachable on `channel`."""
-    resolver = _RESOLVERS.get(channel)
     ids = sorted(set(user_ids))
-    if resolver is None or not ids:
-        return {}
-    return resolver(ids)
+    found: dict[int, str] = {}
+    for resolver in _RESOLVERS.get(channel, []):
+        wanted = [i for i in ids if i not in found]
+        if not wanted:
+            break
+        for user_id, address in resolver(wanted).items():
+            found.setdefault(user_id, address)
+    return found
 
 
 def mask(channel: str, address: str) -> str:

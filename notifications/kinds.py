@@ -19,6 +19,9 @@ class Kind:
     body: str = ""
     email: bool = True
     sms: bool = False
+    # The SMS carries the link too (a first-login link); otherwise it is only in the inbox
+    # and the email, as a short message cannot spare the characters.
+    sms_link: bool = False
 
     def default(self, channel: str) -> bool:
         return {EMAIL: self.email, SMS: self.sms}.get(channel, False)
@@ -35,8 +38,10 @@ KINDS: dict[str, Kind] = {
 _PLACEHOLDER = re.compile(r"%\([a-z_]+\)[sd]")
 
 
-def register(kind: str, title, body="", *, email: bool = True, sms: bool = False) -> None:
-    KINDS[kind] = Kind(title, body, email=email, sms=sms)
+def register(
+    kind: str, title, body="", *, email: bool = True, sms: bool = False, sms_link: bool = False
+) -> None:
+    KINDS[kind] = Kind(title, body, email=email, sms=sms, sms_link=sms_link)
 
 
 def set_defaults(kind: str, *, email: bool | None = None, sms: bool | None = None) -> None:
@@ -47,6 +52,7 @@ def set_defaults(kind: str, *, email: bool | None = None, sms: bool | None = Non
         spec.body,
         email=spec.email if email is None else email,
         sms=spec.sms if sms is None else sms,
+        sms_link=spec.sms_link,
     )
 
 
