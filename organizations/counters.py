@@ -12,18 +12,24 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Mapping
 from decimal import Decimal
 
-from django.db import transaction
+from django.db import connection, transaction
 
 from core import stats
 
 from . import rollups, statkeys
-from .models import Level, Organization, OrgCounter, OrgStatus
+from .models import CounterDelta, Level, Organization, OrgCounter, OrgStatus
 from .rollups import Drift
 
 # A source returns the true value of every non-zero counter it owns, keyed by
 # (organization id, counter key). Keys it owns start with its prefix.
 Source = Callable[[], Mapping[tuple[int, str], int]]
 SOURCES: dict[str, Source] = {}
+
+# From this many changes on, `adjust` writes the counters and the journal with a statement
+# per _CHUNK rows instead of one a row (an import of a province adds 200,000 counters: 13 s a
+# row at a time). Same rows, same order, same upsert as `rollups.increment` and `journal`.
+_MANY = 1000
+_CHUNK = 20_000
 
 
 def register_source(prefix: str, source: Source) -> None:
@@ -39,9 +45,40 @@ def adjust(changes: Mapping[tuple[int, str], int]) -> None:
     """
     stats.check_all(key for _, key in changes)
     with transaction.atomic():
+        if len(changes) >= _MANY and connection.vendor == "postgresql":
+            rows = sorted((org, key, d) for (org, key), d in changes.items() if d)
+            table = OrgCounter._meta.db_table
+            _insert_rows(
+                OrgCounter,
+                ("organization", "key", "value"),
+                rows,
+                f"ON CONFLICT (organization_id, key) DO UPDATE SET value = {table}.value "
+                "+ EXCLUDED.value",
+            )
+            _insert_rows(CounterDelta, ("organization", "key", "delta"), rows)
+            if rows:
+                transaction.on_commit(rollups.request_fold)
+            return
         rows = rollups.increment(OrgCounter, changes)
         if rows:
             rollups.journal(rows)
+
+
+def _insert_rows(model, names: tuple[str, ...], rows: list[tuple], conflict: str = "") -> None:
+    """INSERT `rows` (values of the fields `names`) in their order, `_CHUNK` rows a statement,
+    each column sent as one array parameter."""
+    fields = [model._meta.get_field(name) for name in names]
+    aliases = ", ".join(f"c{n}" for n in range(len(fields)))
+    arrays = ", ".join(f"%s::{field.db_type(connection)}[]" for field in fields)
+    sql = (
+        f"INSERT INTO {model._meta.db_table} ({', '.join(f.column for f in fields)}) "  # noqa: S608
+        f"SELECT {aliases} FROM unnest({arrays}) WITH ORDINALITY AS r({aliases}, n) "
+        f"ORDER BY n {conflict}"
+    )
+    with connection.cursor() as cursor:
+        for at in range(0, len(rows), _CHUNK):
+            chunk = rows[at : at + _CHUNK]
+            cursor.execute(sql, [list(column) for column in zip(*chunk, strict=True)])
 
 
 def fen(amount) -> int:

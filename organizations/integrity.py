@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 
+from django.db import connection
+
 from .actions import tree_write
 from .models import Level, Organization
 
@@ -43,6 +45,49 @@ def _expected_positions(rows):
                 stack.append((child, depth + 1, False))
         counter = 0
     return expected, roots
+
+
+def renumber_tree(tree_id: int, *, last: frozenset[int] | set[int] = frozenset()) -> int:
+    """Recompute one tree's nested sets from its MPTT parent links and write the rows whose
+    values changed in one statement; returns how many. Call holding the tree's lock.
+
+    The bulk path of several moves at once (the union import): their parent links are
+    changed first, then the tree is renumbered once instead of shifted once per move.
+    Siblings keep their order; the unions in `last` come after their new siblings, where
+    django-mptt puts a moved node (last child).
+    """
+    rows = list(
+        Organization.objects.filter(tree_id=tree_id).values_list(
+            "pk", "tree_parent_id", "lft", "rght", "depth"
+        )
+    )
+    if not rows:
+        return 0
+    tail = max(row[3] for row in rows) + 1
+    keyed = [(pk, parent, lft + tail if pk in last else lft) for pk, parent, lft, *_r in rows]
+    expected, _roots = _expected_positions(keyed)
+    changed = [
+        (pk, *expected[pk])
+        for pk, _p, lft, rght, depth in rows
+        if expected[pk] != (lft, rght, depth)
+    ]
+    if not changed:
+        return 0
+    if connection.vendor == "postgresql":
+        table = Organization._meta.db_table
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"UPDATE {table} AS o SET lft = n.lft, rght = n.rght, depth = n.depth "  # noqa: S608
+                "FROM unnest(%s::integer[], %s::integer[], %s::integer[], %s::integer[]) "
+                "AS n(id, lft, rght, depth) WHERE o.id = n.id",
+                [list(column) for column in zip(*changed, strict=True)],
+            )
+    else:
+        objs = [
+            Organization(pk=pk, lft=lft, rght=rght, depth=depth) for pk, lft, rght, depth in changed
+        ]
+        Organization.objects.bulk_update(objs, ["lft", "rght", "depth"], batch_size=500)
+    return len(changed)
 
 
 def verify_tree(tree_id: int) -> TreeReport:

@@ -331,13 +331,18 @@ def move_organization(
     return org
 
 
+@retry_on_tree_race
 def dissolve_organization(
     *, organization: Organization, acting_user=None, on: datetime.date | None = None
 ) -> Organization:
-    """Mark a union dissolved; refused while it has active subordinates or members."""
+    """Mark a union dissolved; refused while it has active subordinates or members.
+
+    Holds its tree's lock, as every writer of children does: a union being added or
+    imported under it waits, then sees it dissolved (without the lock, both could pass
+    their checks and leave an active union under a dissolved one)."""
     _check_can_change(acting_user, organization.parent or organization)
-    with transaction.atomic():
-        org = Organization.objects.select_for_update().get(pk=organization.pk)
+    with tree_write(organization) as (locked,):
+        org = Organization.objects.select_for_update().get(pk=locked.pk)
         if org.status == OrgStatus.DISSOLVED:
             return org
         active_children = org.children.filter(status=OrgStatus.ACTIVE).count()

@@ -24,6 +24,7 @@ from core.text import describe, unsafe_characters
 
 from .. import scope, validators
 from ..models import LEVEL_RANK, Level, Organization, OrgStatus
+from . import parts
 from .columns import BY_FIELD, COLUMNS, level_words
 
 __all__ = ["CREATE", "UNCHANGED", "UPDATE", "Plan", "UnionRow", "check", "read_rows", "resolve"]
@@ -77,9 +78,14 @@ class Plan:
     errors: list[dict] = dataclasses.field(default_factory=list)
     # Unions in the importer's subtree that the file does not list (reported, never deleted).
     missing: int = 0
+    # What the further sheets (`importing.parts`) read, by sheet name.
+    parts: dict = dataclasses.field(default_factory=dict)
 
-    def error(self, row: int | None, column: str, message: str) -> None:
-        self.errors.append({"row": row, "column": column, "message": str(message)})
+    def error(self, row: int | None, column: str, message: str, *, sheet: str = "") -> None:
+        entry = {"row": row, "column": column, "message": str(message)}
+        if sheet:
+            entry["sheet"] = sheet
+        self.errors.append(entry)
 
     def counts(self) -> dict[str, int]:
         counts = {CREATE: 0, UPDATE: 0, UNCHANGED: 0, "moved": 0}
@@ -92,18 +98,57 @@ class Plan:
 # --- Reading ---------------------------------------------------------------------------------
 
 
-def check(file, filename: str, *, under: Organization, acting_user=None) -> Plan:
-    """Read and resolve a whole file; the plan's errors say what is wrong with it."""
-    plan = read_rows(file, filename, under=under)
+# The sheet of the workbook that holds the unions (the first one if no sheet has this name).
+SHEET = "工会"
+PROGRESS_EVERY = 1000
+
+
+def check(
+    file,
+    filename: str,
+    *,
+    under: Organization,
+    acting_user=None,
+    progress=None,
+    max_rows: int | None = None,
+) -> Plan:
+    """Read and resolve a whole file, then the further sheets other apps read (officers);
+    the plan's errors say what is wrong with it. `progress(rows read)` is called now and
+    then while the union sheet is read."""
+    plan = read_rows(file, filename, under=under, progress=progress, max_rows=max_rows)
     if plan.rows and not any(e["row"] is None for e in plan.errors):
         resolve(plan, acting_user=acting_user)
+    if all(e["row"] is not None for e in plan.errors):  # the file itself could be read
+        _check_parts(plan, file, filename)
     return plan
 
 
-def read_rows(file, filename: str, *, under: Organization) -> Plan:
+def _check_parts(plan: Plan, file, filename: str) -> None:
+    for part in parts.parts():
+        file.seek(0)
+        try:
+            table = spreadsheets.read_table(
+                file, filename, sheet=part.sheet, first_if_missing=False
+            )
+        except spreadsheets.MissingSheet:
+            continue
+        except spreadsheets.SpreadsheetError as error:
+            plan.error(None, "", str(error), sheet=part.sheet)
+            continue
+        try:
+            part.check(plan, table)
+        except spreadsheets.SpreadsheetError as error:
+            plan.error(None, "", str(error), sheet=part.sheet)
+
+
+def read_rows(
+    file, filename: str, *, under: Organization, progress=None, max_rows: int | None = None
+) -> Plan:
+    """The union sheet's rows, each cell checked on its own. With `max_rows`, a file with
+    more rows is refused as a whole (the admin's uploads; the command reads any size)."""
     plan = Plan(under=under)
     try:
-        table = spreadsheets.read_table(file, filename)
+        table = spreadsheets.read_table(file, filename, sheet=SHEET)
     except spreadsheets.SpreadsheetError as error:
         plan.error(None, "", str(error))
         return plan
@@ -122,9 +167,29 @@ def read_rows(file, filename: str, *, under: Organization) -> Plan:
     try:
         for number, raw in table.rows:
             cells = {spreadsheets.normalize_header(k): (v or "").strip() for k, v in raw.items()}
+            # A cell exported as '=… (spreadsheets.escape_formula) reads back as it was.
+            cells = {
+                k: v[1:] if v[:1] == "'" and spreadsheets.is_formula(v[1:]) else v
+                for k, v in cells.items()
+            }
             if not any(cells.get(c.header) for c in COLUMNS):
                 continue  # a blank line
             plan.rows.append(_read_row(plan, number, cells))
+            if max_rows is not None and len(plan.rows) > max_rows:
+                plan.rows.clear()
+                plan.errors.clear()
+                plan.error(
+                    None,
+                    "",
+                    _(
+                        "The file has more than %(max)d rows; split it into smaller files, or "
+                        "ask the platform operator to import it with the import_unions command."
+                    )
+                    % {"max": max_rows},
+                )
+                return plan
+            if progress is not None and len(plan.rows) % PROGRESS_EVERY == 0:
+                progress(len(plan.rows))
     except spreadsheets.SpreadsheetError as error:
         plan.error(None, "", str(error))
     if not plan.rows and not plan.errors:
@@ -309,9 +374,23 @@ def resolve(plan: Plan, *, acting_user=None) -> None:
     claimed: dict[int, UnionRow] = {}
     for row in rows:
         match = None
+        code = row.data.get("uscc")
         if row.ref.isdigit() and int(row.ref) in db_by_id:
             match = db_by_id[int(row.ref)]
-        code = row.data.get("uscc")
+            if match.uscc and code != match.uscc:
+                # A number is a union's id: a new union labelled "12" must not silently
+                # rewrite union 12, which has another (or no) credit code in this row.
+                plan.error(
+                    row.number,
+                    header["ref"],
+                    _(
+                        "Number %(ref)s is %(name)s in UnionHub, whose credit code differs "
+                        "from this row's. For a new union use a label with a letter, e.g. A1."
+                    )
+                    % {"ref": row.ref, "name": match.name},
+                )
+                row.ok = False
+                continue
         if code and code in db_by_code:
             other = db_by_code[code]
             if match is not None and other.pk != match.pk:
@@ -382,6 +461,7 @@ def resolve(plan: Plan, *, acting_user=None) -> None:
         row.parent_row, row.parent_org = target_row, target_org
 
     _check_cycles(plan, header["parent_uscc"])
+    _match_by_name(plan, claimed)
     for row in rows:
         if row.ok and (row.parent_row is not None or row.parent_org is not None):
             _check_placement(plan, row, header)
@@ -404,6 +484,42 @@ _ORG_FIELDS = (
     "tree_parent_id",
     *(f for f in DATA_FIELDS if f not in ("uscc", "level", "name")),
 )
+
+
+def _match_by_name(plan: Plan, claimed: dict[int, UnionRow]) -> None:
+    """A row without a credit code or a UnionHub number is the active union of the same name
+    under the same parent, where there is one, so that importing a file again creates
+    nothing. Parents first: a level at a time, one query each."""
+    tried: set[int] = set()
+    while True:
+        wanted: dict[tuple[int, str], UnionRow] = {}
+        for row in plan.rows:
+            if (
+                id(row) in tried
+                or not row.ok
+                or row.existing is not None
+                or row.data.get("uscc")
+                or row.ref.isdigit()
+            ):
+                continue
+            parent = row.parent_org
+            if parent is None and row.parent_row is not None:
+                parent = row.parent_row.existing
+            if parent is not None:
+                tried.add(id(row))
+                wanted.setdefault((parent.pk, row.data["name"]), row)
+        if not wanted:
+            return
+        found = Organization.objects.filter(
+            parent_id__in={pk for pk, _name in wanted},
+            name__in={name for _pk, name in wanted},
+            status=OrgStatus.ACTIVE,
+        ).only(*_ORG_FIELDS)
+        for org in found:
+            row = wanted.get((org.parent_id, org.name))
+            if row is not None and row.existing is None and org.pk not in claimed:
+                row.existing = org
+                claimed[org.pk] = row
 
 
 def _check_cycles(plan: Plan, column: str) -> None:
@@ -488,13 +604,20 @@ def _classify(plan: Plan) -> None:
         changed = any(getattr(org, f) != row.data.get(f) for f in DATA_FIELDS)
         row.outcome = UPDATE if (changed or row.moved) else UNCHANGED
     under = plan.under
-    listed = {row.existing.pk for row in plan.rows if row.existing is not None}
+    # Active unions below the importer's union that no row names (dissolved ones are not
+    # expected in a file); counted, not listed by id, so that 100,000 rows need no IN list.
+    listed = {
+        row.existing.pk
+        for row in plan.rows
+        if row.existing is not None and row.existing.status == OrgStatus.ACTIVE
+    }
     below = Organization.objects.filter(
         tree_id=under.tree_id, lft__gt=under.lft, rght__lt=under.rght
     )
     if under.level == Level.NATIONAL:
         below = Organization.objects.exclude(pk=under.pk)
-    plan.missing = below.exclude(pk__in=listed).count() if listed else 0
+    active = below.filter(status=OrgStatus.ACTIVE).count() if listed else 0
+    plan.missing = max(0, active - len(listed))
 
 
 def errors_by_row(plan: Plan) -> dict[int | None, list[dict]]:

@@ -91,7 +91,7 @@ COLUMNS = (
 HEADERS = [c.header for c in COLUMNS]
 BY_FIELD = {c.field: c for c in COLUMNS}
 
-# Officers, in a second sheet of the same workbook (not imported yet).
+# Officers, in a sheet of their own (工会干部), read and written by the accounts app.
 OFFICER_HEADERS = ["姓名", "手机号", "工会", "角色"]
 
 

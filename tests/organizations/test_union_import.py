@@ -15,7 +15,7 @@ from organizations.actions.imports import ImportRefused, import_unions
 from organizations.importing.checker import check
 from organizations.importing.columns import HEADERS
 from organizations.models import Level, Organization
-from tests.factories import make_uscc
+from tests.factories import OrganizationFactory, make_uscc
 
 pytestmark = pytest.mark.django_db
 
@@ -154,7 +154,8 @@ def test_every_bad_row_is_named_and_nothing_is_written(tree):
     taken = tree.union_c.uscc or make_uscc("440305")
     Organization.objects.filter(pk=tree.union_c.pk).update(uscc=taken)
     good = make_uscc("330106")
-    bad_check = make_uscc("330106")[:-1] + ("0" if make_uscc()[-1] != "0" else "1")
+    valid = make_uscc("330106")
+    bad_check = valid[:-1] + ("0" if valid[-1] != "0" else "1")
     rows = [
         union_row(名称="好工会", 统一社会信用代码=good, 上级工会编号=str(tree.xihu.pk)),  # 2
         union_row(名称="无上级工会", 上级工会编号="NOPE"),  # 3 unknown parent
@@ -300,3 +301,69 @@ def test_command_reports_bad_rows_and_imports_a_good_file(tree, tmp_path):
     call_command("import_unions", str(good), under=tree.zj.uscc or str(tree.zj.pk), stdout=out)
     assert "1 created" in out.getvalue()
     assert Organization.objects.get(name="命令行工会").parent == tree.xihu
+
+
+def test_a_numeric_label_that_is_another_unions_id_is_refused_not_overwritten(tree):
+    plan = checked(
+        tree,
+        [union_row(编号=str(tree.union_a.pk), 名称="新工会", 上级工会编号=str(tree.xihu.pk))],
+    )
+    assert errors_of(plan) == {(2, "编号")}
+    assert tree.union_a.name in plan.errors[0]["message"]
+
+
+def test_the_same_file_again_matches_unions_without_a_code_by_name_under_their_parent(tree):
+    rows = [
+        union_row(
+            编号="T",
+            名称="示范街道总工会",
+            级别="乡镇（街道）总工会",
+            上级工会编号=str(tree.xihu.pk),
+        ),
+        union_row(编号="U", 名称="示范社区联合工会", 上级工会编号="T"),
+        union_row(名称="示范社区工会小组", 级别="工会小组", 上级工会编号="U"),
+    ]
+    import_unions(plan=checked(tree, rows))
+    count = Organization.objects.count()
+    again = checked(tree, rows)
+    assert again.errors == []
+    assert again.counts()["create"] == 0 and again.counts()["unchanged"] == 3
+    import_unions(plan=again)
+    assert Organization.objects.count() == count
+
+
+def test_moves_change_parent_links_and_renumber_the_tree_once(tree, monkeypatch):
+    """Two unions move (a county with its unions to another city, a grassroots union to
+    another county): no per-union shift (move_organization is not called), the tree, the
+    MPTT/CTE subtrees, counters and roll-ups exact, one audit entry per move."""
+    from organizations.actions import imports
+
+    nb = OrganizationFactory(name="宁波市总工会", level=Level.CITY, parent=tree.zj)
+    yz = OrganizationFactory(name="鄞州区总工会", level=Level.COUNTY, parent=nb)
+    rows = [
+        union_row(
+            编号=str(tree.xihu.pk), 名称=tree.xihu.name, 级别="县级总工会", 上级工会编号=str(nb.pk)
+        ),
+        union_row(
+            编号=str(tree.union_b.pk),
+            名称=tree.union_b.name,
+            统一社会信用代码=tree.union_b.uscc,
+            上级工会编号=str(yz.pk),
+        ),
+    ]
+    plan = checked(tree, rows)
+    assert plan.errors == [] and plan.counts()["moved"] == 2
+
+    def refuse(**kwargs):
+        raise AssertionError("moved one by one")
+
+    monkeypatch.setattr(imports, "move_organization", refuse)
+    moves = AuditEntry.objects.filter(action="organization.move").count()
+    import_unions(plan=plan)
+    tree.xihu.refresh_from_db()
+    tree.union_b.refresh_from_db()
+    assert tree.xihu.parent_id == nb.pk and tree.union_b.parent_id == yz.pk
+    tree.union_a.refresh_from_db()
+    assert tree.union_a.get_ancestors().filter(pk=nb.pk).exists()
+    assert AuditEntry.objects.filter(action="organization.move").count() == moves + 2
+    assert_consistent(tree.zj, nb, tree.hz, tree.xihu, yz)
