@@ -8,7 +8,10 @@ class AccountsConfig(AppConfig):
 
     def ready(self):
         from core.demo import register_seeder
+        from notifications import channels
 
-        from . import demo, privacy, signals  # noqa: F401 - privacy registers its parts
+        # privacy and officers register their parts, first_login its notification kind
+        from . import demo, first_login, officers, phones, privacy, signals  # noqa: F401
 
         register_seeder("accounts", demo.seed, demo.reset)
+        channels.register_resolver(channels.SMS, phones.phones_of)

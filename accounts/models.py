@@ -4,6 +4,8 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from core import crypto
+
 
 class UserSession(models.Model):
     """One logged-in session of a user (the session itself lives in Django's store)."""
@@ -21,3 +23,33 @@ class UserSession(models.Model):
 
     def __str__(self):
         return f"{self.user_id} {self.started_at:%Y-%m-%d %H:%M}"
+
+
+class AccountPhone(models.Model):
+    """An account's own mobile number (officers; members' numbers live on their record).
+
+    Encrypted like every personal identifier (`core.crypto`) and found by its keyed hash:
+    officers sign in with it (`backends.AccountPhoneBackend`) and get their SMS on it.
+    """
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="account_phone"
+    )
+    phone_encrypted = models.TextField(_("mobile phone (encrypted)"))
+    phone_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("account mobile phone")
+        verbose_name_plural = _("account mobile phones")
+
+    def __str__(self):
+        return str(self.user_id)
+
+    @property
+    def phone(self) -> str:
+        return crypto.decrypt(self.phone_encrypted)
+
+    def set_phone(self, phone: str) -> None:
+        self.phone_encrypted = crypto.encrypt(phone)
+        self.phone_hash = crypto.phone_hash(phone)

@@ -1,11 +1,11 @@
 """The login account's part of a person's rights over their data (`core.privacy`).
 
-In the copy: the account (login name, email, names, when it was created and last used)
-and its login sessions. In an erasure, last of all (after the member's parts, which may
-still write to the person): the API token, second-factor devices and every session go, and
-the account is anonymised — a random ``deleted-<hex>`` username, no email or names, an
-unusable password, inactive, without groups or permissions — so that it names nobody and
-no one can sign in with it.
+In the copy: the account (login name, email, names, when it was created and last used, an
+officer's own mobile number) and its login sessions. In an erasure, last of all (after the
+member's parts, which may still write to the person): the API token, the account's own
+mobile number, second-factor devices and every session go, and the account is anonymised —
+a random ``deleted-<hex>`` username, no email or names, an unusable password, inactive,
+without groups or permissions — so that it names nobody and no one can sign in with it.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from rest_framework.authtoken.models import Token
 from core.privacy import Section, Subject, plain, register_eraser, register_section
 
 from . import sessions
-from .models import UserSession
+from .models import AccountPhone, UserSession
 
 # Places among the other apps' parts (see `core.privacy`).
 ACCOUNT_ORDER = 200
@@ -40,6 +40,7 @@ def _account_rows(subject: Subject) -> Iterable[Mapping]:
             "last_name": user.last_name,
             "date_joined": plain(user.date_joined),
             "last_login": plain(user.last_login),
+            "phone": getattr(getattr(user, "account_phone", None), "phone", ""),
         }
     ]
 
@@ -57,6 +58,7 @@ def erase_account(*, subject: Subject, redact) -> None:
     if user is None:
         return
     Token.objects.filter(user=user).delete()
+    AccountPhone.objects.filter(user=user).delete()
     for device in devices_for_user(user, confirmed=None):
         device.delete()
     sessions.end_all_sessions(user)
@@ -82,6 +84,7 @@ register_section(
             ("last_name", _("Last name")),
             ("date_joined", _("Account created at")),
             ("last_login", _("Last login")),
+            ("phone", _("Mobile phone (for signing in)")),
         ],
         rows=_account_rows,
         single=True,

@@ -9,4 +9,5 @@ urlpatterns = [
     path("two-factor/", views.two_factor, name="two-factor"),
     path("security/", views.security, name="account-security"),
     path("security/end-others/", views.end_other_sessions, name="account-end-others"),
+    path("first-login/<uidb64>/<token>/", views.FirstLoginView.as_view(), name="first-login"),
 ]

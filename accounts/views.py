@@ -1,5 +1,6 @@
 """Sign-in pages: login (rate-limited, locked out by django-axes), the second factor,
-the security page (open sessions, end the others), and the lockout and 429 pages."""
+the security page (open sessions, end the others), the lockout and 429 pages, and the
+first-login link of officer accounts."""
 
 from base64 import b32encode
 
@@ -9,6 +10,7 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.http import JsonResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse_lazy
 from django.utils.decorators import method_decorator
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
@@ -19,8 +21,10 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from django_ratelimit.decorators import ratelimit
 
 from core import qr
+from core.phones import mask_phone
 
 from . import sessions
+from .first_login import first_login_tokens, link_days
 from .forms import CodeForm
 from .security import needs_second_factor
 
@@ -121,3 +125,24 @@ def rate_limited(request, exception=None):
             {"detail": _("Too many requests. Please wait a while and try again.")}, status=429
         )
     return render(request, "accounts/rate_limited.html", status=429)
+
+
+class FirstLoginView(auth_views.PasswordResetConfirmView):
+    """An officer's first-login link (`first_login`): choose a password, then be signed in
+    and sent on to the administration (and the second factor first, where required). The
+    token leaves the address at once (Django keeps it in the session), so it is not sent
+    on as a Referer; a used or expired link says so and what to do."""
+
+    token_generator = first_login_tokens
+    template_name = "accounts/first_login.html"
+    post_reset_login = True
+    post_reset_login_backend = "django.contrib.auth.backends.ModelBackend"
+    success_url = reverse_lazy("admin:index")
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["title"] = _("Choose your password")
+        context["days"] = link_days()
+        phone = getattr(self.user, "account_phone", None) if self.validlink else None
+        context["phone"] = mask_phone(phone.phone) if phone is not None else ""
+        return context

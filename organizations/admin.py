@@ -15,6 +15,7 @@ from mptt.admin import DraggableMPTTAdmin
 from core.models import AuditEntry
 
 from . import actions, scope, selectors
+from .admin_imports import UnionSpreadsheetAdminMixin
 from .models import Level, Organization, OrgRole, Role
 
 
@@ -52,7 +53,7 @@ class OrganizationForm(forms.ModelForm):
 
 
 @admin.register(Organization)
-class OrganizationAdmin(scope.ScopedAdminMixin, DraggableMPTTAdmin):
+class OrganizationAdmin(UnionSpreadsheetAdminMixin, scope.ScopedAdminMixin, DraggableMPTTAdmin):
     form = OrganizationForm
     list_display = ("tree_actions", "indented_title", "level", "region_code", "status")
     list_display_links = ("indented_title",)
@@ -117,10 +118,10 @@ class OrganizationAdmin(scope.ScopedAdminMixin, DraggableMPTTAdmin):
     tree_actions.short_description = ""
 
     def indented_title(self, item):
+        # A class per depth (static/css/admin.css), not a style attribute: the CSP refuses
+        # inline styles.
         return format_html(
-            '<div style="text-indent:{}px">{}</div>',
-            self._logical_depth(item) * self.mptt_level_indent,
-            item,
+            '<div class="tree-depth-{}">{}</div>', min(self._logical_depth(item), 8), item
         )
 
     indented_title.short_description = _("name")

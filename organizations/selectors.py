@@ -2,7 +2,8 @@
 
 from django.db.models import Q, QuerySet
 
-from .models import Level, Organization, OrgStatus
+from . import scope
+from .models import Level, Organization, OrgRole, OrgStatus, Role
 from .validators import pinyin_keys
 
 
@@ -58,3 +59,16 @@ def industry_unions() -> QuerySet[Organization]:
     return Organization.objects.filter(
         level=Level.INDUSTRY, parent__level=Level.NATIONAL, status=OrgStatus.ACTIVE
     ).order_by("name")
+
+
+def import_roots(user) -> QuerySet[Organization]:
+    """The unions a user may import a spreadsheet of unions under: those where they hold an
+    administrator's grant (not union groups); for operators, the national federation and
+    the provinces. Deeper parents are named in the file itself."""
+    if scope.is_operator(user):
+        levels = (Level.NATIONAL, Level.PROVINCE)
+        return Organization.objects.filter(level__in=levels, status=OrgStatus.ACTIVE)
+    ids = OrgRole.objects.filter(user=user, role=Role.ADMIN).values("organization_id")
+    return Organization.objects.filter(pk__in=ids, status=OrgStatus.ACTIVE).exclude(
+        level=Level.GROUP
+    )

@@ -7,6 +7,8 @@ from celery import shared_task
 from core.retry import RETRY_POLICY
 
 from . import counters, integrity, rollups
+from .actions import import_jobs
+from .models import UnionImport
 
 logger = logging.getLogger(__name__)
 
@@ -64,3 +66,37 @@ def check_counters_task(repair: bool = True) -> dict:
     else:
         logger.info("statistics check: %s", result)
     return result
+
+
+def _union_import(job_id: int) -> UnionImport | None:
+    return (
+        UnionImport.objects.select_related("organization", "created_by").filter(pk=job_id).first()
+    )
+
+
+@shared_task(acks_late=True)
+def check_union_import_task(job_id: int) -> None:
+    """Check an uploaded union spreadsheet whole and write its row report."""
+    job = _union_import(job_id)
+    if job is None:
+        return
+    try:
+        import_jobs.check_union_import(job=job)
+    except Exception:
+        logger.exception("union import %s: the check stopped", job_id)
+        import_jobs.fail_union_import(job_id)
+        raise
+
+
+@shared_task(acks_late=True)
+def run_union_import_task(job_id: int) -> None:
+    """Write a confirmed union spreadsheet in one transaction (or nothing)."""
+    job = _union_import(job_id)
+    if job is None:
+        return
+    try:
+        import_jobs.run_union_import(job=job)
+    except Exception:
+        logger.exception("union import %s: the run stopped", job_id)
+        import_jobs.fail_union_import(job_id)
+        raise

@@ -177,8 +177,12 @@ AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
     "members.backends.MemberPhoneBackend",
+    "accounts.backends.AccountPhoneBackend",
     "organizations.backends.OrgRoleBackend",
 ]
+# First-login links of officer accounts (accounts.first_login) are password-reset tokens:
+# they work once and expire after this long.
+PASSWORD_RESET_TIMEOUT = 7 * 24 * 3600
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},

@@ -59,6 +59,7 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
         "organizations.add_orgrole",
         "organizations.change_orgrole",
         "organizations.delete_orgrole",
+        "organizations.view_unionimport",
     },
     Role.STAFF: {"organizations.view_organization"},
     Role.VIEWER: {"organizations.view_organization"},

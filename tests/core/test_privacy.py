@@ -56,6 +56,7 @@ def test_the_copy_has_every_apps_sections_in_the_order_it_always_had():
         "last_name",
         "date_joined",
         "last_login",
+        "phone",
         "language",
         "quiet_start",
         "quiet_end",

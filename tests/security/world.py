@@ -87,7 +87,8 @@ from notifications import actions as notification_actions
 from notifications.models import Notification
 from organizations import actions as org_actions
 from organizations import scope
-from organizations.models import Level, Organization, OrgRole, Role
+from organizations.actions import import_jobs as union_import_jobs
+from organizations.models import Level, Organization, OrgRole, Role, UnionImport
 from reports import actions as report_actions
 from reports import selectors
 from reports.models import ReportJob, ReportStatus
@@ -159,6 +160,7 @@ MODELS: dict[str, type[Model]] = {
     "servicesettings": ServiceSettings,
     "announcement": Announcement,
     "reportjob": ReportJob,
+    "unionimport": UnionImport,
     "notification": Notification,
 }
 
@@ -349,6 +351,14 @@ def build_world() -> World:
             changes={"note": (text := canary(key, "auditentry"))},
         )
         seed(key, "auditentry", entry, [text])
+        # A union spreadsheet upload into each tenant (its file name is the canary).
+        name = canary(key, "unionimport")
+        job = union_import_jobs.start_union_import(
+            organization=orgs[key],
+            uploaded_file=SimpleUploadedFile(f"{name}.csv", "名称,级别\n".encode()),
+            acting_user=users[key][Role.ADMIN],
+        )
+        seed(key, "unionimport", job, [name])
 
     # --- Members, applications, transfers, dues, spreadsheets ----------------------------
     members: dict[str, Member] = {}

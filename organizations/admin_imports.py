@@ -1,0 +1,247 @@
+"""Admin: importing and exporting unions by spreadsheet.
+
+The union list gets an upload page (`import/`), the template download (`import/template/`)
+and, on each union, an export of its subtree in the same template (`<id>/export/`). An
+upload becomes a `UnionImport`, shown on its own page with progress, the row report and the
+confirm and cancel buttons; every step calls `actions.import_jobs`.
+"""
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.validators import FileExtensionValidator
+from django.http import Http404, HttpResponse, HttpResponseNotAllowed
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.html import format_html
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from core.forms import add_action_errors
+from core.models import ImportStatus
+
+from . import scope, selectors
+from .actions import import_jobs
+from .importing import columns, export, template
+from .models import UnionImport
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def _download(content: bytes, filename: str) -> HttpResponse:
+    response = HttpResponse(content, content_type=XLSX)
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+class UnionImportForm(forms.Form):
+    organization = forms.ModelChoiceField(
+        label=gettext_lazy("Import under"),
+        queryset=None,
+        help_text=gettext_lazy(
+            "The union the file's unions go under; a row may name any union of its subtree "
+            "as its parent."
+        ),
+    )
+    file = forms.FileField(
+        label=gettext_lazy("Spreadsheet"),
+        validators=[FileExtensionValidator(["xlsx", "csv"])],
+        help_text=gettext_lazy(
+            "An .xlsx or .csv file laid out like the template (CSV in UTF-8 or GB18030)."
+        ),
+    )
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        roots = selectors.import_roots(user).order_by("tree_id", "lft")
+        self.fields["organization"].queryset = roots
+        only = list(roots[:2])
+        if len(only) == 1:
+            self.fields["organization"].initial = only[0].pk
+            self.fields["organization"].empty_label = None
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        if upload.size > import_jobs.MAX_UPLOAD_BYTES:
+            raise forms.ValidationError(_("The file is larger than 50 MB; split it."))
+        return upload
+
+
+class UnionSpreadsheetAdminMixin:
+    """Adds the import pages and the subtree export to the union admin."""
+
+    def get_urls(self):
+        wrap = self.admin_site.admin_view
+        return [
+            path("import/", wrap(self.import_view), name="organizations_organization_import"),
+            path(
+                "import/template/",
+                wrap(self.import_template_view),
+                name="organizations_organization_import_template",
+            ),
+            path(
+                "<int:pk>/export/",
+                wrap(self.export_view),
+                name="organizations_organization_export",
+            ),
+            *super().get_urls(),
+        ]
+
+    def changelist_view(self, request, extra_context=None):
+        extra_context = {
+            **(extra_context or {}),
+            "may_import": selectors.import_roots(request.user).exists(),
+        }
+        return super().changelist_view(request, extra_context)
+
+    def import_template_view(self, request):
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        return _download(template.template_xlsx(), "union-import-template.xlsx")
+
+    def export_view(self, request, pk):
+        root = self.object_or_404(request, str(pk))
+        content = export.export_subtree(root=root, acting_user=request.user)
+        stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
+        return _download(content, f"unions-{root.pk}-{stamp}.xlsx")
+
+    def import_view(self, request):
+        form = UnionImportForm(request.POST or None, request.FILES or None, user=request.user)
+        if not form.fields["organization"].queryset.exists():
+            raise PermissionDenied
+        if request.method == "POST" and form.is_valid():
+            try:
+                job = import_jobs.start_union_import(
+                    organization=form.cleaned_data["organization"],
+                    uploaded_file=form.cleaned_data["file"],
+                    acting_user=request.user,
+                )
+            except PermissionDenied as error:
+                form.add_error(
+                    None, str(error) or _("This is outside your area of responsibility.")
+                )
+            except ValidationError as error:
+                add_action_errors(form, error)
+            else:
+                messages.success(
+                    request,
+                    _("The file was uploaded and is being checked. Nothing is imported yet."),
+                )
+                return redirect(reverse("admin:organizations_unionimport_change", args=[job.pk]))
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": _("Import unions from a spreadsheet"),
+            "form": form,
+            "columns": columns.COLUMNS,
+            "officer_headers": columns.OFFICER_HEADERS,
+        }
+        return TemplateResponse(request, "admin/organizations/unionimport/upload.html", context)
+
+
+@admin.register(UnionImport)
+class UnionImportAdmin(scope.ScopedAdminMixin, admin.ModelAdmin):
+    list_display = (
+        "original_name",
+        "organization",
+        "status",
+        "progress_display",
+        "total_rows",
+        "created_by",
+        "created_at",
+    )
+    list_filter = ("status",)
+    list_select_related = ("organization", "created_by")
+    list_per_page = 50
+
+    @admin.display(description=gettext_lazy("progress"))
+    def progress_display(self, obj):
+        return format_html("{} %", min(obj.progress_percent, 100))
+
+    # Uploads go through the union import page; a job is never edited or deleted.
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def get_urls(self):
+        wrap = self.admin_site.admin_view
+        name = "organizations_unionimport"
+        return [
+            path("<int:pk>/confirm/", wrap(self.confirm_view), name=f"{name}_confirm"),
+            path("<int:pk>/cancel/", wrap(self.cancel_view), name=f"{name}_cancel"),
+            path("<int:pk>/errors/", wrap(self.errors_view), name=f"{name}_errors"),
+            *super().get_urls(),
+        ]
+
+    def _job_or_404(self, request, pk) -> UnionImport:
+        if not self.has_view_permission(request):
+            raise Http404(_("Not found."))
+        return self.object_or_404(request, str(pk))
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        job = self._job_or_404(request, object_id)
+        may_decide = import_jobs.may_import_under(request.user, job.organization)
+        errors = job.errors or []
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": job.original_name,
+            "job": job,
+            "result": job.result or {},
+            "errors": errors[: import_jobs.ERRORS_SHOWN],
+            "errors_total": len(errors),
+            "errors_truncated": len(errors) > import_jobs.ERRORS_SHOWN,
+            "refresh": job.status
+            in (ImportStatus.UPLOADED, ImportStatus.VALIDATING, ImportStatus.IMPORTING),
+            "progress": min(job.progress_percent, 100),
+            "can_confirm": may_decide and job.status == ImportStatus.VALIDATED,
+            "can_cancel": may_decide and job.status in import_jobs.ACTIVE_STATUSES,
+            "is_done": job.status == ImportStatus.DONE,
+        }
+        return TemplateResponse(
+            request, "admin/organizations/unionimport/change_form.html", context
+        )
+
+    def _back(self, job):
+        return redirect(reverse("admin:organizations_unionimport_change", args=[job.pk]))
+
+    def _post(self, request, pk, action, success):
+        job = self._job_or_404(request, pk)
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        try:
+            action(job=job, acting_user=request.user)
+        except (PermissionDenied, ValidationError) as error:
+            messages.error(request, " ".join(getattr(error, "messages", [str(error)])))
+        else:
+            messages.success(request, success)
+        return self._back(job)
+
+    def confirm_view(self, request, pk):
+        return self._post(
+            request,
+            pk,
+            import_jobs.confirm_union_import,
+            _("The import has started; this page shows its progress."),
+        )
+
+    def cancel_view(self, request, pk):
+        return self._post(
+            request,
+            pk,
+            import_jobs.cancel_union_import,
+            _("The import was cancelled and its file deleted."),
+        )
+
+    def errors_view(self, request, pk):
+        job = self._job_or_404(request, pk)
+        content = import_jobs.union_import_errors_xlsx(job=job)
+        return _download(content, f"union-import-{job.pk}-errors.xlsx")
