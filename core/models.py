@@ -17,6 +17,44 @@ class ImportStatus(models.TextChoices):
     CANCELLED = "cancelled", _("Cancelled")
 
 
+class ImportJobBase(models.Model):
+    """A spreadsheet upload (members, payroll, unions): checked whole first, written in one
+    transaction when an officer confirms. The concrete job adds its tenant (`organization`)
+    and what else it needs; `core.imports` holds the steps every job shares."""
+
+    file = models.FileField(_("file"), upload_to="imports/%Y/%m/")
+    original_name = models.CharField(_("file name"), max_length=255)
+    status = models.CharField(
+        _("status"), max_length=20, choices=ImportStatus.choices, default=ImportStatus.UPLOADED
+    )
+    total_rows = models.PositiveIntegerField(_("rows"), default=0)
+    processed_rows = models.PositiveIntegerField(_("rows processed"), default=0)
+    # Row errors: [{"row": 7, "column": "身份证号", "message": "...", "sheet"?: ...}].
+    errors = models.JSONField(_("errors"), default=list, blank=True)
+    # Counts of the check and of the run.
+    result = models.JSONField(_("result"), default=dict, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("uploaded by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("uploaded at"), auto_now_add=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+
+    class Meta:
+        abstract = True
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self):
+        return f"{self.original_name} ({self.get_status_display()})"
+
+    @property
+    def progress_percent(self) -> int:
+        return int(100 * self.processed_rows / self.total_rows) if self.total_rows else 0
+
+
 class AuditResult(models.TextChoices):
     DONE = "done", _("Done")
     REFUSED = "refused", _("Refused")

@@ -17,7 +17,7 @@ from django.utils.translation import pgettext_lazy
 from mptt.models import TreeForeignKey
 
 from core import crypto
-from core.models import ImportStatus
+from core.models import ImportJobBase, ImportStatus  # noqa: F401 (importers use members.models)
 from organizations.models import Organization
 
 from . import validators
@@ -572,8 +572,8 @@ class ImportKind(models.TextChoices):
     PAYROLL = "payroll", _("Payroll (wage bases and dues)")
 
 
-class ImportJob(models.Model):
-    """A spreadsheet upload: checked whole first, written in one transaction when confirmed."""
+class ImportJob(ImportJobBase):
+    """A member or payroll spreadsheet upload into a union (`core.models.ImportJobBase`)."""
 
     tenant_path = "organization"
 
@@ -584,34 +584,7 @@ class ImportJob(models.Model):
         related_name="import_jobs",
     )
     kind = models.CharField(_("kind"), max_length=20, choices=ImportKind.choices)
-    file = models.FileField(_("file"), upload_to="imports/%Y/%m/")
-    original_name = models.CharField(_("file name"), max_length=255)
-    status = models.CharField(
-        _("status"), max_length=20, choices=ImportStatus.choices, default=ImportStatus.UPLOADED
-    )
-    total_rows = models.PositiveIntegerField(_("rows"), default=0)
-    processed_rows = models.PositiveIntegerField(_("rows processed"), default=0)
-    # Row errors: [{"row": 7, "column": "身份证号", "message": "..."}]; counts of the result.
-    errors = models.JSONField(_("errors"), default=list, blank=True)
-    result = models.JSONField(_("result"), default=dict, blank=True)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name=_("uploaded by"),
-        on_delete=models.SET_NULL,
-        null=True,
-        related_name="+",
-    )
-    created_at = models.DateTimeField(_("uploaded at"), auto_now_add=True)
-    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
 
-    class Meta:
+    class Meta(ImportJobBase.Meta):
         verbose_name = _("spreadsheet import")
         verbose_name_plural = _("spreadsheet imports")
-        ordering = ["-created_at", "-pk"]
-
-    def __str__(self):
-        return f"{self.original_name} ({self.get_status_display()})"
-
-    @property
-    def progress_percent(self) -> int:
-        return int(100 * self.processed_rows / self.total_rows) if self.total_rows else 0

@@ -10,31 +10,21 @@ from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.validators import FileExtensionValidator
-from django.http import Http404, HttpResponse, HttpResponseNotAllowed
+from django.http import Http404
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
-from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from core.admin_imports import ImportJobAdminMixin, download
 from core.forms import add_action_errors
-from core.models import ImportStatus
 
 from . import scope, selectors
 from .actions import import_jobs
 from .importing import columns, export, template
 from .models import UnionImport
-
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-
-
-def _download(content: bytes, filename: str) -> HttpResponse:
-    response = HttpResponse(content, content_type=XLSX)
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    response["Cache-Control"] = "no-store"
-    return response
 
 
 class UnionImportForm(forms.Form):
@@ -100,13 +90,13 @@ class UnionSpreadsheetAdminMixin:
     def import_template_view(self, request):
         if not self.has_view_permission(request):
             raise PermissionDenied
-        return _download(template.template_xlsx(), "union-import-template.xlsx")
+        return download(template.template_xlsx(), "union-import-template.xlsx")
 
     def export_view(self, request, pk):
         root = self.object_or_404(request, str(pk))
         content = export.export_subtree(root=root, acting_user=request.user)
         stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
-        return _download(content, f"unions-{root.pk}-{stamp}.xlsx")
+        return download(content, f"unions-{root.pk}-{stamp}.xlsx")
 
     def import_view(self, request):
         form = UnionImportForm(request.POST or None, request.FILES or None, user=request.user)
@@ -143,105 +133,19 @@ class UnionSpreadsheetAdminMixin:
 
 
 @admin.register(UnionImport)
-class UnionImportAdmin(scope.ScopedAdminMixin, admin.ModelAdmin):
-    list_display = (
-        "original_name",
-        "organization",
-        "status",
-        "progress_display",
-        "total_rows",
-        "created_by",
-        "created_at",
-    )
-    list_filter = ("status",)
-    list_select_related = ("organization", "created_by")
-    list_per_page = 50
+class UnionImportAdmin(ImportJobAdminMixin, scope.ScopedAdminMixin, admin.ModelAdmin):
+    change_form_template = "admin/organizations/unionimport/change_form.html"
 
-    @admin.display(description=gettext_lazy("progress"))
-    def progress_display(self, obj):
-        return format_html("{} %", min(obj.progress_percent, 100))
-
-    # Uploads go through the union import page; a job is never edited or deleted.
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-    def get_urls(self):
-        wrap = self.admin_site.admin_view
-        name = "organizations_unionimport"
-        return [
-            path("<int:pk>/confirm/", wrap(self.confirm_view), name=f"{name}_confirm"),
-            path("<int:pk>/cancel/", wrap(self.cancel_view), name=f"{name}_cancel"),
-            path("<int:pk>/errors/", wrap(self.errors_view), name=f"{name}_errors"),
-            *super().get_urls(),
-        ]
-
-    def _job_or_404(self, request, pk) -> UnionImport:
+    def job_or_404(self, request, pk) -> UnionImport:
         if not self.has_view_permission(request):
             raise Http404(_("Not found."))
         return self.object_or_404(request, str(pk))
 
-    def change_view(self, request, object_id, form_url="", extra_context=None):
-        job = self._job_or_404(request, object_id)
-        may_decide = import_jobs.may_import_under(request.user, job.organization)
-        errors = job.errors or []
-        context = {
-            **self.admin_site.each_context(request),
-            "opts": self.model._meta,
-            "title": job.original_name,
-            "job": job,
-            "result": job.result or {},
-            "errors": errors[: import_jobs.ERRORS_SHOWN],
-            "errors_total": len(errors),
-            "errors_truncated": len(errors) > import_jobs.ERRORS_SHOWN,
-            "refresh": job.status
-            in (ImportStatus.UPLOADED, ImportStatus.VALIDATING, ImportStatus.IMPORTING),
-            "progress": min(job.progress_percent, 100),
-            "can_confirm": may_decide and job.status == ImportStatus.VALIDATED,
-            "can_cancel": may_decide and job.status in import_jobs.ACTIVE_STATUSES,
-            "is_done": job.status == ImportStatus.DONE,
-        }
-        return TemplateResponse(
-            request, "admin/organizations/unionimport/change_form.html", context
-        )
+    def may_decide(self, request, job) -> bool:
+        return import_jobs.may_import_under(request.user, job.organization)
 
-    def _back(self, job):
-        return redirect(reverse("admin:organizations_unionimport_change", args=[job.pk]))
+    def confirm_job(self, request, job):
+        import_jobs.confirm_union_import(job=job, acting_user=request.user)
 
-    def _post(self, request, pk, action, success):
-        job = self._job_or_404(request, pk)
-        if request.method != "POST":
-            return HttpResponseNotAllowed(["POST"])
-        try:
-            action(job=job, acting_user=request.user)
-        except (PermissionDenied, ValidationError) as error:
-            messages.error(request, " ".join(getattr(error, "messages", [str(error)])))
-        else:
-            messages.success(request, success)
-        return self._back(job)
-
-    def confirm_view(self, request, pk):
-        return self._post(
-            request,
-            pk,
-            import_jobs.confirm_union_import,
-            _("The import has started; this page shows its progress."),
-        )
-
-    def cancel_view(self, request, pk):
-        return self._post(
-            request,
-            pk,
-            import_jobs.cancel_union_import,
-            _("The import was cancelled and its file deleted."),
-        )
-
-    def errors_view(self, request, pk):
-        job = self._job_or_404(request, pk)
-        content = import_jobs.union_import_errors_xlsx(job=job)
-        return _download(content, f"union-import-{job.pk}-errors.xlsx")
+    def cancel_job(self, request, job):
+        import_jobs.cancel_union_import(job=job, acting_user=request.user)

@@ -16,7 +16,7 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from mptt.models import MPTTModel, TreeForeignKey
 
-from core.models import ImportStatus
+from core.models import ImportJobBase
 
 from . import validators
 
@@ -365,9 +365,9 @@ class OrgRollup(models.Model):
         return f"{self.organization_id} {self.key}={self.value}"
 
 
-class UnionImport(models.Model):
-    """A union spreadsheet upload (unions, and officers in a second sheet) into a subtree:
-    checked whole first, written in one transaction when an administrator confirms."""
+class UnionImport(ImportJobBase):
+    """A union spreadsheet upload (unions, and officers in a second sheet) into a subtree
+    (`core.models.ImportJobBase`); the errors may name their sheet."""
 
     tenant_path = "organization"
 
@@ -377,35 +377,7 @@ class UnionImport(models.Model):
         on_delete=models.PROTECT,
         related_name="union_imports",
     )
-    file = models.FileField(_("file"), upload_to="imports/%Y/%m/")
-    original_name = models.CharField(_("file name"), max_length=255)
-    status = models.CharField(
-        _("status"), max_length=20, choices=ImportStatus.choices, default=ImportStatus.UPLOADED
-    )
-    total_rows = models.PositiveIntegerField(_("rows"), default=0)
-    processed_rows = models.PositiveIntegerField(_("rows processed"), default=0)
-    # Row errors: [{"row": 7, "column": "上级工会编号", "message": "...", "sheet"?: "工会干部"}].
-    errors = models.JSONField(_("errors"), default=list, blank=True)
-    # Counts of the check (create, update, unchanged, moved, missing, officers) and the run.
-    result = models.JSONField(_("result"), default=dict, blank=True)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name=_("uploaded by"),
-        on_delete=models.SET_NULL,
-        null=True,
-        related_name="+",
-    )
-    created_at = models.DateTimeField(_("uploaded at"), auto_now_add=True)
-    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
 
-    class Meta:
+    class Meta(ImportJobBase.Meta):
         verbose_name = _("union import")
         verbose_name_plural = _("union imports")
-        ordering = ["-created_at", "-pk"]
-
-    def __str__(self):
-        return f"{self.original_name} ({self.get_status_display()})"
-
-    @property
-    def progress_percent(self) -> int:
-        return int(100 * self.processed_rows / self.total_rows) if self.total_rows else 0

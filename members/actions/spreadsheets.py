@@ -31,7 +31,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from core import spreadsheets
+from core import imports, spreadsheets
 from notifications import kinds
 from notifications.actions import link_for, notify_on_commit
 from organizations.models import Organization
@@ -52,7 +52,6 @@ from .records import check_member_union
 
 __all__ = [
     "ACTIVE_STATUSES",
-    "ERRORS_SHOWN",
     "MAX_UPLOAD_BYTES",
     "cancel_member_import",
     "check_member_import",
@@ -72,14 +71,12 @@ kinds.register(
 # Rows per progress update while checking, and per bulk insert while writing.
 PROGRESS_EVERY = 500
 WRITE_BATCH = 2000
-# Errors shown on the job page; the downloadable report has all of them.
-ERRORS_SHOWN = 1000
 
 
 # --- Import jobs ----------------------------------------------------------------------------
 
 MAX_UPLOAD_BYTES = 50 * 1024 * 1024
-ACTIVE_STATUSES = (ImportStatus.UPLOADED, ImportStatus.VALIDATING, ImportStatus.VALIDATED)
+ACTIVE_STATUSES = imports.ACTIVE_STATUSES
 
 
 def start_member_import(*, organization: Organization, uploaded_file, acting_user) -> ImportJob:
@@ -235,7 +232,7 @@ def check_member_import(*, job: ImportJob) -> ImportJob:
     if updated:
         if status == ImportStatus.INVALID:
             # Nothing more can happen with this file; a corrected one is a new upload.
-            _discard_file(job)
+            imports.discard_file(job)
         _notify(job)
     return job
 
@@ -319,16 +316,7 @@ def run_member_import(*, job: ImportJob) -> ImportJob:
 
 
 def _end(job, status, *, errors=None, result=None, notify_now=True) -> ImportJob:
-    fields = {"status": status, "finished_at": timezone.now()}
-    if errors is not None:
-        fields["errors"] = errors
-    if result is not None:
-        fields["result"] = result
-    if status == ImportStatus.DONE:
-        fields["processed_rows"] = job.total_rows
-    ImportJob.objects.filter(pk=job.pk).update(**fields)
-    job.refresh_from_db()
-    _discard_file(job)
+    job = imports.end(job, status, errors=errors, result=result)
     if notify_now:
         _notify(job)
     return job
@@ -337,43 +325,15 @@ def _end(job, status, *, errors=None, result=None, notify_now=True) -> ImportJob
 def cancel_member_import(*, job: ImportJob, acting_user) -> ImportJob:
     """Drop an upload that has not started importing; its file is deleted."""
     require_member_admin(acting_user, job.organization)
-    updated = ImportJob.objects.filter(
-        pk=job.pk, kind=ImportKind.MEMBERS, status__in=ACTIVE_STATUSES
-    ).update(status=ImportStatus.CANCELLED, finished_at=timezone.now())
-    if not updated:
-        raise ValidationError(_("This import can no longer be cancelled."), code="not_cancellable")
-    job.refresh_from_db()
-    _discard_file(job)
-    return job
+    return imports.cancel(job, queryset=ImportJob.objects.filter(kind=ImportKind.MEMBERS))
 
 
 def fail_member_import(job_id: int) -> None:
     """Mark a job failed after an unexpected error (its transaction was rolled back)."""
-    job = ImportJob.objects.filter(pk=job_id).first()
-    if job is None or job.status in (
-        ImportStatus.DONE,
-        ImportStatus.CANCELLED,
-        ImportStatus.INVALID,
-    ):
-        return
-    message = _(
-        "The import stopped because of an unexpected error; nothing was written. Try again "
-        "later or contact the platform operator."
-    )
-    _end(job, ImportStatus.FAILED, errors=[error_entry(1, "", message, "internal")])
-
-
-def _discard_file(job: ImportJob) -> None:
-    """Delete the uploaded file (personal data) once the state change is committed."""
-    if not job.file:
-        return
-    name, storage, pk = job.file.name, job.file.storage, job.pk
-
-    def delete():
-        storage.delete(name)
-        ImportJob.objects.filter(pk=pk, file=name).update(file="")
-
-    transaction.on_commit(delete)
+    error = error_entry(1, "", imports.unexpected_error(), "internal")
+    job = imports.fail(ImportJob, job_id, error)
+    if job is not None:
+        _notify(job)
 
 
 def _notify(job: ImportJob) -> None:
@@ -390,8 +350,4 @@ def _notify(job: ImportJob) -> None:
 
 def import_errors_xlsx(*, job: ImportJob) -> bytes:
     """The job's row report (row, column, reason) as a workbook."""
-    return spreadsheets.write_xlsx(
-        [_("Row"), _("Column"), _("Reason")],
-        ((e.get("row"), e.get("column", ""), e.get("message", "")) for e in job.errors or []),
-        sheet_title=str(_("Errors")),
-    )
+    return imports.errors_xlsx(job.errors)

@@ -11,15 +11,15 @@ from django.contrib import admin, messages
 from django.contrib.admin.options import IS_POPUP_VAR, IncorrectLookupParameters
 from django.contrib.admin.views.main import ERROR_FLAG
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import Http404, HttpResponse, HttpResponseNotAllowed
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
-from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from core.admin_imports import XLSX, ImportJobAdminMixin, download
 from core.forms import add_action_errors
 from organizations import scope
 
@@ -28,25 +28,16 @@ from ..actions import spreadsheets as actions
 from ..actions.permissions import keeps_member_records
 from ..forms.spreadsheets import MemberImportForm
 from ..importing import columns, template
-from ..models import ImportJob, ImportKind, ImportStatus
+from ..models import ImportJob, ImportKind
 
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 CSV = "text/csv; charset=utf-8"
 EXPORT_ACTIONS = ("export_selected_xlsx", "export_selected_csv")
 FORMAT_VAR = "_format"
 
 
-def _download(content: bytes, filename: str, content_type: str) -> HttpResponse:
-    response = HttpResponse(content, content_type=content_type)
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    # Personal data: no copy in shared caches or the browser's cache.
-    response["Cache-Control"] = "no-store"
-    return response
-
-
 def _export_response(content: bytes, fmt: str) -> HttpResponse:
     stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
-    return _download(content, f"members-{stamp}.{fmt}", XLSX if fmt == "xlsx" else CSV)
+    return download(content, f"members-{stamp}.{fmt}", XLSX if fmt == "xlsx" else CSV)
 
 
 class MemberSpreadsheetAdminMixin:
@@ -112,7 +103,7 @@ class MemberSpreadsheetAdminMixin:
     def import_template_view(self, request):
         if not self.has_view_permission(request):
             raise PermissionDenied
-        return _download(template.template_xlsx(), "member-import-template.xlsx", XLSX)
+        return download(template.template_xlsx(), "member-import-template.xlsx", XLSX)
 
     def import_view(self, request):
         if not self.has_add_permission(request):
@@ -149,51 +140,17 @@ class MemberSpreadsheetAdminMixin:
 
 
 @admin.register(ImportJob)
-class ImportJobAdmin(scope.ScopedAdminMixin, admin.ModelAdmin):
+class ImportJobAdmin(ImportJobAdminMixin, scope.ScopedAdminMixin, admin.ModelAdmin):
     """Member import jobs (payroll imports have their own pages)."""
 
     scope_view_access = scope.Access.PERSONAL
-    list_display = (
-        "original_name",
-        "organization",
-        "status",
-        "progress_display",
-        "total_rows",
-        "created_by",
-        "created_at",
-    )
-    list_filter = ("status",)
-    list_select_related = ("organization", "created_by")
-    list_per_page = 50
     change_list_template = "admin/members/importjob/change_list.html"
-
-    @admin.display(description=gettext_lazy("progress"))
-    def progress_display(self, obj):
-        return format_html("{} %", min(obj.progress_percent, 100))
+    change_form_template = "admin/members/importjob/change_form.html"
 
     def get_queryset(self, request):
         return super().get_queryset(request).filter(kind=ImportKind.MEMBERS)
 
-    # Uploads go through the member import page; a job is never edited or deleted.
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-    def get_urls(self):
-        wrap = self.admin_site.admin_view
-        return [
-            path("<int:pk>/confirm/", wrap(self.confirm_view), name="members_importjob_confirm"),
-            path("<int:pk>/cancel/", wrap(self.cancel_view), name="members_importjob_cancel"),
-            path("<int:pk>/errors/", wrap(self.errors_view), name="members_importjob_errors"),
-            *super().get_urls(),
-        ]
-
-    def _job_or_404(self, request, pk) -> ImportJob:
+    def job_or_404(self, request, pk) -> ImportJob:
         if not self.has_view_permission(request):
             raise Http404(_("Not found."))
         return scope.get_object_or_404(
@@ -203,61 +160,18 @@ class ImportJobAdmin(scope.ScopedAdminMixin, admin.ModelAdmin):
             pk=pk,
         )
 
-    def _may_decide(self, request, job) -> bool:
+    def may_decide(self, request, job) -> bool:
         user = request.user
         return user.has_perm("members.add_member") and keeps_member_records(user, job.organization)
 
-    def change_view(self, request, object_id, form_url="", extra_context=None):
-        job = self._job_or_404(request, object_id)
-        may_decide = self._may_decide(request, job)
-        errors = job.errors or []
-        context = {
-            **self.admin_site.each_context(request),
-            "opts": self.model._meta,
-            "title": job.original_name,
-            "job": job,
-            "result": job.result or {},
-            "errors": errors[: actions.ERRORS_SHOWN],
-            "errors_total": len(errors),
-            "errors_truncated": len(errors) > actions.ERRORS_SHOWN,
-            "refresh": job.status
-            in (ImportStatus.UPLOADED, ImportStatus.VALIDATING, ImportStatus.IMPORTING),
-            "progress": min(job.progress_percent, 100),
-            "can_confirm": may_decide and job.status == ImportStatus.VALIDATED,
-            "can_cancel": may_decide and job.status in actions.ACTIVE_STATUSES,
-            "is_done": job.status == ImportStatus.DONE,
-        }
-        return TemplateResponse(request, "admin/members/importjob/change_form.html", context)
-
-    def _back(self, job):
-        return redirect(reverse("admin:members_importjob_change", args=[job.pk]))
-
     def confirm_view(self, request, pk):
-        job = self._job_or_404(request, pk)
-        if request.method != "POST":
-            return HttpResponseNotAllowed(["POST"])
-        if not request.user.has_perm("members.add_member"):
+        self.job_or_404(request, pk)
+        if request.method == "POST" and not request.user.has_perm("members.add_member"):
             raise PermissionDenied
-        try:
-            actions.confirm_member_import(job=job, acting_user=request.user)
-        except (PermissionDenied, ValidationError) as error:
-            messages.error(request, " ".join(getattr(error, "messages", [str(error)])))
-        else:
-            messages.success(request, _("The import has started; this page shows its progress."))
-        return self._back(job)
+        return super().confirm_view(request, pk)
 
-    def cancel_view(self, request, pk):
-        job = self._job_or_404(request, pk)
-        if request.method != "POST":
-            return HttpResponseNotAllowed(["POST"])
-        try:
-            actions.cancel_member_import(job=job, acting_user=request.user)
-        except (PermissionDenied, ValidationError) as error:
-            messages.error(request, " ".join(getattr(error, "messages", [str(error)])))
-        else:
-            messages.success(request, _("The import was cancelled and its file deleted."))
-        return self._back(job)
+    def confirm_job(self, request, job):
+        actions.confirm_member_import(job=job, acting_user=request.user)
 
-    def errors_view(self, request, pk):
-        job = self._job_or_404(request, pk)
-        return _download(actions.import_errors_xlsx(job=job), f"import-{job.pk}-errors.xlsx", XLSX)
+    def cancel_job(self, request, job):
+        actions.cancel_member_import(job=job, acting_user=request.user)

@@ -19,7 +19,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from core import spreadsheets
+from core import imports, spreadsheets
 from core.models import ImportStatus
 from notifications import kinds
 from notifications.actions import link_for, notify_on_commit
@@ -31,7 +31,6 @@ from .imports import ImportRefused, import_unions
 
 __all__ = [
     "ACTIVE_STATUSES",
-    "ERRORS_SHOWN",
     "cancel_union_import",
     "check_union_import",
     "confirm_union_import",
@@ -39,7 +38,6 @@ __all__ = [
     "may_import_under",
     "run_union_import",
     "start_union_import",
-    "union_import_errors_xlsx",
 ]
 
 kinds.register(
@@ -49,8 +47,7 @@ kinds.register(
 )
 
 MAX_UPLOAD_BYTES = 50 * 1024 * 1024
-ERRORS_SHOWN = 1000
-ACTIVE_STATUSES = (ImportStatus.UPLOADED, ImportStatus.VALIDATING, ImportStatus.VALIDATED)
+ACTIVE_STATUSES = imports.ACTIVE_STATUSES
 
 
 def may_import_under(user, organization: Organization) -> bool:
@@ -126,8 +123,10 @@ def _check(job: UnionImport):
 
 
 def _sorted(errors: list[dict]) -> list[dict]:
-    """The report in the order of the file: the union sheet first, then by row."""
-    return sorted(errors, key=lambda e: (bool(e.get("sheet")), e.get("sheet", ""), e["row"] or 0))
+    """The report in the order of the file, each error naming its sheet: the union sheet
+    first, then the others, each by row."""
+    named = [{**e, "sheet": e.get("sheet") or SHEET} for e in errors]
+    return sorted(named, key=lambda e: (e["sheet"] != SHEET, e["sheet"], e["row"] or 0))
 
 
 def _summary(plan) -> dict:
@@ -170,7 +169,7 @@ def check_union_import(*, job: UnionImport) -> UnionImport:
     job.refresh_from_db()
     if updated:
         if status == ImportStatus.INVALID:
-            _discard_file(job)  # a corrected file is a new upload
+            imports.discard_file(job)  # a corrected file is a new upload
         _notify(job)
     return job
 
@@ -227,16 +226,7 @@ def run_union_import(*, job: UnionImport) -> UnionImport:
 
 
 def _end(job, status, *, errors=None, result=None, notify_now=True) -> UnionImport:
-    fields = {"status": status, "finished_at": timezone.now()}
-    if errors is not None:
-        fields["errors"] = errors
-    if result is not None:
-        fields["result"] = result
-    if status == ImportStatus.DONE:
-        fields["processed_rows"] = job.total_rows
-    UnionImport.objects.filter(pk=job.pk).update(**fields)
-    job.refresh_from_db()
-    _discard_file(job)
+    job = imports.end(job, status, errors=errors, result=result)
     if notify_now:
         _notify(job)
     return job
@@ -245,42 +235,15 @@ def _end(job, status, *, errors=None, result=None, notify_now=True) -> UnionImpo
 def cancel_union_import(*, job: UnionImport, acting_user) -> UnionImport:
     """Drop an upload that has not started importing; its file is deleted."""
     _require(acting_user, job.organization)
-    updated = UnionImport.objects.filter(pk=job.pk, status__in=ACTIVE_STATUSES).update(
-        status=ImportStatus.CANCELLED, finished_at=timezone.now()
-    )
-    if not updated:
-        raise ValidationError(_("This import can no longer be cancelled."), code="not_cancellable")
-    job.refresh_from_db()
-    _discard_file(job)
-    return job
+    return imports.cancel(job)
 
 
 def fail_union_import(job_id: int) -> None:
     """Mark a job failed after an unexpected error (its transaction was rolled back)."""
-    job = UnionImport.objects.filter(pk=job_id).first()
-    if job is None or job.status in (
-        ImportStatus.DONE,
-        ImportStatus.CANCELLED,
-        ImportStatus.INVALID,
-    ):
-        return
-    message = _(
-        "The import stopped because of an unexpected error; nothing was written. Try again "
-        "later or contact the platform operator."
-    )
-    _end(job, ImportStatus.FAILED, errors=[{"row": None, "column": "", "message": message}])
-
-
-def _discard_file(job: UnionImport) -> None:
-    if not job.file:
-        return
-    name, storage, pk = job.file.name, job.file.storage, job.pk
-
-    def delete():
-        storage.delete(name)
-        UnionImport.objects.filter(pk=pk, file=name).update(file="")
-
-    transaction.on_commit(delete)
+    error = {"row": None, "column": "", "message": imports.unexpected_error()}
+    job = imports.fail(UnionImport, job_id, error)
+    if job is not None:
+        _notify(job)
 
 
 def _notify(job: UnionImport) -> None:
@@ -292,16 +255,4 @@ def _notify(job: UnionImport) -> None:
         {"file": job.original_name, "status": str(ImportStatus(job.status).label)},
         link_for("admin:organizations_unionimport_change", job.pk),
         dedupe_key=f"organizations.import:{job.pk}:{job.status}",
-    )
-
-
-def union_import_errors_xlsx(*, job: UnionImport) -> bytes:
-    """The job's row report (sheet, row, column, reason) as a workbook."""
-    return spreadsheets.write_xlsx(
-        [_("Sheet"), _("Row"), _("Column"), _("Reason")],
-        (
-            (e.get("sheet") or "工会", e.get("row"), e.get("column", ""), e.get("message", ""))
-            for e in job.errors or []
-        ),
-        sheet_title=str(_("Errors")),
     )

@@ -682,9 +682,11 @@ def test_deleting_leaves_no_row_of_the_login_in_the_inbox_or_account_tables(
     tree, officers, settings, django_capture_on_commit_callbacks
 ):
     """Each app's registered eraser deletes its own rows: messages with their deliveries and
-    captured copies, preferences, settings, sessions, the API token, second-factor devices."""
+    captured copies, preferences, settings, sessions, an officer's own phone, the API token,
+    second-factor devices."""
     from django_otp.plugins.otp_totp.models import TOTPDevice
 
+    from accounts.phones import set_account_phone
     from notifications.models import CapturedMessage, Delivery
 
     settings.SMS_BACKEND = "notifications.backends.CaptureSmsBackend"
@@ -696,6 +698,7 @@ def test_deleting_leaves_no_row_of_the_login_in_the_inbox_or_account_tables(
     RecipientSettings.objects.create(user=user, language="zh-hans")
     Token.objects.create(user=user)
     TOTPDevice.objects.create(user=user, name="phone", confirmed=False)
+    set_account_phone(user, "13911112222")  # also an officer, with a phone of their own
     logged_in(member)
     deliveries = list(Delivery.objects.filter(notification__recipient=user))
     captured = CapturedMessage.objects.filter(reference__in=[str(d.pk) for d in deliveries])
@@ -707,7 +710,7 @@ def test_deleting_leaves_no_row_of_the_login_in_the_inbox_or_account_tables(
         for field in model._meta.concrete_fields
         if field.is_relation and field.related_model is get_user_model()
     ]
-    assert len(of_the_user) >= 6  # inbox, preferences, settings, sessions, token, device
+    assert len(of_the_user) >= 7  # inbox, preferences, settings, sessions, phone, token, device
     assert all(model.objects.filter(**{name: user}).exists() for model, name in of_the_user)
 
     privacy_actions.erase_member(member=member, acting_user=user)
