@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from . import imports
+from .forms import add_action_errors
 from .models import ImportStatus
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -28,6 +29,29 @@ def download(content: bytes, filename: str, content_type: str = XLSX) -> HttpRes
     # Personal data: no copy in shared caches or the browser's cache.
     response["Cache-Control"] = "no-store"
     return response
+
+
+def start_upload(request, form, start):
+    """On a valid post of an upload form, `start(organization=, uploaded_file=,
+    acting_user=)` the job and say so; returns the job, or None with the refusal on the form."""
+    if request.method != "POST" or not form.is_valid():
+        return None
+    try:
+        job = start(
+            organization=form.cleaned_data["organization"],
+            uploaded_file=form.cleaned_data["file"],
+            acting_user=request.user,
+        )
+    except PermissionDenied as error:
+        form.add_error(None, str(error) or _("This is outside your area of responsibility."))
+    except ValidationError as error:
+        add_action_errors(form, error)
+    else:
+        messages.success(
+            request, _("The file was uploaded and is being checked. Nothing is imported yet.")
+        )
+        return job
+    return None
 
 
 class ImportJobAdminMixin:

@@ -7,7 +7,8 @@ state change is committed and the job can go no further.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import uuid
+from collections.abc import Callable, Iterable
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -20,17 +21,40 @@ from .models import ImportStatus
 __all__ = [
     "ACTIVE_STATUSES",
     "FINAL_STATUSES",
+    "MAX_UPLOAD_BYTES",
     "cancel",
     "discard_file",
     "end",
     "errors_xlsx",
     "fail",
+    "start",
     "unexpected_error",
 ]
 
 # A job in these states may still be cancelled; in the final ones nothing more happens.
 ACTIVE_STATUSES = (ImportStatus.UPLOADED, ImportStatus.VALIDATING, ImportStatus.VALIDATED)
 FINAL_STATUSES = (ImportStatus.DONE, ImportStatus.CANCELLED, ImportStatus.INVALID)
+
+
+MAX_UPLOAD_BYTES = 50 * 1024 * 1024
+
+
+def start(job, uploaded_file, check_task: Callable[[int], object]):
+    """Store an upload on a new job (under a random name: the original may name people) and
+    have `check_task(job id)` check it once the transaction commits. Refuses files that are
+    not .xlsx or .csv, or larger than 50 MB, before anything is stored."""
+    original = str(getattr(uploaded_file, "name", "") or "").replace("\\", "/").rsplit("/", 1)[-1]
+    extension = original.rsplit(".", 1)[-1].lower() if "." in original else ""
+    if extension not in ("xlsx", "csv"):
+        raise ValidationError({"file": [_("Upload an .xlsx or .csv file.")]})
+    if getattr(uploaded_file, "size", 0) > MAX_UPLOAD_BYTES:
+        raise ValidationError({"file": [_("The file is larger than 50 MB; split it.")]})
+    with transaction.atomic():
+        job.original_name = original[:255]
+        job.file.save(f"{uuid.uuid4().hex}.{extension}", uploaded_file, save=False)
+        job.save()
+        transaction.on_commit(lambda: check_task(job.pk))
+    return job
 
 
 def discard_file(job) -> None:

@@ -7,8 +7,8 @@ confirm and cancel buttons; every step calls `actions.import_jobs`.
 """
 
 from django import forms
-from django.contrib import admin, messages
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.contrib import admin
+from django.core.exceptions import PermissionDenied
 from django.core.validators import FileExtensionValidator
 from django.http import Http404
 from django.shortcuts import redirect
@@ -18,8 +18,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from core.admin_imports import ImportJobAdminMixin, download
-from core.forms import add_action_errors
+from core.admin_imports import ImportJobAdminMixin, download, start_upload
 
 from . import scope, selectors
 from .actions import import_jobs
@@ -102,25 +101,9 @@ class UnionSpreadsheetAdminMixin:
         form = UnionImportForm(request.POST or None, request.FILES or None, user=request.user)
         if not form.fields["organization"].queryset.exists():
             raise PermissionDenied
-        if request.method == "POST" and form.is_valid():
-            try:
-                job = import_jobs.start_union_import(
-                    organization=form.cleaned_data["organization"],
-                    uploaded_file=form.cleaned_data["file"],
-                    acting_user=request.user,
-                )
-            except PermissionDenied as error:
-                form.add_error(
-                    None, str(error) or _("This is outside your area of responsibility.")
-                )
-            except ValidationError as error:
-                add_action_errors(form, error)
-            else:
-                messages.success(
-                    request,
-                    _("The file was uploaded and is being checked. Nothing is imported yet."),
-                )
-                return redirect(reverse("admin:organizations_unionimport_change", args=[job.pk]))
+        job = start_upload(request, form, import_jobs.start_union_import)
+        if job is not None:
+            return redirect(reverse("admin:organizations_unionimport_change", args=[job.pk]))
         context = {
             **self.admin_site.each_context(request),
             "opts": self.model._meta,

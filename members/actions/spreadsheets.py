@@ -21,7 +21,6 @@ their own that they roll back, and a durable block refuses to open inside anothe
 from __future__ import annotations
 
 import dataclasses
-import uuid
 from collections import Counter
 from collections.abc import Iterator
 
@@ -75,7 +74,7 @@ WRITE_BATCH = 2000
 
 # --- Import jobs ----------------------------------------------------------------------------
 
-MAX_UPLOAD_BYTES = 50 * 1024 * 1024
+MAX_UPLOAD_BYTES = imports.MAX_UPLOAD_BYTES
 ACTIVE_STATUSES = imports.ACTIVE_STATUSES
 
 
@@ -83,26 +82,10 @@ def start_member_import(*, organization: Organization, uploaded_file, acting_use
     """Store an uploaded member spreadsheet and check it in the background."""
     require_member_admin(acting_user, organization)
     check_member_union(organization)
-    original = str(getattr(uploaded_file, "name", "") or "").replace("\\", "/").rsplit("/", 1)[-1]
-    extension = original.rsplit(".", 1)[-1].lower() if "." in original else ""
-    if extension not in ("xlsx", "csv"):
-        raise ValidationError({"file": [_("Upload an .xlsx or .csv file.")]})
-    if getattr(uploaded_file, "size", 0) > MAX_UPLOAD_BYTES:
-        raise ValidationError({"file": [_("The file is larger than 50 MB; split it.")]})
     from ..tasks.spreadsheets import check_member_import_task
 
-    with transaction.atomic():
-        job = ImportJob(
-            organization=organization,
-            kind=ImportKind.MEMBERS,
-            original_name=original[:255],
-            created_by=acting_user,
-        )
-        # A random stored name: the original may carry personal data.
-        job.file.save(f"{uuid.uuid4().hex}.{extension}", uploaded_file, save=False)
-        job.save()
-        transaction.on_commit(lambda: check_member_import_task.delay(job.pk))
-    return job
+    job = ImportJob(organization=organization, kind=ImportKind.MEMBERS, created_by=acting_user)
+    return imports.start(job, uploaded_file, check_member_import_task.delay)
 
 
 def _checker_for(job: ImportJob) -> RowChecker:

@@ -7,10 +7,10 @@ with progress, the row report and the confirm and cancel buttons; every step cal
 `members.actions.spreadsheets`. Exports carry masked identifiers only.
 """
 
-from django.contrib import admin, messages
+from django.contrib import admin
 from django.contrib.admin.options import IS_POPUP_VAR, IncorrectLookupParameters
 from django.contrib.admin.views.main import ERROR_FLAG
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
@@ -19,8 +19,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from core.admin_imports import XLSX, ImportJobAdminMixin, download
-from core.forms import add_action_errors
+from core.admin_imports import XLSX, ImportJobAdminMixin, download, start_upload
 from organizations import scope
 
 from .. import exports
@@ -109,25 +108,9 @@ class MemberSpreadsheetAdminMixin:
         if not self.has_add_permission(request):
             raise PermissionDenied
         form = MemberImportForm(request.POST or None, request.FILES or None, user=request.user)
-        if request.method == "POST" and form.is_valid():
-            try:
-                job = actions.start_member_import(
-                    organization=form.cleaned_data["organization"],
-                    uploaded_file=form.cleaned_data["file"],
-                    acting_user=request.user,
-                )
-            except PermissionDenied as error:
-                form.add_error(
-                    None, str(error) or _("This is outside your area of responsibility.")
-                )
-            except ValidationError as error:
-                add_action_errors(form, error)
-            else:
-                messages.success(
-                    request,
-                    _("The file was uploaded and is being checked. Nothing is imported yet."),
-                )
-                return redirect(reverse("admin:members_importjob_change", args=[job.pk]))
+        job = start_upload(request, form, actions.start_member_import)
+        if job is not None:
+            return redirect(reverse("admin:members_importjob_change", args=[job.pk]))
         context = {
             **self.admin_site.each_context(request),
             "opts": self.model._meta,

@@ -11,8 +11,6 @@ before it writes everything in one transaction, or nothing. The uploaded file na
 
 from __future__ import annotations
 
-import uuid
-
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
@@ -46,7 +44,7 @@ kinds.register(
     gettext_lazy("Open the import to see the row report."),
 )
 
-MAX_UPLOAD_BYTES = 50 * 1024 * 1024
+MAX_UPLOAD_BYTES = imports.MAX_UPLOAD_BYTES
 ACTIVE_STATUSES = imports.ACTIVE_STATUSES
 
 
@@ -63,23 +61,10 @@ def _require(user, organization: Organization) -> None:
 def start_union_import(*, organization: Organization, uploaded_file, acting_user) -> UnionImport:
     """Store an uploaded union spreadsheet and check it in the background."""
     _require(acting_user, organization)
-    original = str(getattr(uploaded_file, "name", "") or "").replace("\\", "/").rsplit("/", 1)[-1]
-    extension = original.rsplit(".", 1)[-1].lower() if "." in original else ""
-    if extension not in ("xlsx", "csv"):
-        raise ValidationError({"file": [_("Upload an .xlsx or .csv file.")]})
-    if getattr(uploaded_file, "size", 0) > MAX_UPLOAD_BYTES:
-        raise ValidationError({"file": [_("The file is larger than 50 MB; split it.")]})
     from ..tasks import check_union_import_task
 
-    with transaction.atomic():
-        job = UnionImport(
-            organization=organization, original_name=original[:255], created_by=acting_user
-        )
-        # A random stored name: the original may name people.
-        job.file.save(f"{uuid.uuid4().hex}.{extension}", uploaded_file, save=False)
-        job.save()
-        transaction.on_commit(lambda: check_union_import_task.delay(job.pk))
-    return job
+    job = UnionImport(organization=organization, created_by=acting_user)
+    return imports.start(job, uploaded_file, check_union_import_task.delay)
 
 
 def _open(job: UnionImport):
