@@ -5,15 +5,17 @@ trees it writes), then writes every new union at once: the nested-set positions 
 unions are computed in memory, the existing rows of each affected tree are shifted by one
 UPDATE (not one per row) and the new rows go in by COPY (`core.bulk`). Counters of the new
 unions go in with one `counters.adjust` call; one audit entry records the import. Changed
-rows update their union; a union whose parent changed is moved with `move_organization`
-(one shift per moved union; moves are rare). Readers see the whole import or nothing: it is
-one transaction, and other provinces' rows are neither rewritten nor locked. The further
-sheets of the workbook (`importing.parts`: the officers) are written last, in the same
-transaction.
+rows update their union; unions whose parent changed get their new parent links, then each
+tree is renumbered once (`integrity.renumber_tree`). Readers see the whole import or
+nothing: it is one transaction, and other provinces' rows are neither rewritten nor locked.
+The further sheets of the workbook (`importing.parts`: the officers) are written last, in
+the same transaction. On the embedded SQLite database the same steps run without
+PostgreSQL's COPY, arrays and advisory locks (`BEGIN IMMEDIATE` serializes writers).
 """
 
 from __future__ import annotations
 
+import bisect
 import functools
 from collections import Counter, defaultdict
 
@@ -263,6 +265,9 @@ def _shift(tree_id: int, points: list[tuple[int, int]]) -> None:
     ats, inserted = [at for at, _n in points], [0]
     for _at, count in points:
         inserted.append(inserted[-1] + count)
+    if connection.vendor != "postgresql":
+        _shift_rows(tree_id, ats, inserted)
+        return
     sql = (
         f"UPDATE {table} SET "  # noqa: S608
         "lft = lft + 2 * (%(inserted)s::integer[])[width_bucket(lft, %(ats)s::integer[]) + 1], "
@@ -271,6 +276,18 @@ def _shift(tree_id: int, points: list[tuple[int, int]]) -> None:
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, {"inserted": inserted, "ats": ats, "tree": tree_id, "first": ats[0]})
+
+
+def _shift_rows(tree_id: int, ats: list[int], inserted: list[int]) -> None:
+    """The same shift without PostgreSQL's arrays (the embedded SQLite database): the
+    rows are read, moved in Python and written back in batches."""
+    rows = list(
+        Organization.objects.filter(tree_id=tree_id, rght__gte=ats[0]).only("pk", "lft", "rght")
+    )
+    for org in rows:
+        org.lft += 2 * inserted[bisect.bisect_right(ats, org.lft)]
+        org.rght += 2 * inserted[bisect.bisect_right(ats, org.rght)]
+    Organization.objects.bulk_update(rows, ["lft", "rght"], batch_size=500)
 
 
 # --- Changed unions -----------------------------------------------------------------------
