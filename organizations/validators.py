@@ -8,6 +8,7 @@ import phonenumbers
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 from pypinyin import Style, lazy_pinyin
+from pypinyin.core import Pinyin
 from stdnum import numdb
 from stdnum.cn import uscc
 from stdnum.exceptions import InvalidChecksum
@@ -76,10 +77,25 @@ def validate_contact_phone(value: str) -> None:
         )
 
 
+# pypinyin's own segmentation of a text into words (the first step of `lazy_pinyin`).
+_segment = Pinyin().seg
+
+
+@lru_cache(maxsize=50_000)
+def _word_keys(word: str) -> tuple[str, str]:
+    syllables = lazy_pinyin(word, errors=lambda chars: list(chars.lower()))
+    initials = lazy_pinyin(word, style=Style.FIRST_LETTER, errors=lambda c: list(c.lower()))
+    return "".join(s for s in syllables if s.strip()), "".join(s for s in initials if s.strip())
+
+
 def pinyin_keys(name: str) -> tuple[str, str]:
-    """Full pinyin and initials of a name, lower case, for searching the directory."""
-    syllables = lazy_pinyin(name, errors=lambda chars: list(chars.lower()))
-    initials = lazy_pinyin(name, style=Style.FIRST_LETTER, errors=lambda c: list(c.lower()))
-    full = "".join(s for s in syllables if s.strip())
-    short = "".join(s for s in initials if s.strip())
+    """Full pinyin and initials of a name, lower case, for searching the directory.
+
+    pypinyin converts a name word by word (its own segmentation, which gives a single word
+    back whole), so a name's keys are its words' keys joined; words recur in union names
+    (place names, 有限公司, 工会) and each is converted once (a whole name costs about 0.3 ms,
+    most of a large union import's writing)."""
+    words = [_word_keys(word) for word in _segment(name)]
+    full = "".join(keys[0] for keys in words)
+    short = "".join(keys[1] for keys in words)
     return full[:800], short[:200]

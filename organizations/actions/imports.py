@@ -16,29 +16,25 @@ PostgreSQL's COPY, arrays and advisory locks (`BEGIN IMMEDIATE` serializes write
 from __future__ import annotations
 
 import bisect
-import functools
 from collections import Counter, defaultdict
 
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.utils.translation import gettext as _
-from pypinyin.core import Pinyin
 
 from core import bulk
 from core.audit import record_audit
 
-from .. import counters, integrity, rollups, scope, validators
+from .. import counters, integrity, rollups, scope
 from ..importing import parts
 from ..importing.checker import CREATE, DATA_FIELDS, UPDATE, Plan, UnionRow, resolve
 from ..models import Level, Organization
 from . import (
-    NEW_TREE_KEY,
-    TreeRace,
-    _acquire,
     _check_can_change,
     _tree_parent_for,
     move_organization,
     retry_on_tree_race,
+    tree_write,
 )
 
 __all__ = ["ImportRefused", "import_unions"]
@@ -67,9 +63,8 @@ def import_unions(*, plan: Plan, acting_user=None, then=None) -> dict:
     _check_can_change(acting_user, plan.under)
     if plan.errors:
         raise ImportRefused(plan)
-    with transaction.atomic(durable=True):
-        _lock_trees(plan)
-        plan.under.refresh_from_db()
+    with transaction.atomic(durable=True), _locked_trees(plan.under) as (under, *_others):
+        plan.under = under
         plan.errors.clear()
         resolve(plan, acting_user=acting_user)
         if plan.errors:
@@ -101,23 +96,13 @@ def import_unions(*, plan: Plan, acting_user=None, then=None) -> dict:
     return result
 
 
-def _lock_trees(plan: Plan) -> None:
-    """The advisory locks of the trees the rows write in (and of new tree ids if needed).
-
-    The tree ids are read again once locked, as `tree_write` does: a union moved to another
-    province while the import waited has its new tree locked too before anything is read."""
-    under = plan.under
-    locked: set[int] = set()
-    for _attempt in range(5):
-        if under.level == Level.NATIONAL:
-            keys = {NEW_TREE_KEY}
-            keys.update(Organization.objects.filter(parent=under).values_list("tree_id", flat=True))
-        else:
-            keys = {Organization.objects.values_list("tree_id", flat=True).get(pk=under.pk)}
-        if not keys - locked:
-            return
-        _acquire(keys - locked, locked)
-    raise TreeRace
+def _locked_trees(under: Organization):
+    """`tree_write` over the trees the rows write in: the tree of the union imported under
+    (re-read once locked, so a move of it meanwhile is followed), or below the national
+    federation every province's and the allocation of new tree ids."""
+    if under.level == Level.NATIONAL:
+        return tree_write(under, *Organization.objects.filter(parent=under), new_tree=True)
+    return tree_write(under)
 
 
 # --- New unions: positions in memory, one shift per tree, COPY -------------------------------
@@ -157,7 +142,7 @@ def _create(plan: Plan) -> list[int]:
             shift += count
     if new_roots:
         national = next(o for o in anchors.values() if o.level == Level.NATIONAL)
-        first = _next_tree_id()
+        first = Organization._tree_manager._get_next_tree_id()  # django-mptt's own
         for offset, root in enumerate(new_roots):
             _place(children, [root], national, first + offset, 1, 0, orgs, ids)
     for tree_id, points in by_tree.items():
@@ -202,7 +187,7 @@ def _place(children, rows, parent, tree_id, start, depth, orgs, ids) -> int:
             lft=position,
             depth=level_depth,
         )
-        org.name_pinyin, org.name_initials = _search_keys(org.name)
+        org.fill_search_keys()
         org._import_row = row
         position += 1
         placed += 1
@@ -214,44 +199,9 @@ def _place(children, rows, parent, tree_id, start, depth, orgs, ids) -> int:
     return placed
 
 
-# pypinyin's own segmentation of a name into words (the first step of `lazy_pinyin`).
-_segment = Pinyin().seg
-# The stored keys are cut to their columns' length, as `pinyin_keys` cuts them.
-_PINYIN_LENGTH = (
-    Organization._meta.get_field("name_pinyin").max_length,
-    Organization._meta.get_field("name_initials").max_length,
-)
-
-
-@functools.lru_cache(maxsize=50_000)
-def _word_keys(word: str) -> tuple[str, str]:
-    return validators.pinyin_keys(word)
-
-
-def _search_keys(name: str) -> tuple[str, str]:
-    """`validators.pinyin_keys(name)` (what `fill_search_keys` stores), a word at a time.
-
-    pypinyin splits a name into words and converts each on its own, and a word given alone
-    comes back as the same single word, so the keys of a name are its words' keys joined.
-    Words recur (place names, 有限公司, 工会): each is converted once, where a whole name
-    costs about 0.3 ms (most of the writing of a large import)."""
-    words = [_word_keys(word) for word in _segment(name)]
-    full = "".join(keys[0] for keys in words)
-    short = "".join(keys[1] for keys in words)
-    return full[: _PINYIN_LENGTH[0]], short[: _PINYIN_LENGTH[1]]
-
-
 def _tree_parent_id(parent: Organization):
     tree_parent = _tree_parent_for(parent)
     return tree_parent.pk if tree_parent is not None else None
-
-
-def _next_tree_id() -> int:
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT COALESCE(MAX(tree_id), 0) + 1 FROM {Organization._meta.db_table}"  # noqa: S608
-        )
-        return cursor.fetchone()[0]
 
 
 def _shift(tree_id: int, points: list[tuple[int, int]]) -> None:
