@@ -20,7 +20,7 @@ from django.utils.translation import gettext as _
 
 from core import spreadsheets
 from core.phones import normalize_phone
-from core.text import validate_plain_name
+from core.text import validate_plain_text
 from organizations.actions import grant_role
 from organizations.importing.columns import OFFICER_HEADERS
 from organizations.importing.parts import SheetPart, register_sheet, union_finder
@@ -72,7 +72,7 @@ def check_officers(plan, table: spreadsheets.Table) -> None:
     names_by_phone: dict[str, tuple[str, int]] = {}
     seen: dict[tuple, int] = {}
     for number, raw in table.rows:
-        cells = {spreadsheets.normalize_header(k): (v or "").strip() for k, v in raw.items()}
+        cells = spreadsheets.row_cells(raw)
         if not any(cells.get(h) for h in OFFICER_HEADERS):
             continue
 
@@ -82,11 +82,9 @@ def check_officers(plan, table: spreadsheets.Table) -> None:
         errors = len(plan.errors)
         name = cells.get(NAME, "")
         try:
-            validate_plain_name(name)
             if not name:
                 raise ValidationError(_("Enter the officer's name."))
-            if len(name) > 150:
-                raise ValidationError(_("Too long: at most 150 characters."))
+            validate_plain_text(name, max_length=150)
         except ValidationError as error:
             fail(NAME, error.messages[0])
         phone = ""

@@ -264,6 +264,13 @@ def is_formula(text: str) -> bool:
     return bool(text) and text.startswith(FORMULA_PREFIXES)
 
 
+def row_cells(raw: dict) -> dict[str, str]:
+    """A row as read, by normalized header, each cell stripped; a cell this module wrote
+    escaped ('=…, see `escape_formula`) reads back as it was, so an export imports back."""
+    cells = {normalize_header(k): (v or "").strip() for k, v in raw.items()}
+    return {k: v[1:] if v[:1] == "'" and is_formula(v[1:]) else v for k, v in cells.items()}
+
+
 def escape_formula(value):
     """A value safe to put in a cell (OWASP CSV injection): text that looks like a formula
     gets a leading apostrophe; numbers and dates are kept as they are."""

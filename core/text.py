@@ -2,8 +2,8 @@
 
 `unsafe_characters` finds what has no place in a name that is printed on cards, reports and
 screens: control characters, format characters (bidi overrides, zero-width joiners), private
-use, unpaired surrogates and emoji or other pictographs. `validate_plain_name` refuses them
-with a message that names the first one.
+use, unpaired surrogates and emoji or other pictographs. `validate_plain_text` refuses them
+(and values too long) with a message that names the first one.
 """
 
 from __future__ import annotations
@@ -34,14 +34,20 @@ def describe(char: str) -> str:
     )
 
 
-def validate_plain_name(value: str) -> None:
-    bad = unsafe_characters(value or "")
+def validate_plain_text(value: str, max_length: int | None = None) -> None:
+    """Refuse a one-line value with a character `unsafe_characters` finds, or longer than
+    `max_length`, with a message that names the character or the lengths."""
+    value = value or ""
+    bad = unsafe_characters(value)
     if bad:
         raise ValidationError(
-            _(
-                "A name may not contain control characters, invisible formatting characters "
-                "or emoji; found %(character)s."
-            ),
+            _("Contains a character that is not allowed: %(character)s."),
             params={"character": describe(bad[0])},
             code="unsafe_character",
+        )
+    if max_length is not None and len(value) > max_length:
+        raise ValidationError(
+            _("Too long: at most %(limit)d characters (this one has %(count)d)."),
+            params={"limit": max_length, "count": len(value)},
+            code="too_long",
         )

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
+import functools
 from collections import defaultdict
 
 from django.core.exceptions import ValidationError
@@ -20,9 +21,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from core import spreadsheets
-from core.text import describe, unsafe_characters
+from core.text import validate_plain_text
 
-from .. import scope, validators
+from .. import scope, selectors, validators
 from ..models import LEVEL_RANK, Level, Organization, OrgStatus
 from . import parts
 from .columns import BY_FIELD, COLUMNS, level_words
@@ -80,6 +81,9 @@ class Plan:
     missing: int = 0
     # What the further sheets (`importing.parts`) read, by sheet name.
     parts: dict = dataclasses.field(default_factory=dict)
+    # The national industry unions by name, short name and code (read at the first row
+    # that names one).
+    industries: dict | None = None
 
     def error(self, row: int | None, column: str, message: str, *, sheet: str = "") -> None:
         entry = {"row": row, "column": column, "message": str(message)}
@@ -166,12 +170,7 @@ def read_rows(
         return plan
     try:
         for number, raw in table.rows:
-            cells = {spreadsheets.normalize_header(k): (v or "").strip() for k, v in raw.items()}
-            # A cell exported as '=… (spreadsheets.escape_formula) reads back as it was.
-            cells = {
-                k: v[1:] if v[:1] == "'" and spreadsheets.is_formula(v[1:]) else v
-                for k, v in cells.items()
-            }
+            cells = spreadsheets.row_cells(raw)
             if not any(cells.get(c.header) for c in COLUMNS):
                 continue  # a blank line
             plan.rows.append(_read_row(plan, number, cells))
@@ -219,21 +218,10 @@ def _read_row(plan: Plan, number: int, cells: dict[str, str]) -> UnionRow:
         return ""
 
     for field in ("ref", "name", "short_name", "address"):
-        text = cell(field)
-        bad = unsafe_characters(text)
-        if bad:
-            fail(
-                field,
-                _("Contains a character that is not allowed: %(character)s.")
-                % {"character": describe(bad[0])},
-            )
-        elif len(text) > _MAX_LENGTH[field]:
-            fail(
-                field,
-                _("Too long: at most %(limit)d characters (this one has %(count)d).")
-                % {"limit": _MAX_LENGTH[field], "count": len(text)},
-            )
-        elif field == "ref":
+        text = validated(
+            field, functools.partial(validate_plain_text, max_length=_MAX_LENGTH[field])
+        )
+        if field == "ref":
             row.ref = text
         else:
             row.data[field] = text
@@ -288,8 +276,10 @@ def _read_row(plan: Plan, number: int, cells: dict[str, str]) -> UnionRow:
         if level != Level.GRASSROOTS:
             fail("industry", _("Only a grassroots union can join an industry union."))
         else:
-            found = _industry_unions().get(validators.normalize_uscc(industry)) or (
-                _industry_unions().get(industry)
+            if plan.industries is None:
+                plan.industries = _industry_unions()
+            found = plan.industries.get(validators.normalize_uscc(industry)) or (
+                plan.industries.get(industry)
             )
             if found is None:
                 fail(
@@ -303,12 +293,12 @@ def _read_row(plan: Plan, number: int, cells: dict[str, str]) -> UnionRow:
 
 
 def _industry_unions() -> dict[str, int]:
-    """{name, short name or credit code: id} of the national industry unions."""
+    """{name, short name or credit code: id} of the national industry unions (read once a
+    file)."""
     found = {}
-    rows = Organization.objects.filter(
-        level=Level.INDUSTRY, parent__level=Level.NATIONAL, status=OrgStatus.ACTIVE
-    ).values_list("pk", "name", "short_name", "uscc")
-    for pk, name, short, code in rows:
+    for pk, name, short, code in selectors.industry_unions().values_list(
+        "pk", "name", "short_name", "uscc"
+    ):
         for key in (name, short, code):
             if key:
                 found[key] = pk
@@ -316,6 +306,14 @@ def _industry_unions() -> dict[str, int]:
 
 
 # --- Resolving against each other and the database ----------------------------------------
+
+
+def within(under: Organization, org: Organization) -> bool:
+    """Whether `org` is `under` or below it: in its tree's nested set, or anywhere for the
+    national federation (whose provinces root trees of their own)."""
+    if under.level == Level.NATIONAL:
+        return True
+    return org.tree_id == under.tree_id and under.lft <= org.lft < under.rght
 
 
 def resolve(plan: Plan, *, acting_user=None) -> None:
@@ -364,12 +362,6 @@ def resolve(plan: Plan, *, acting_user=None) -> None:
     db_by_code = {o.uscc: o for o in known if o.uscc}
     db_by_id = {o.pk: o for o in known}
 
-    def in_scope(org: Organization) -> bool:
-        return org.pk == under.pk or (
-            under.level == Level.NATIONAL
-            or (org.tree_id == under.tree_id and under.lft < org.lft < under.rght)
-        )
-
     # Which union each row is: already in UnionHub (by number, then credit code) or new.
     claimed: dict[int, UnionRow] = {}
     for row in rows:
@@ -405,7 +397,7 @@ def resolve(plan: Plan, *, acting_user=None) -> None:
             match = other
         if match is None:
             continue
-        if not in_scope(match) or match.pk == under.pk:
+        if not within(under, match) or match.pk == under.pk:
             plan.error(
                 row.number,
                 header["uscc"] if code else header["ref"],
@@ -450,7 +442,7 @@ def resolve(plan: Plan, *, acting_user=None) -> None:
             plan.error(row.number, column, _("A union cannot be its own parent."))
             row.ok = False
             continue
-        if target_org is not None and not in_scope(target_org):
+        if target_org is not None and not within(under, target_org):
             plan.error(
                 row.number,
                 column,

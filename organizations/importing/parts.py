@@ -18,7 +18,8 @@ from collections.abc import Callable
 from django.utils.translation import gettext as _
 
 from .. import validators
-from ..models import Level, Organization, OrgStatus
+from ..models import Organization, OrgStatus
+from . import checker
 
 __all__ = ["SheetPart", "parts", "register_sheet", "union_finder"]
 
@@ -68,10 +69,7 @@ def union_finder(plan) -> Callable[[str], tuple[object | None, str]]:
         org = query.first() if query is not None else None
         if org is None:
             return None, _("No union in the file or in UnionHub has this code or number.")
-        inside = under.level == Level.NATIONAL or (
-            org.tree_id == under.tree_id and under.lft <= org.lft < under.rght
-        )
-        if not inside:
+        if not checker.within(under, org):
             return None, _("This union is outside the part of the tree you import into.")
         if org.status != OrgStatus.ACTIVE:
             return None, _("This union is dissolved.")
