@@ -7,6 +7,7 @@ state change is committed and the job can go no further.
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Callable, Iterable
 
@@ -27,6 +28,7 @@ __all__ = [
     "end",
     "errors_xlsx",
     "fail",
+    "run_step",
     "start",
     "unexpected_error",
 ]
@@ -37,6 +39,7 @@ FINAL_STATUSES = (ImportStatus.DONE, ImportStatus.CANCELLED, ImportStatus.INVALI
 
 
 MAX_UPLOAD_BYTES = 50 * 1024 * 1024
+logger = logging.getLogger(__name__)
 
 
 def start(job, uploaded_file, check_task: Callable[[int], object]):
@@ -127,3 +130,17 @@ def errors_xlsx(errors: Iterable[dict]) -> bytes:
         headers = [_("Row"), _("Column"), _("Reason")]
         rows = ((e.get("row"), e.get("column", ""), e.get("message", "")) for e in errors)
     return spreadsheets.write_xlsx(headers, rows, sheet_title=str(_("Errors")))
+
+
+def run_step(job, step: Callable, fail: Callable[[int], None], what: str) -> None:
+    """A job's Celery task body: `step(job=job)`; on an unexpected error the job is marked
+    failed (`fail(job id)`, its transaction was rolled back) and the error re-raised for the
+    worker's log. A job gone meanwhile is nothing to do. Ids only in the log, no file name."""
+    if job is None:
+        return
+    try:
+        step(job=job)
+    except Exception:
+        logger.exception("%s %s stopped", what, job.pk)
+        fail(job.pk)
+        raise

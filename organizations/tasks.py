@@ -4,6 +4,7 @@ import logging
 
 from celery import shared_task
 
+from core import imports
 from core.retry import RETRY_POLICY
 
 from . import counters, integrity, rollups
@@ -77,26 +78,20 @@ def _union_import(job_id: int) -> UnionImport | None:
 @shared_task(acks_late=True)
 def check_union_import_task(job_id: int) -> None:
     """Check an uploaded union spreadsheet whole and write its row report."""
-    job = _union_import(job_id)
-    if job is None:
-        return
-    try:
-        import_jobs.check_union_import(job=job)
-    except Exception:
-        logger.exception("union import %s: the check stopped", job_id)
-        import_jobs.fail_union_import(job_id)
-        raise
+    imports.run_step(
+        _union_import(job_id),
+        import_jobs.check_union_import,
+        import_jobs.fail_union_import,
+        "union import check",
+    )
 
 
 @shared_task(acks_late=True)
 def run_union_import_task(job_id: int) -> None:
     """Write a confirmed union spreadsheet in one transaction (or nothing)."""
-    job = _union_import(job_id)
-    if job is None:
-        return
-    try:
-        import_jobs.run_union_import(job=job)
-    except Exception:
-        logger.exception("union import %s: the run stopped", job_id)
-        import_jobs.fail_union_import(job_id)
-        raise
+    imports.run_step(
+        _union_import(job_id),
+        import_jobs.run_union_import,
+        import_jobs.fail_union_import,
+        "union import run",
+    )

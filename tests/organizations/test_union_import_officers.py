@@ -386,3 +386,28 @@ def test_an_export_from_the_admin_imports_back_unchanged(
     assert (job.result["create"], job.result["update"], job.result["missing"]) == (0, 0, 0)
     tree.zj.refresh_from_db()
     assert job.result["unchanged"] == tree.zj.get_descendant_count() == 5
+
+
+def test_an_unexpected_error_in_the_worker_fails_the_job_with_a_message(
+    tree, officers, client, django_capture_on_commit_callbacks, monkeypatch
+):
+    from organizations.actions import import_jobs
+    from organizations.tasks import run_union_import_task
+
+    client.force_login(officers.zj_admin)
+    with django_capture_on_commit_callbacks(execute=True):
+        upload(client, tree, workbook(new_unions(tree)))
+    job = UnionImport.objects.get()
+    UnionImport.objects.filter(pk=job.pk).update(status=ImportStatus.IMPORTING)
+
+    def broken(*, job):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(import_jobs, "run_union_import", broken)
+    with django_capture_on_commit_callbacks(execute=True), pytest.raises(RuntimeError):
+        run_union_import_task(job.pk)
+    job.refresh_from_db()
+    assert job.status == ImportStatus.FAILED and not job.file
+    assert [e["row"] for e in job.errors] == [None]
+    assert "意外错误" in job.errors[0]["message"]
+    assert not Organization.objects.filter(name="西湖新建一厂工会").exists()
