@@ -3,7 +3,7 @@
 from django.db.models import Q, QuerySet
 
 from . import scope
-from .models import Level, Organization, OrgRole, OrgStatus, Role
+from .models import Level, Organization, OrgStatus
 from .validators import pinyin_keys
 
 
@@ -62,13 +62,14 @@ def industry_unions() -> QuerySet[Organization]:
 
 
 def import_roots(user) -> QuerySet[Organization]:
-    """The unions a user may import a spreadsheet of unions under: those where they hold an
-    administrator's grant (not union groups); for operators, the national federation and
-    the provinces. Deeper parents are named in the file itself."""
+    """The unions a user may import a spreadsheet of unions under: those where a grant of
+    theirs allows changing organizations (administrators; not union groups); for operators,
+    the national federation and the provincial federations. Deeper parents are named in the
+    file itself."""
     if scope.is_operator(user):
-        levels = (Level.NATIONAL, Level.PROVINCE)
+        levels = (Level.NATIONAL, Level.PROVINCIAL)
         return Organization.objects.filter(level__in=levels, status=OrgStatus.ACTIVE)
-    ids = OrgRole.objects.filter(user=user, role=Role.ADMIN).values("organization_id")
+    ids = [g.org_id for g in scope.grants(user) if g.allows(scope.Access.CHANGE)]
     return Organization.objects.filter(pk__in=ids, status=OrgStatus.ACTIVE).exclude(
         level=Level.GROUP
     )

@@ -411,3 +411,14 @@ def test_an_unexpected_error_in_the_worker_fails_the_job_with_a_message(
     assert [e["row"] for e in job.errors] == [None]
     assert "意外错误" in job.errors[0]["message"]
     assert not Organization.objects.filter(name="西湖新建一厂工会").exists()
+
+
+def test_an_operator_imports_under_the_national_federation_or_a_province(
+    tree, client, django_user_model
+):
+    operator = django_user_model.objects.create(username="op", is_superuser=True, is_staff=True)
+    client.force_login(operator)
+    assert client.get(reverse("admin:organizations_organization_changelist")).status_code == 200
+    page = client.get(reverse("admin:organizations_organization_import"))
+    choices = set(page.context["form"].fields["organization"].queryset)
+    assert choices == {tree.national, tree.zj, tree.gd}
