@@ -358,6 +358,28 @@ def trace_import(path: Path, province_pk: int) -> tuple[int, int]:
     return check_peak, write_peak
 
 
+def profile_import(path: Path, province_pk: int, top: int) -> None:
+    """P9a under cProfile: the functions that took the most time of their own, then the
+    most time with what they called (check and write together)."""
+    import cProfile
+    import pstats
+
+    from organizations.actions.imports import import_unions
+    from organizations.importing.checker import check
+    from organizations.models import Organization
+
+    under = Organization.objects.get(pk=province_pk)
+    profiler = cProfile.Profile()
+    profiler.enable()
+    with path.open("rb") as file:
+        plan = check(file, path.name, under=under)
+    import_unions(plan=plan)
+    profiler.disable()
+    stats = pstats.Stats(profiler, stream=sys.stdout)
+    stats.sort_stats("tottime").print_stats(top)
+    stats.sort_stats("cumulative").print_stats(top)
+
+
 def fingerprint(tree_id: int) -> tuple:
     from django.db import connection
 
@@ -486,6 +508,9 @@ def main():
         "--trace", action="store_true", help="add the tracemalloc pass (about 4x slower)"
     )
     parser.add_argument("--keep-files", type=Path, help="write the CSV files here and keep them")
+    parser.add_argument(
+        "--profile", type=int, metavar="N", help="add a cProfile pass of P9a; print N functions"
+    )
     args = parser.parse_args()
 
     services = start_database()
@@ -648,6 +673,10 @@ def run(args, databases: Databases) -> None:
             f"{traced[0] / 2**20:.0f} MiB, write peak {traced[1] / 2**20:.0f} MiB",
             flush=True,
         )
+
+    if args.profile:
+        databases.copy(EMPTY, WORK)
+        profile_import(p9a, province.pk, args.profile)
 
     # --- Summary ---------------------------------------------------------------------------
     first = p9a_runs[0]

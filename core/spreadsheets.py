@@ -12,6 +12,7 @@ import codecs
 import csv
 import datetime
 import decimal
+import functools
 import io
 import re
 import zipfile
@@ -35,6 +36,8 @@ _SNIFF_BYTES = 256 * 1024
 
 _DATE_FORMATS = ("%Y-%m-%d", "%Y/%m/%d", "%Y.%m.%d", "%Y%m%d", "%Y年%m月%d日")
 _EXCEL_EPOCH = datetime.date(1899, 12, 30)
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_HEADER_NOISE = re.compile(r"[\s*＊]")
 
 
 class SpreadsheetError(ValueError):
@@ -64,14 +67,21 @@ def _cell_text(value) -> str:
     return str(value).strip()
 
 
+@functools.lru_cache(maxsize=1024)
 def normalize_header(text: str) -> str:
-    """A header as compared with the template's: without spaces, asterisks, full-width slash."""
-    return re.sub(r"[\s*＊]", "", str(text or "")).replace("／", "/")
+    """A header as compared with the template's: without spaces, asterisks, full-width slash.
+    (Cached: every cell of a file is read under one of a few headers.)"""
+    return _HEADER_NOISE.sub("", str(text or "")).replace("／", "/")
 
 
 def parse_date(text: str) -> datetime.date | None:
     """A date as people write it in a cell (several formats, an Excel day number), or None."""
     text = text.strip()
+    if _ISO_DATE.fullmatch(text):  # the common spelling, at C speed
+        try:
+            return datetime.date.fromisoformat(text)
+        except ValueError:
+            pass  # 2020-02-30: the formats below refuse it too
     if re.fullmatch(r"\d{4}-\d{2}-\d{2}T[\d:.]+", text):  # a date cell read with a time
         text = text[:10]
     if re.fullmatch(r"\d{5}", text):  # an Excel serial day number in a General cell

@@ -14,7 +14,7 @@ from decimal import Decimal
 
 from django.db import connection, transaction
 
-from core import stats
+from core import bulk, stats
 
 from . import rollups, statkeys
 from .models import CounterDelta, Level, Organization, OrgCounter, OrgStatus
@@ -37,25 +37,31 @@ def register_source(prefix: str, source: Source) -> None:
     SOURCES[prefix] = source
 
 
-def adjust(changes: Mapping[tuple[int, str], int]) -> None:
+def adjust(changes: Mapping[tuple[int, str], int], *, new: bool = False) -> None:
     """Add each delta to the counter (organization id, key); call inside the change's transaction.
 
     Every key must be declared (core.stats). The counters are incremented by the database
-    (`rollups.increment`), and the same rows go to the roll-up journal.
+    (`rollups.increment`), and the same rows go to the roll-up journal. With `new`, the
+    organizations were created in this transaction and have no counters yet: theirs are
+    inserted, not incremented (a counter that exists is then an error, not a lost count).
     """
     stats.check_all(key for _, key in changes)
     with transaction.atomic():
         if len(changes) >= _MANY and connection.vendor == "postgresql":
             rows = sorted((org, key, d) for (org, key), d in changes.items() if d)
-            table = OrgCounter._meta.db_table
-            _insert_rows(
-                OrgCounter,
-                ("organization", "key", "value"),
-                rows,
-                f"ON CONFLICT (organization_id, key) DO UPDATE SET value = {table}.value "
-                "+ EXCLUDED.value",
-            )
-            _insert_rows(CounterDelta, ("organization", "key", "delta"), rows)
+            names = ("organization_id", "key")
+            if new:
+                bulk.insert_values(OrgCounter, (*names, "value"), rows)
+            else:
+                table = OrgCounter._meta.db_table
+                _insert_rows(
+                    OrgCounter,
+                    ("organization", "key", "value"),
+                    rows,
+                    f"ON CONFLICT (organization_id, key) DO UPDATE SET value = {table}.value "
+                    "+ EXCLUDED.value",
+                )
+            bulk.insert_values(CounterDelta, (*names, "delta"), rows)
             if rows:
                 transaction.on_commit(rollups.request_fold)
             return
@@ -136,9 +142,16 @@ def organization_keys(org: Organization | None) -> Counter:
     keys: Counter = Counter()
     if org is None or org.status != OrgStatus.ACTIVE:
         return keys
-    keys[(org.pk, statkeys.UNITS(org.level))] = 1
-    if org.level == Level.GRASSROOTS and org.employees:
-        keys[(org.pk, statkeys.EMPLOYEES)] = org.employees
+    keys.update(active_union_keys(org.pk, org.level, org.employees))
+    return keys
+
+
+def active_union_keys(pk: int, level: str, employees: int | None) -> dict[tuple[int, str], int]:
+    """The counters of an active union (one unit of its level; a grassroots union's
+    employees), from its values (the bulk import has no model instances)."""
+    keys = {(pk, statkeys.UNITS(level)): 1}
+    if level == Level.GRASSROOTS and employees:
+        keys[(pk, statkeys.EMPLOYEES)] = employees
     return keys
 
 

@@ -25,7 +25,7 @@ from django.utils.translation import gettext as _
 from core import bulk
 from core.audit import record_audit
 
-from .. import counters, integrity, rollups, scope
+from .. import counters, integrity, rollups, scope, validators
 from ..importing import parts
 from ..importing.checker import CREATE, DATA_FIELDS, UPDATE, Plan, UnionRow, resolve
 from ..models import Level, Organization
@@ -63,7 +63,11 @@ def import_unions(*, plan: Plan, acting_user=None, then=None) -> dict:
     _check_can_change(acting_user, plan.under)
     if plan.errors:
         raise ImportRefused(plan)
-    with transaction.atomic(durable=True), _locked_trees(plan.under) as (under, *_others):
+    with (
+        bulk.gc_paused(),
+        transaction.atomic(durable=True),
+        _locked_trees(plan.under) as (under, *_others),
+    ):
         plan.under = under
         plan.errors.clear()
         resolve(plan, acting_user=acting_user)
@@ -124,7 +128,7 @@ def _create(plan: Plan) -> list[int]:
             pk__in=[k for k in children if isinstance(k, int)]
         ).only("pk", "level", "tree_id", "lft", "rght", "depth")
     }
-    orgs: list[Organization] = []
+    rows: list[list] = []  # the new unions' values, in the order of _COLUMNS
     ids = iter(bulk.allocate_ids(Organization, len(new)))
     by_tree: dict[int, list[tuple[int, int]]] = defaultdict(list)
     new_roots = []
@@ -136,7 +140,7 @@ def _create(plan: Plan) -> list[int]:
                 continue
             start = anchor.rght + 2 * shift
             count = _place(
-                children, children[anchor.pk], anchor, tree_id, start, anchor.depth + 1, orgs, ids
+                children, children[anchor.pk], anchor, tree_id, start, anchor.depth + 1, rows, ids
             )
             by_tree[tree_id].append((anchor.rght, count))
             shift += count
@@ -144,17 +148,33 @@ def _create(plan: Plan) -> list[int]:
         national = next(o for o in anchors.values() if o.level == Level.NATIONAL)
         first = Organization._tree_manager._get_next_tree_id()  # django-mptt's own
         for offset, root in enumerate(new_roots):
-            _place(children, [root], national, first + offset, 1, 0, orgs, ids)
+            _place(children, [root], national, first + offset, 1, 0, rows, ids)
     for tree_id, points in by_tree.items():
         _shift(tree_id, points)
-    bulk.insert(Organization, orgs)
-    for org in orgs:
-        org._import_row.pk = org.pk
-    changes: Counter = Counter()
-    for org in orgs:
-        changes.update(counters.organization_keys(org))
-    counters.adjust(changes)
-    return [org.pk for org in orgs]
+    bulk.insert_values(Organization, _COLUMNS, rows)
+    changes = {}
+    for values in rows:
+        changes.update(counters.active_union_keys(values[_PK], values[_LEVEL], values[_EMPLOYEES]))
+    counters.adjust(changes, new=True)
+    return [values[_PK] for values in rows]
+
+
+# The columns `_place` gives each new union, and the positions of those read again.
+_COLUMNS = (
+    *DATA_FIELDS,
+    "name_pinyin",
+    "name_initials",
+    "id",
+    "parent_id",
+    "tree_parent_id",
+    "tree_id",
+    "lft",
+    "rght",
+    "depth",
+)
+_PK, _LEVEL, _EMPLOYEES, _RGHT = (
+    _COLUMNS.index(name) for name in ("id", "level", "employees", "rght")
+)
 
 
 def _group(anchors):
@@ -164,38 +184,39 @@ def _group(anchors):
     return sorted(by_tree.items())
 
 
-def _place(children, rows, parent, tree_id, start, depth, orgs, ids) -> int:
-    """Number `rows` and their new descendants from `start`, depth first; append the new
-    unions to `orgs`; returns how many were placed."""
+def _place(children, rows, anchor, tree_id, start, depth, out, ids) -> int:
+    """Number `rows` (new children of the union `anchor`, at `depth`) and their new
+    descendants from `start`, depth first; append the new unions' values (`_COLUMNS`) to
+    `out` and set each row's new id; returns how many were placed."""
     position = start
     placed = 0
-    # An explicit stack: (row, parent union, depth, entered?).
-    stack = [(row, parent, depth, False) for row in reversed(rows)]
-    open_orgs = {}
+    # An explicit stack: (row, parent id, tree parent id, depth, values once entered).
+    anchor_ids = anchor.pk, _tree_parent_id(anchor)
+    stack = [(row, *anchor_ids, depth, None) for row in reversed(rows)]
     while stack:
-        row, parent_org, level_depth, entered = stack.pop()
-        if entered:
-            open_orgs.pop(id(row)).rght = position
+        row, parent_id, tree_parent_id, depth, values = stack.pop()
+        if values is not None:
+            values[_RGHT] = position
             position += 1
             continue
-        org = Organization(
-            **{f: row.data.get(f) for f in DATA_FIELDS},
-            pk=next(ids),
-            parent_id=parent_org.pk,
-            tree_parent_id=_tree_parent_id(parent_org),
-            tree_id=tree_id,
-            lft=position,
-            depth=level_depth,
-        )
-        org.fill_search_keys()
-        org._import_row = row
+        row.pk = next(ids)
+        values = [
+            *(row.data.get(f) for f in DATA_FIELDS),
+            *validators.pinyin_keys(row.data["name"]),
+            row.pk,
+            parent_id,
+            tree_parent_id,
+            tree_id,
+            position,
+            None,  # rght, once the row's subtree is placed
+            depth,
+        ]
         position += 1
         placed += 1
-        orgs.append(org)
-        open_orgs[id(row)] = org
-        stack.append((row, org, level_depth, True))
+        out.append(values)
+        stack.append((row, parent_id, tree_parent_id, depth, values))
         for child in reversed(children.get(row, ())):
-            stack.append((child, org, level_depth + 1, False))
+            stack.append((child, row.pk, row.pk, depth + 1, None))
     return placed
 
 

@@ -20,7 +20,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from core import spreadsheets
+from core import bulk, spreadsheets
 from core.text import validate_plain_text
 
 from .. import scope, selectors, validators
@@ -46,6 +46,10 @@ DATA_FIELDS = (
     "contact_phone",
 )
 _MAX_LENGTH = {"name": 200, "short_name": 60, "address": 255, "ref": 40}
+_PLAIN_TEXT = {
+    field: functools.partial(validate_plain_text, max_length=length)
+    for field, length in _MAX_LENGTH.items()
+}
 
 
 @dataclasses.dataclass(slots=True, eq=False)
@@ -119,11 +123,12 @@ def check(
     """Read and resolve a whole file, then the further sheets other apps read (officers);
     the plan's errors say what is wrong with it. `progress(rows read)` is called now and
     then while the union sheet is read."""
-    plan = read_rows(file, filename, under=under, progress=progress, max_rows=max_rows)
-    if plan.rows and not any(e["row"] is None for e in plan.errors):
-        resolve(plan, acting_user=acting_user)
-    if all(e["row"] is not None for e in plan.errors):  # the file itself could be read
-        _check_parts(plan, file, filename)
+    with bulk.gc_paused():
+        plan = read_rows(file, filename, under=under, progress=progress, max_rows=max_rows)
+        if plan.rows and not any(e["row"] is None for e in plan.errors):
+            resolve(plan, acting_user=acting_user)
+        if all(e["row"] is not None for e in plan.errors):  # the file itself could be read
+            _check_parts(plan, file, filename)
     return plan
 
 
@@ -206,21 +211,20 @@ def _read_row(plan: Plan, number: int, cells: dict[str, str]) -> UnionRow:
     def fail(field: str, message) -> None:
         plan.error(number, BY_FIELD[field].header, message)
 
-    def validated(field: str, validate, normalize=str) -> str:
-        """The cell as the validator accepts it (normalized), or "" with the error noted."""
+    def validated(field: str, validate, normalized: bool = False) -> str:
+        """The cell as the validator accepts it (as it returns it, with `normalized`), or ""
+        with the error noted."""
         text = cell(field)
         if text:
             try:
-                validate(text)
-                return normalize(text)
+                value = validate(text)
+                return value if normalized else text
             except ValidationError as error:
                 fail(field, error.messages[0])
         return ""
 
     for field in ("ref", "name", "short_name", "address"):
-        text = validated(
-            field, functools.partial(validate_plain_text, max_length=_MAX_LENGTH[field])
-        )
+        text = validated(field, _PLAIN_TEXT[field])
         if field == "ref":
             row.ref = text
         else:
@@ -228,9 +232,8 @@ def _read_row(plan: Plan, number: int, cells: dict[str, str]) -> UnionRow:
     if not cell("name"):
         fail("name", _("Enter the union's name."))
 
-    uscc = validators.validate_uscc, validators.normalize_uscc
-    row.data["uscc"] = validated("uscc", *uscc)
-    row.parent_uscc = validated("parent_uscc", *uscc)
+    row.data["uscc"] = validated("uscc", validators.validate_uscc, normalized=True)
+    row.parent_uscc = validated("parent_uscc", validators.validate_uscc, normalized=True)
     row.parent_ref = cell("parent_ref")
     if not cell("parent_uscc") and not row.parent_ref:
         fail("parent_uscc", _("Name the parent union by its credit code or its number."))
@@ -357,7 +360,7 @@ def resolve(plan: Plan, *, acting_user=None) -> None:
     # The unions of the database that the file names: by credit code and by id.
     codes = set(by_code) | {r.parent_uscc for r in rows if r.parent_uscc}
     ids = {int(r) for r in set(by_ref) | {r.parent_ref for r in rows} if r.isdigit()}
-    known = Organization.objects.filter(uscc__in=codes) | Organization.objects.filter(pk__in=ids)
+    known = Organization.objects.filter(bulk.among("uscc", codes) | bulk.among("pk", ids))
     known = list(known.only(*_ORG_FIELDS))
     db_by_code = {o.uscc: o for o in known if o.uscc}
     db_by_id = {o.pk: o for o in known}
@@ -503,8 +506,8 @@ def _match_by_name(plan: Plan, claimed: dict[int, UnionRow]) -> None:
         if not wanted:
             return
         found = Organization.objects.filter(
-            parent_id__in={pk for pk, _name in wanted},
-            name__in={name for _pk, name in wanted},
+            bulk.among("parent_id", {pk for pk, _name in wanted}),
+            bulk.among("name", {name for _pk, name in wanted}),
             status=OrgStatus.ACTIVE,
         ).only(*_ORG_FIELDS)
         for org in found:

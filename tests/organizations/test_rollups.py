@@ -196,3 +196,37 @@ def test_a_grassroots_admin_chooses_among_the_national_industry_unions(
     choices = {pk for pk, _label in response.context["adminform"].form.fields["industry"].choices}
     assert seafarers.pk in {getattr(c, "value", c) for c in choices}
     assert tree.zj.pk not in {getattr(c, "value", c) for c in choices}
+
+
+def test_a_large_adjust_writes_what_one_row_at_a_time_writes(tree, monkeypatch):
+    """From `_MANY` changes on, `adjust` upserts the counters with array parameters and
+    COPYs the journal; the counters and the journal are what the row-at-a-time path
+    writes. With `new`, an organization's counters are inserted: one that exists already is
+    an error, never an overwritten or lost count."""
+    from django.db import IntegrityError, transaction
+
+    changes = {(tree.union_a.pk, KEY): 3, (tree.union_b.pk, KEY): -1, (tree.union_c.pk, KEY): 2}
+
+    def written() -> tuple[dict, list]:
+        values = dict(OrgCounter.objects.filter(key=KEY).values_list("organization_id", "value"))
+        journal = list(
+            CounterDelta.objects.filter(key=KEY).order_by("id").values_list("organization", "delta")
+        )
+        return values, journal
+
+    with transaction.atomic():
+        counters.adjust(changes)
+        counters.adjust({(tree.union_a.pk, KEY): 4})
+        one_at_a_time = written()
+        transaction.set_rollback(True)
+    monkeypatch.setattr(counters, "_MANY", 1)
+    counters.adjust(changes)
+    counters.adjust({(tree.union_a.pk, KEY): 4})
+    assert written() == one_at_a_time
+    assert one_at_a_time[0] == {tree.union_a.pk: 7, tree.union_b.pk: -1, tree.union_c.pk: 2}
+
+    with pytest.raises(IntegrityError), transaction.atomic():
+        counters.adjust({(tree.union_a.pk, KEY): 1, (tree.group_a.pk, KEY): 1}, new=True)
+    assert written() == one_at_a_time
+    counters.adjust({(tree.group_a.pk, KEY): 5}, new=True)
+    assert counters.values(tree.group_a, [KEY]) == {KEY: 5}

@@ -104,3 +104,15 @@ def test_import_and_reimport_with_a_move_on_sqlite(tmp_path):
         + "').employees, bool(counters.verify().wrong), bool(rollups.verify().wrong))",
     )
     assert state == "9 上城区总工会 45 False False"
+    # The lookups of 100,000 codes go as one JSON parameter here (SQLite takes at most
+    # 32,766 placeholders): what the import's lookup finds among 40,000 values.
+    found = shell(
+        tmp_path,
+        "from core import bulk\n"
+        "from organizations.models import Organization as O\n"
+        "codes = [f'X{n}' for n in range(40_000)] + ['" + codes[2] + "']\n"
+        "ids = list(range(10**6, 10**6 + 40_000)) + [O.objects.get(uscc=codes[-1]).pk]\n"
+        "print(O.objects.filter(bulk.among('uscc', codes)).count(),"
+        " O.objects.filter(bulk.among('pk', ids)).count())",
+    )
+    assert found == "1 1"
