@@ -21,9 +21,11 @@ class MembersConfig(AppConfig):
         from .contacts import phones_of
         from .guards import union_has_current_members
         from .schedules import ensure_schedules
+        from .selectors import todo as todo_sources
 
         register_dissolve_guard(union_has_current_members)
         register_seeder("members", demo.seed, demo.reset)
+        todo_sources.register()  # what waits on officers (core.todo)
         post_migrate.connect(ensure_schedules, sender=self, dispatch_uid="members-schedules")
         models = ("member", "joinapplication", "transfer", "duesrecord", "importjob")
         register_role_permissions(

@@ -31,6 +31,7 @@ class ServicesConfig(AppConfig):
         from .actions import privacy as privacy_eraser  # noqa: F401 - registers the eraser
         from .schedules import ensure_schedules
         from .selectors import privacy as privacy_sections  # noqa: F401 - and the sections
+        from .selectors import todo as todo_sources
 
         post_migrate.connect(ensure_schedules, sender=self, dispatch_uid="services-schedules")
         # Seeders run in registration order (and reset in reverse): the services demo uses
@@ -39,6 +40,7 @@ class ServicesConfig(AppConfig):
         if "members" not in SEEDERS:
             raise ImproperlyConfigured("List 'members' before 'services' in INSTALLED_APPS.")
         register_seeder("services", demo.seed, demo.reset)
+        todo_sources.register()  # what waits on officers (core.todo)
         for module in (menu, requests, wishes, activities, aid, voice, stations, announcements):
             for role, perms in getattr(module, "ROLE_PERMISSIONS", {}).items():
                 register_role_permissions(role, {f"services.{p}" for p in perms})

@@ -210,6 +210,15 @@ def org_q(user, access: Access, prefix: str = "") -> Q:
     return q
 
 
+def served_q(user, field: str, *accesses: Access) -> Q:
+    """A filter selecting the rows whose union (at `field`, e.g. "organization") is one where
+    the user holds a grant allowing every one of `accesses`: the unions whose own work waits
+    on the user (their to-do), not the unions below them, which have officers of their own.
+    Operators hold no grants and serve no union here."""
+    ids = sorted({g.org_id for g in grants(user) if all(g.allows(a) for a in accesses)})
+    return Q(**{f"{field}__in": ids})
+
+
 def organizations(user, access: Access = Access.VIEW) -> QuerySet[Organization]:
     return Organization.objects.filter(org_q(user, access))
 

@@ -43,6 +43,7 @@ from django.forms.models import model_to_dict
 from django.test import Client, override_settings
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
+from core import todo
 from members import cards
 from members.models import Member
 from organizations import scope
@@ -276,6 +277,9 @@ def admin_probes(world: World, role: str, pattern: Pattern) -> list[Probe]:
     a = world.orgs[READER]
     if route in ("admin/", "admin/password_change/", "admin/password_change/done/"):
         return [Probe(route, "admin", "GET", "/" + route)]
+    if route == "admin/todo/":  # the to-do, of every kind and a kind at a time
+        kinds = ["", *(f"?kind={source.key}" for source in todo.sources())]
+        return [Probe(route, "admin", "GET", f"/admin/todo/{kind}") for kind in kinds]
     if route == "admin/login/":
         return [Probe(route, "admin", "GET", "/admin/login/?next=/admin/")]
     if route.startswith("admin/^(?P<app_label>"):
