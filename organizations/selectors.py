@@ -3,7 +3,7 @@
 from django.db.models import Q, QuerySet
 
 from . import scope
-from .models import Level, Organization, OrgStatus
+from .models import Level, Organization, OrgRole, OrgStatus, Role
 from .validators import pinyin_keys
 
 
@@ -72,4 +72,16 @@ def import_roots(user) -> QuerySet[Organization]:
     ids = [g.org_id for g in scope.grants(user) if g.allows(scope.Access.CHANGE)]
     return Organization.objects.filter(pk__in=ids, status=OrgStatus.ACTIVE).exclude(
         level=Level.GROUP
+    )
+
+
+def officers_of(org: Organization | int, roles=(Role.ADMIN, Role.STAFF)) -> list[int]:
+    """Ids of the users holding one of `roles` at exactly `org` (not above it: the unions
+    above have their own work), to tell them of work that waits on `org`."""
+    org_id = getattr(org, "pk", org)
+    return list(
+        OrgRole.objects.filter(organization_id=org_id, role__in=list(roles))
+        .order_by("user_id")
+        .values_list("user_id", flat=True)
+        .distinct()
     )

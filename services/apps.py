@@ -23,6 +23,7 @@ class ServicesConfig(AppConfig):
             aid,
             announcements,
             menu,
+            reminders,
             requests,
             stations,
             voice,
@@ -41,7 +42,8 @@ class ServicesConfig(AppConfig):
             raise ImproperlyConfigured("List 'members' before 'services' in INSTALLED_APPS.")
         register_seeder("services", demo.seed, demo.reset)
         todo_sources.register()  # what waits on officers (core.todo)
-        for module in (menu, requests, wishes, activities, aid, voice, stations, announcements):
+        modules = (menu, requests, wishes, activities, aid, voice, stations, announcements)
+        for module in (*modules, reminders):
             for role, perms in getattr(module, "ROLE_PERMISSIONS", {}).items():
                 register_role_permissions(role, {f"services.{p}" for p in perms})
             for kind, title, body in getattr(module, "NOTIFICATION_KINDS", []):

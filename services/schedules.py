@@ -8,9 +8,20 @@ from core.schedules import ensure_daily_task, ensure_interval_task
 
 
 def ensure_schedules(sender=None, using="default", **kwargs):
-    from .actions import activities, aid, announcements, menu, requests, stations, voice, wishes
+    from .actions import (
+        activities,
+        aid,
+        announcements,
+        menu,
+        reminders,
+        requests,
+        stations,
+        voice,
+        wishes,
+    )
 
-    for module in (menu, requests, wishes, activities, aid, voice, stations, announcements):
+    modules = (menu, requests, wishes, activities, aid, voice, stations, announcements, reminders)
+    for module in modules:
         for job in getattr(module, "SCHEDULES", []):
             job = dict(job)
             if "every_minutes" in job:

@@ -168,3 +168,65 @@ def test_the_to_do_page_reads_a_fixed_number_of_queries(tree, officers, make_off
     actions.grant_role(user=officers.a_admin, organization=tree.union_b, role="admin")
     apply(tree.union_b)
     assert queries() == few
+
+
+def kinds_for(user) -> list[str]:
+    from notifications.models import Notification
+
+    notices = Notification.objects.filter(recipient=user).exclude(kind="role.granted")
+    return list(notices.order_by("pk").values_list("kind", flat=True))
+
+
+def test_new_work_tells_the_officers_who_can_act_on_it(tree, officers):
+    """A new application, a corrected one and a wish reach the admins and staff of exactly
+    the union it waits on; officers above it and of other unions hear nothing."""
+    from members.actions import joining as join_actions
+    from services.actions import wishes
+    from tests.services.conftest import member_with_login
+
+    application = apply(tree.union_a)
+    for user in (officers.a_admin, officers.a_staff):
+        assert kinds_for(user) == ["join.submitted"]
+    for user in (officers.b_admin, officers.hz_admin, officers.zj_admin):
+        assert kinds_for(user) == []
+    from notifications.models import Notification
+
+    notice = Notification.objects.get(recipient=officers.a_admin, kind="join.submitted")
+    assert tree.union_a.name in notice.title and str(application.pk) in notice.body
+    assert application.name not in notice.title + notice.body  # no personal data
+    assert notice.link.endswith(f"/joinapplication/{application.pk}/change/")
+
+    join_actions.request_correction(
+        application=application, note="请补正身份证号", acting_user=officers.a_admin
+    )
+    join_actions.resubmit_join_application(application=application, data=person_data())
+    assert kinds_for(officers.a_staff) == ["join.submitted", "join.resubmitted"]
+
+    proposer = member_with_login(tree.union_a)
+    wishes.propose_wish(
+        member=proposer,
+        organization=tree.union_a,
+        title="开设瑜伽课",
+        acting_user=proposer.user,
+    )
+    assert kinds_for(officers.a_admin)[-1] == "services.menu.wish_new"
+    assert "services.menu.wish_new" not in kinds_for(officers.hz_admin)
+
+
+def test_officers_hear_once_before_an_item_falls_due(tree, officers):
+    from services.actions import reminders
+
+    member = make_member(tree.union_a)
+    first = concern(member, title="早的诉求")
+    later = concern(member, title="晚的诉求")
+    now = timezone.now()
+    type(first).objects.filter(pk=first.pk).update(due_at=now + datetime.timedelta(hours=3))
+    type(later).objects.filter(pk=later.pk).update(due_at=now + datetime.timedelta(days=3))
+    before = kinds_for(officers.a_admin).count(reminders.KIND)
+    assert reminders.remind_due_soon(now) == 2  # the admin and the staff member, once
+    assert reminders.remind_due_soon(now) == 0  # not again for the same due time
+    assert kinds_for(officers.a_admin).count(reminders.KIND) == before + 1
+    assert kinds_for(officers.hz_admin).count(reminders.KIND) == 0
+    # A new due time (the concern was graded again) is a new reminder.
+    type(first).objects.filter(pk=first.pk).update(due_at=now + datetime.timedelta(hours=5))
+    assert reminders.remind_due_soon(now) == 2

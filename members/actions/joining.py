@@ -28,6 +28,7 @@ from notifications import kinds
 from notifications.actions import link_for, notify_on_commit
 from organizations import scope
 from organizations.models import Organization
+from organizations.selectors import officers_of
 
 from ..cards import new_card_numbers
 from ..models import (
@@ -59,6 +60,18 @@ kinds.register(
     gettext_lazy(
         "Your application was approved. Your membership number %(number)s is also your login name."
     ),
+)
+# The union's officers who review applications are told of each new one and of each
+# corrected one (no personal data in the message: the officer opens the application).
+kinds.register(
+    "join.submitted",
+    gettext_lazy("A new join application for %(union)s"),
+    gettext_lazy("Application no. %(number)s waits for your review (To-do)."),
+)
+kinds.register(
+    "join.resubmitted",
+    gettext_lazy("A corrected join application for %(union)s"),
+    gettext_lazy("Application no. %(number)s was corrected and waits for your review (To-do)."),
 )
 # The applicant has no account before approval; these are for SMS once it exists.
 kinds.register(
@@ -218,7 +231,20 @@ def submit_join_application(
             organization=organization,
             changes={"privacy_notice_version": PRIVACY_NOTICE_VERSION},
         )
+        _tell_reviewers(application, "join.submitted")
     return application, key
+
+
+def _tell_reviewers(application: JoinApplication, kind: str) -> None:
+    """On commit: the officers who may review the application (admins and staff of exactly
+    its union) hear of it."""
+    union = application.organization
+    notify_on_commit(
+        officers_of(union),
+        kind,
+        {"union": union.name, "number": application.pk},
+        link_for("admin:members_joinapplication_change", application.pk),
+    )
 
 
 def application_for_key(key: str) -> JoinApplication | None:
@@ -276,6 +302,7 @@ def resubmit_join_application(*, application: JoinApplication, data: Mapping) ->
             organization=locked.organization,
             changes={"fields": changed},
         )
+        _tell_reviewers(locked, "join.resubmitted")
     return locked
 
 

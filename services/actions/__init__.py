@@ -24,7 +24,7 @@ from django.utils.translation import gettext as _
 
 from members.models import CURRENT_STATUSES, EmploymentType, Member
 from organizations import scope
-from organizations.models import Level, Organization, OrgRole, OrgStatus, Role
+from organizations.models import Level, Organization, OrgStatus
 from organizations.selectors import chain
 
 from ..models import AudienceMixin
@@ -129,16 +129,6 @@ def check_offered_to(item, member: Member, chain_ids: Iterable[int]) -> None:
 def check_active_org(org: Organization) -> None:
     if org.status != OrgStatus.ACTIVE:
         raise ValidationError(_("%(union)s is dissolved.") % {"union": org.name})
-
-
-def officers_of(org: Organization | int, roles: Iterable[str] = (Role.ADMIN, Role.STAFF)):
-    """Ids of the users holding one of `roles` at exactly `org` (to notify them)."""
-    org_id = getattr(org, "pk", org)
-    return list(
-        OrgRole.objects.filter(organization_id=org_id, role__in=list(roles))
-        .values_list("user_id", flat=True)
-        .distinct()
-    )
 
 
 def suppressed(value: int, user=None, access: scope.Access | None = None, org=None):

@@ -32,6 +32,7 @@ from members.models import Member
 from notifications.actions import link_for, notify, notify_on_commit
 from organizations import counters, scope
 from organizations.models import Level, Organization, Role
+from organizations.selectors import officers_of
 
 from .. import statkeys as S
 from ..models import (
@@ -48,7 +49,7 @@ from ..selectors.aid import (
     count_aid_counters,
     notice_days_for,
 )
-from . import officers_of, recorded_actor, require_current_member, required_text
+from . import recorded_actor, require_current_member, required_text
 
 __all__ = [
     "APPLICATION_FIELDS",

@@ -28,6 +28,7 @@ from members.models import Member
 from notifications.actions import link_for, notify_on_commit
 from organizations import counters, scope
 from organizations.models import Role
+from organizations.selectors import officers_of
 
 from .. import statkeys as S
 from ..models import (
@@ -45,7 +46,6 @@ from ..selectors.menu import can_see_confidential
 from . import (
     check_offered_to,
     is_member_self,
-    officers_of,
     recorded_actor,
     require_current_member,
     require_member_self,

@@ -27,10 +27,11 @@ from members.models import Member
 from notifications.actions import link_for, notify_on_commit
 from organizations import counters, scope
 from organizations.models import LEVEL_RANK, Level, Organization, Role
+from organizations.selectors import officers_of
 
 from ..models import ServiceSettings, Station, StationKind, StationVisit
 from ..selectors.stations import RATING_SUM, VISITS, count_station_counters, may_rate
-from . import check_active_org, officers_of, require_current_member
+from . import check_active_org, require_current_member
 
 __all__ = [
     "clean_settings",

@@ -29,6 +29,7 @@ from members.models import Member
 from notifications.actions import link_for, notify_on_commit
 from organizations import counters, scope
 from organizations.models import Organization, OrgStatus, Role
+from organizations.selectors import officers_of
 
 from ..models import (
     Concern,
@@ -53,7 +54,7 @@ from ..selectors.voice import (
     name_for_officers_of,
     whole_seconds,
 )
-from . import check_active_org, officers_of, recorded_actor, require_current_member
+from . import check_active_org, recorded_actor, require_current_member
 
 __all__ = [
     "MAX_ATTACHMENT_BYTES",

@@ -20,6 +20,7 @@ from members.models import Member
 from notifications.actions import link_for, notify_on_commit
 from organizations import counters, scope
 from organizations.models import Organization, Role
+from organizations.selectors import officers_of
 
 from .. import statkeys as S
 from ..models import (
@@ -50,6 +51,11 @@ __all__ = [
 ]
 
 NOTIFICATION_KINDS = [
+    (
+        f"{P}wish_new",
+        gettext_lazy("A new service wish for %(union)s: “%(wish)s”"),
+        gettext_lazy("Members can vote for it. Answer it with a service or decline it (To-do)."),
+    ),
     (
         f"{P}wish_answered",
         gettext_lazy("A wish you supported was answered: “%(wish)s”"),
@@ -109,6 +115,12 @@ def propose_wish(
         counters.adjust({(organization.pk, S.WISHES_OPEN): 1, (organization.pk, S.WISH_VOTES): 1})
         record_audit(
             actor=acting_user, action=f"{P}wish_proposed", obj=wish, organization=organization
+        )
+        notify_on_commit(
+            officers_of(organization),
+            f"{P}wish_new",
+            {"union": organization.name, "wish": wish.title},
+            link_for("admin:services_servicewish_change", wish.pk),
         )
     return wish
 

@@ -3,4 +3,5 @@
 from .activities import *  # noqa: F403
 from .aid import *  # noqa: F403
 from .announcements import *  # noqa: F403
+from .reminders import *  # noqa: F403
 from .voice import *  # noqa: F403
