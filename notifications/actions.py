@@ -137,6 +137,12 @@ def _create_deliveries(kind: str, pairs: Sequence[tuple[int, int]]) -> list[int]
         return []
     user_ids = sorted({user_id for _pk, user_id in pairs})
     wanted = enabled_channels(kind, user_ids)
+    if kinds.get(kind).work:
+        # Officers who chose the daily digest hear of this work in `send_digests`.
+        for user_id in RecipientSettings.objects.filter(
+            user_id__in=user_ids, digest=True
+        ).values_list("user_id", flat=True):
+            wanted[user_id] = set()
     now = timezone.now()
     quiet = (
         quiet_until_by_user(user_ids, now)
@@ -235,9 +241,9 @@ def recipient_settings(user) -> RecipientSettings:
 
 
 def save_recipient_settings(
-    *, user, language: str | None = None, quiet_start=None, quiet_end=None
+    *, user, language: str | None = None, quiet_start=None, quiet_end=None, digest=None
 ) -> RecipientSettings:
-    """Change the user's language and SMS quiet hours (what is None stays)."""
+    """Change the user's language, SMS quiet hours and daily digest (what is None stays)."""
     if language is not None and language not in dict(settings.LANGUAGES):
         raise ValidationError({"language": [_("Choose one of the offered languages.")]})
     with transaction.atomic():
@@ -250,8 +256,40 @@ def save_recipient_settings(
             current.quiet_start = quiet_start
         if quiet_end is not None:
             current.quiet_end = quiet_end
+        if digest is not None:
+            if digest and not current.digest:
+                current.digest_sent_at = timezone.now()  # the first digest covers from now
+            current.digest = digest
         current.save()
     return current
+
+
+DIGEST_KIND = "notifications.digest"
+
+
+def send_digests(now: datetime.datetime | None = None) -> int:
+    """Once a day: each officer who chose the digest gets one message counting the work
+    notices that came to their inbox since the last one (none when nothing came); returns
+    how many digests were sent. Safe to run twice: one digest per user and day."""
+    now = now or timezone.now()
+    work = kinds.work_kinds()
+    sent = 0
+    for settings_row in RecipientSettings.objects.filter(digest=True).order_by("user_id"):
+        since = settings_row.digest_sent_at or now - datetime.timedelta(days=1)
+        count = Notification.objects.filter(
+            recipient_id=settings_row.user_id, kind__in=work, created_at__gt=since
+        ).count()
+        with transaction.atomic():
+            if count:
+                sent += notify(
+                    [settings_row.user_id],
+                    DIGEST_KIND,
+                    {"count": count},
+                    link_for("admin:todo"),
+                    dedupe_key=f"{DIGEST_KIND}:{timezone.localdate(now).isoformat()}",
+                )
+            RecipientSettings.objects.filter(pk=settings_row.pk).update(digest_sent_at=now)
+    return sent
 
 
 def quiet_until(now: datetime.datetime, start: datetime.time, end: datetime.time):

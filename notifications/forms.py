@@ -11,3 +11,11 @@ class RecipientSettingsForm(forms.Form):
     quiet_end = forms.TimeField(
         label=_("until"), widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M")
     )
+    digest = forms.BooleanField(
+        label=_("Daily digest of new work"),
+        required=False,
+        help_text=_(
+            "New work for your unions (applications, requests, items falling due) comes to "
+            "the inbox at once, and by email and SMS in one message a day instead of one each."
+        ),
+    )

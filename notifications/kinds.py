@@ -5,6 +5,7 @@ and interrupts, so it is on by default only for kinds registered with `sms=True`
 a member's concern, a reminder of an activity tomorrow…). Each user may change both per kind.
 """
 
+import dataclasses
 import re
 from dataclasses import dataclass
 
@@ -22,6 +23,9 @@ class Kind:
     # The SMS carries the link too (a first-login link); otherwise it is only in the inbox
     # and the email, as a short message cannot spare the characters.
     sms_link: bool = False
+    # Work waiting on an officer (a new application, an item falling due): an officer who
+    # chose the daily digest gets it in the inbox at once and by email and SMS once a day.
+    work: bool = False
 
     def default(self, channel: str) -> bool:
         return {EMAIL: self.email, SMS: self.sms}.get(channel, False)
@@ -29,6 +33,12 @@ class Kind:
 
 KINDS: dict[str, Kind] = {
     "welcome": Kind(_("Welcome to UnionHub"), _("Find your union and see what it offers.")),
+    # The daily digest of work notices (`actions.send_digests`).
+    "notifications.digest": Kind(
+        _("%(count)s new to-do items"),
+        _("Since the last digest, %(count)s items of work came in for your unions (To-do)."),
+        sms=True,
+    ),
     "role.granted": Kind(
         _("You are now %(role)s of %(organization)s"),
         _("You can manage %(organization)s in the administration."),
@@ -44,15 +54,23 @@ def register(
     KINDS[kind] = Kind(title, body, email=email, sms=sms, sms_link=sms_link)
 
 
+def mark_work(*names: str) -> None:
+    """Declare kinds another module registered as work waiting on officers (`Kind.work`)."""
+    for name in names:
+        KINDS[name] = dataclasses.replace(KINDS[name], work=True)
+
+
+def work_kinds() -> list[str]:
+    return sorted(name for name, spec in KINDS.items() if spec.work)
+
+
 def set_defaults(kind: str, *, email: bool | None = None, sms: bool | None = None) -> None:
     """Change the default channels of a kind another module registered."""
     spec = KINDS[kind]
-    KINDS[kind] = Kind(
-        spec.title,
-        spec.body,
+    KINDS[kind] = dataclasses.replace(
+        spec,
         email=spec.email if email is None else email,
         sms=spec.sms if sms is None else sms,
-        sms_link=spec.sms_link,
     )
 
 

@@ -143,6 +143,15 @@ class RecipientSettings(models.Model):
     language = models.CharField(_("language"), max_length=10, choices=settings.LANGUAGES)
     quiet_start = models.TimeField(_("no SMS from"), default=default_quiet_start)
     quiet_end = models.TimeField(_("no SMS until"), default=default_quiet_end)
+    digest = models.BooleanField(
+        _("daily digest of new work"),
+        default=False,
+        help_text=_(
+            "Officers: new work for your unions comes to the inbox at once, and by email and "
+            "SMS once a day instead of one message each."
+        ),
+    )
+    digest_sent_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         verbose_name = _("notification settings")

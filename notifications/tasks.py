@@ -27,3 +27,9 @@ def send_due_deliveries_task() -> int:
     """Every minute: hand out deliveries whose quiet hours or retry time are over, and any
     whose task was lost."""
     return actions.hand_out_due_deliveries()
+
+
+@shared_task(**RETRY_POLICY)
+def send_digests_task() -> int:
+    """Daily: the digest of new work for officers who chose it (one per user and day)."""
+    return actions.send_digests()

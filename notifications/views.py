@@ -10,6 +10,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 from django.views.i18n import set_language as django_set_language
 
+from core.admin_site import may_enter
+
 from . import actions, channels, kinds
 from .forms import RecipientSettingsForm
 from .models import Notification
@@ -74,8 +76,12 @@ def settings_page(request):
             "language": current.language,
             "quiet_start": current.quiet_start,
             "quiet_end": current.quiet_end,
+            "digest": current.digest,
         },
     )
+    officer = may_enter(request.user)  # only officers are sent work
+    if not officer:
+        del form.fields["digest"]
     rows = _preference_rows(request.user)
     if request.method == "POST" and form.is_valid():
         shown = [r["kind"] for r in rows]
@@ -97,6 +103,7 @@ def settings_page(request):
             "rows": rows,
             "has_email": bool(request.user.email),
             "has_phone": has_phone,
+            "officer": officer,
         },
     )
 

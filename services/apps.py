@@ -54,7 +54,24 @@ class ServicesConfig(AppConfig):
         # What a member must not miss reaches their phone too, unless they turn it off.
         for kind in SMS_BY_DEFAULT:
             kinds.set_defaults(kind, sms=True)
+        kinds.mark_work(*WORK)
 
+
+# Work waiting on officers: gathered into the daily digest for those who chose it.
+WORK = (
+    "services.menu.request_new",
+    "services.menu.wish_new",
+    "services.due_soon",
+    "services.voice.raised",
+    "services.voice.reopened",
+    "services.voice.handed_over",
+    "services.voice.escalated",
+    "services.voice.still_open",
+    "services.aid.applied",
+    "services.aid.to_approve",
+    "services.aid.objection",
+    "services.aid.notice_ended",
+)
 
 SMS_BY_DEFAULT = (
     "services.voice.replied",

@@ -230,3 +230,45 @@ def test_officers_hear_once_before_an_item_falls_due(tree, officers):
     # A new due time (the concern was graded again) is a new reminder.
     type(first).objects.filter(pk=first.pk).update(due_at=now + datetime.timedelta(hours=5))
     assert reminders.remind_due_soon(now) == 2
+
+
+def test_an_officer_who_chose_the_digest_gets_one_message_a_day(tree, officers):
+    """Work notices reach the digest officer's inbox at once but no email; once a day one
+    digest counts them (email and SMS); the other officer keeps one email per notice."""
+    from notifications import actions as notices
+    from notifications.models import Delivery, Notification
+
+    officers.a_admin.email = "a_admin@example.cn"
+    officers.a_admin.save()
+    officers.a_staff.email = "a_staff@example.cn"
+    officers.a_staff.save()
+    notices.save_recipient_settings(user=officers.a_staff, digest=True)
+    apply(tree.union_a)
+    apply(tree.union_a)
+
+    def emails(user) -> int:
+        return Delivery.objects.filter(notification__recipient=user, channel="email").count()
+
+    assert kinds_for(officers.a_staff) == ["join.submitted", "join.submitted"]
+    assert emails(officers.a_staff) == 0 and emails(officers.a_admin) == 2
+
+    later = timezone.now() + datetime.timedelta(minutes=1)
+    assert notices.send_digests(later) == 1
+    digest = Notification.objects.get(recipient=officers.a_staff, kind="notifications.digest")
+    assert digest.context == {"count": 2} and digest.link == reverse("admin:todo")
+    assert "2 项新的待办" in digest.title
+    assert emails(officers.a_staff) == 1
+    assert notices.send_digests(later) == 0  # once a day, and nothing new since
+    assert "notifications.digest" not in kinds_for(officers.a_admin)
+
+
+def test_the_digest_is_offered_to_officers_only(tree, officers):
+    from tests.services.conftest import member_with_login
+
+    client = Client()
+    client.force_login(officers.a_staff)
+    page = client.get(reverse("inbox-settings")).content.decode()
+    assert "每日汇总" in page
+    member = member_with_login(tree.union_a)
+    client.force_login(member.user)
+    assert "每日汇总" not in client.get(reverse("inbox-settings")).content.decode()
