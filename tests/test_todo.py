@@ -272,3 +272,29 @@ def test_the_digest_is_offered_to_officers_only(tree, officers):
     member = member_with_login(tree.union_a)
     client.force_login(member.user)
     assert "每日汇总" not in client.get(reverse("inbox-settings")).content.decode()
+
+
+def test_a_member_lands_on_their_membership_and_an_officer_on_the_to_do(tree, officers):
+    from tests.services.conftest import PASSWORD as MEMBER_PASSWORD
+    from tests.services.conftest import member_with_login
+
+    member = member_with_login(tree.union_a)
+    client = Client()
+    response = client.post(
+        reverse("login"),
+        {"username": member.user.username, "password": MEMBER_PASSWORD},
+        follow=True,
+    )
+    assert response.redirect_chain[-1][0] == reverse("my-membership")
+    page = response.content.decode()
+    assert f'href="{reverse("my-membership")}"' in page and "我的会籍" in page
+    # A `next` wins.
+    client.logout()
+    response = client.post(
+        reverse("login") + "?next=" + reverse("services-home"),
+        {"username": member.user.username, "password": MEMBER_PASSWORD},
+    )
+    assert response["Location"] == reverse("services-home")
+
+    client.force_login(officers.a_staff)
+    assert client.get(reverse("after-login"))["Location"] == reverse("admin:todo")

@@ -217,7 +217,7 @@ OTP_TOTP_ISSUER = "UnionHub"
 # lost phone is handled by deleting the device, and the officer sets up a new one.
 OTP_ADMIN_HIDE_SENSITIVE_DATA = True
 LOGIN_URL = "login"
-LOGIN_REDIRECT_URL = "directory"
+LOGIN_REDIRECT_URL = "after-login"  # officers: the to-do; members: 我的会籍
 LOGOUT_REDIRECT_URL = "directory"
 
 LANGUAGE_CODE = "zh-hans"

@@ -9,7 +9,7 @@ from organizations import views as org_views
 from organizations.api import OrganizationViewSet
 from reports.api import ROUTES as REPORT_ROUTES
 from services.api import ROUTES as SERVICE_ROUTES
-from unionhub import health
+from unionhub import health, views
 
 # No ".json" suffix routes: the custom actions take no `format` argument (a suffix made them
 # fail with a server error), and `?format=json` or the Accept header choose the format.
@@ -23,6 +23,7 @@ urlpatterns = [
     path("", org_views.directory, name="directory"),
     path("unions/<int:pk>/", org_views.union_detail, name="union-detail"),
     path("accounts/", include("accounts.urls")),
+    path("welcome/", views.after_login, name="after-login"),
     path("inbox/", include("notifications.urls")),
     path("", include("members.urls")),
     path("", include("services.urls")),
