@@ -439,8 +439,10 @@ def verify(province_pk: int, expected: int, other_tree: int, other_before: tuple
         .alias(every=F("id") % 50)
         .filter(every=0)
     )
-    for name, full, short in sample.values_list("name", "name_pinyin", "name_initials"):
-        if validators.pinyin_keys(name) != (full, short):
+    for name, short_name, full, short in sample.values_list(
+        "name", "short_name", "name_pinyin", "name_initials"
+    ):
+        if validators.search_keys(name, short_name) != (full, short):
             sys.exit(f"pinyin keys of {name}: {full} {short}")
     return (
         f"ok: {size:,} rows; verify_tree {tree_s:.1f} s; counters exact; fold of "

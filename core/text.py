@@ -3,11 +3,13 @@
 `unsafe_characters` finds what has no place in a name that is printed on cards, reports and
 screens: control characters, format characters (bidi overrides, zero-width joiners), private
 use, unpaired surrogates and emoji or other pictographs. `validate_plain_text` refuses them
-(and values too long) with a message that names the first one.
+(and values too long) with a message that names the first one. `validate_real_name` holds a
+person's name as on an ID card or a passport to what such a name is made of.
 """
 
 from __future__ import annotations
 
+import re
 import unicodedata
 
 from django.core.exceptions import ValidationError
@@ -51,3 +53,36 @@ def validate_plain_text(value: str, max_length: int | None = None) -> None:
             params={"limit": max_length, "count": len(value)},
             code="too_long",
         )
+
+
+# A person's name as on an ID card: Han characters, the parts of a name of an ethnic
+# minority (买买提·艾力) joined by a middle dot; or, for foreign nationals, Latin letters
+# with spaces, hyphens, apostrophes and full stops between the parts.
+_HAN = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f"
+_HAN_NAME = re.compile(f"[{_HAN}]+(?:·[{_HAN}]+)*")
+_LATIN = "A-Za-z\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u024f"
+_LATIN_NAME = re.compile(f"[{_LATIN}]+(?:(?: |-|'|\\. ?)[{_LATIN}]+)*\\.?")
+# The dots people type between the parts of a name, all read as the middle dot (U+00B7).
+_NAME_DOTS = re.compile(f"(?<=[{_HAN}])\\s*[·•・‧.．]\\s*(?=[{_HAN}])")
+_HAN_SPACES = re.compile(f"(?<=[{_HAN}]) (?=[{_HAN}])")
+NAME_MAX_LENGTH = 60
+
+
+def validate_real_name(value: str) -> str:
+    """A person's real name, normalized (full-width letters, the dots between the parts of
+    a name, runs of spaces), or ValidationError saying what is wrong in words."""
+    name = " ".join(unicodedata.normalize("NFKC", value or "").split())
+    name = _NAME_DOTS.sub("·", _HAN_SPACES.sub("", name))
+    if not name:
+        raise ValidationError(_("Enter the name as written on the ID card."), code="required")
+    validate_plain_text(name, max_length=NAME_MAX_LENGTH)
+    if not (_HAN_NAME.fullmatch(name) or _LATIN_NAME.fullmatch(name)):
+        raise ValidationError(
+            _(
+                "Enter the name in Chinese characters as on the ID card (parts of a name such "
+                "as 买买提·艾力 joined by “·”), or for a foreign national in Latin letters as "
+                "in the passport."
+            ),
+            code="name_characters",
+        )
+    return name

@@ -13,6 +13,8 @@ from collections.abc import Mapping
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
+from core.text import validate_real_name
+
 from . import validators
 from .models import ETHNICITIES, Education, EmploymentType, Gender
 
@@ -34,13 +36,13 @@ def clean_person(raw: Mapping, *, require_phone: bool = True) -> dict:
     """
     errors: dict[str, list] = {}
     data: dict = {}
-    name = str(raw.get("name") or "").strip()
-    if not name:
-        errors["name"] = [_("Enter the name as written on the ID card.")]
-    elif len(name) > 60:
-        errors["name"] = [_("A name has at most 60 characters.")]
-    data["name"] = name
-    for field in ("name", "employer", "job"):
+    name = str(raw.get("name") or "")
+    try:
+        name = validate_real_name(name)
+    except ValidationError as error:
+        errors["name"] = error.messages
+    data["name"] = name.strip()
+    for field in ("employer", "job"):
         # Pasted text can carry them; a workbook cannot hold them, nor PostgreSQL a NUL.
         if _CONTROL_CHARACTERS.search(str(raw.get(field) or "")):
             errors[field] = [

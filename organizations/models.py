@@ -196,8 +196,8 @@ class Organization(MPTTModel):
         return reverse("union-detail", args=[self.pk])
 
     def fill_search_keys(self) -> None:
-        """Derive the pinyin search keys from the name (also for bulk loads)."""
-        self.name_pinyin, self.name_initials = validators.pinyin_keys(self.name)
+        """Derive the pinyin search keys from the names (also for bulk loads)."""
+        self.name_pinyin, self.name_initials = validators.search_keys(self.name, self.short_name)
 
     @property
     def rank(self) -> int:

@@ -1,10 +1,9 @@
 """Read-only queries over the union tree."""
 
-from django.db.models import Q, QuerySet
+from django.db.models import Case, IntegerField, Q, QuerySet, Value, When
 
 from . import scope
 from .models import Level, Organization, OrgRole, OrgStatus, Role
-from .validators import pinyin_keys
 
 
 def chain(org: Organization) -> list[Organization]:
@@ -21,24 +20,36 @@ def chain(org: Organization) -> list[Organization]:
 
 
 def directory(*, query: str = "", region: str = "", level: str = "") -> QuerySet[Organization]:
-    """Active unions for the public directory: name, pinyin or initials, region, level."""
+    """Active unions for the public directory, by name, region and level.
+
+    A query matches the full or the short name anywhere in it. Pinyin and initials are
+    matched only for a query of Latin letters (and digits): anywhere in the keys of the full
+    and the short name, so that "yf" finds 云帆科技工会; a query in Chinese characters is
+    matched as written, never by its initials (北京 is not 滨江, though both are "bj"). A
+    union whose name or short name is the query comes first, then those starting with it.
+    """
     qs = Organization.objects.filter(status=OrgStatus.ACTIVE)
-    query = query.strip()
+    query = " ".join(query.split())
     if query:
         condition = Q(name__icontains=query) | Q(short_name__icontains=query)
         ascii_query = query.replace(" ", "").lower()
         if ascii_query.isascii() and ascii_query.isalnum():
-            condition |= Q(name_initials__startswith=ascii_query)
-            condition |= Q(name_pinyin__contains=ascii_query)
-            if ascii_query.isdigit():
+            if not ascii_query.isdigit():
+                condition |= Q(name_initials__contains=ascii_query)
+                condition |= Q(name_pinyin__contains=ascii_query)
+            else:
                 condition |= Q(region_code__startswith=ascii_query)
             if len(ascii_query) == 18:
                 # A credit code ends in a check character that may be a letter.
                 condition |= Q(uscc=ascii_query.upper())
-        elif not query.isascii():
-            # A mixed query such as "杭州dx" also matches by its own initials.
-            condition |= Q(name_initials__startswith=pinyin_keys(query)[1])
-        qs = qs.filter(condition)
+        qs = qs.filter(condition).alias(
+            match=Case(
+                When(Q(name=query) | Q(short_name=query), then=Value(0)),
+                When(Q(name__startswith=query) | Q(short_name__startswith=query), then=Value(1)),
+                default=Value(2),
+                output_field=IntegerField(),
+            )
+        )
     if region:
         # Province "33" or "330000" → every code starting 33; city "3301…" likewise.
         prefix = region.rstrip("0") if region.isdigit() else ""
@@ -47,7 +58,7 @@ def directory(*, query: str = "", region: str = "", level: str = "") -> QuerySet
         qs = qs.filter(region_code__startswith=prefix) if prefix else qs.none()
     if level:
         qs = qs.filter(level=level)
-    return qs.order_by("tree_id", "lft")
+    return qs.order_by("match", "tree_id", "lft") if query else qs.order_by("tree_id", "lft")
 
 
 def industry_unions() -> QuerySet[Organization]:

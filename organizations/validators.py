@@ -118,3 +118,20 @@ def pinyin_keys(name: str) -> tuple[str, str]:
     full = "".join(keys[0] for keys in words)
     short = "".join(keys[1] for keys in words)
     return full[:800], short[:200]
+
+
+# Between the short name's keys and the full name's in the stored search keys: a query of
+# letters and digits never matches across it.
+KEY_SEPARATOR = "|"
+
+
+def search_keys(name: str, short_name: str = "") -> tuple[str, str]:
+    """The directory's search keys of a union, (pinyin, initials): its short name's first
+    (云帆科技工会 → "yfkjgh"), then its full name's, so that initials typed for either
+    match anywhere in them (`selectors.directory`)."""
+    full, initials = pinyin_keys(name)
+    if short_name and short_name != name:
+        short_full, short_initials = pinyin_keys(short_name)
+        full = f"{short_full}{KEY_SEPARATOR}{full}"
+        initials = f"{short_initials}{KEY_SEPARATOR}{initials}"
+    return full[:800], initials[:200]

@@ -62,6 +62,12 @@ def make_id_number(
     return body + ric.calc_check_digit(body + "0")
 
 
+def han_number(n: int) -> str:
+    """A number in Chinese digits (12 → 一二), for unique real names: a name is written in
+    characters, never with digits."""
+    return "".join("零一二三四五六七八九"[int(d)] for d in str(n))
+
+
 def person_data(**overrides) -> dict:
     """Raw real-name data of a new person, as typed into a form."""
     n = next(_person_serial)
@@ -70,7 +76,7 @@ def person_data(**overrides) -> dict:
     born = overrides.pop("born", day.strftime("%Y%m%d"))
     male = overrides.pop("male", bool(n % 2))
     data = {
-        "name": f"测试{n}",
+        "name": f"测试{han_number(n)}",
         "id_number": make_id_number(born=born, male=male, serial=n),
         "phone": f"138{n:08d}",
         "ethnicity": "01",

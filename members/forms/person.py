@@ -8,6 +8,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from organizations.models import Organization
 
@@ -17,7 +18,8 @@ from ..selectors import member_record_unions
 
 
 class PersonFieldsMixin(forms.Form):
-    name = forms.CharField(label=_("Name"), max_length=60)
+    # No max_length: a browser would cut a longer name without a word; the check says why.
+    name = forms.CharField(label=pgettext_lazy("person", "Name"))
     id_number = forms.CharField(
         label=_("Resident ID number"),
         max_length=24,

@@ -5,6 +5,7 @@ from django.contrib.admin.widgets import AutocompleteSelect
 from django.core.exceptions import ValidationError
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from organizations import scope
 from organizations.models import Level, Organization, OrgStatus
@@ -120,8 +121,7 @@ class TransferStartForm(forms.Form):
         help_text=_("Receiving: the worker's ID number."),
     )
     name = forms.CharField(
-        label=_("Name"),
-        max_length=60,
+        label=pgettext_lazy("person", "Name"),
         required=False,
         help_text=_("Receiving: the name exactly as on the ID card."),
     )

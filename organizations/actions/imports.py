@@ -202,7 +202,7 @@ def _place(children, rows, anchor, tree_id, start, depth, out, ids) -> int:
         row.pk = next(ids)
         values = [
             *(row.data.get(f) for f in DATA_FIELDS),
-            *validators.pinyin_keys(row.data["name"]),
+            *validators.search_keys(row.data["name"], row.data["short_name"]),
             row.pk,
             parent_id,
             tree_parent_id,

@@ -54,7 +54,7 @@ def test_pinyin_initials_are_the_first_letters_of_each_syllable():
     assert pinyin_keys("杭州市总工会") == ("hangzhoushizonggonghui", "hzszgh")
 
 
-def test_search_by_initials_matches_the_start_of_the_name(client, tree):
+def test_search_by_initials_matches_anywhere_in_the_full_or_short_name(client, tree):
     assert found(search(client, q="hzs")) == [tree.hz.name]
     assert set(found(search(client, q="hz"))) == {
         tree.hz.name,
@@ -465,3 +465,76 @@ def test_pages_stay_chinese_for_an_english_browser_until_english_is_chosen(clien
     client.cookies["django_language"] = "en"
     page = client.get("/", HTTP_ACCEPT_LANGUAGE="zh-CN")
     assert 'lang="en"' in page.content.decode()
+
+
+def test_initials_of_the_short_name_and_from_within_the_name_find_a_union(client, tree):
+    yunfan = OrganizationFactory(
+        name="杭州云帆科技有限公司工会委员会",
+        short_name="云帆科技工会",
+        level=Level.GRASSROOTS,
+        parent=tree.xihu,
+    )
+    assert yunfan.name in found(search(client, q="yf"))  # 研发 of another is "yf" too
+    assert found(search(client, q="yfkj")) == [yunfan.name]  # inside the full name's, and
+    assert found(search(client, q="yfkjgh")) == [yunfan.name]  # the short name's whole
+    assert found(search(client, q="yunfan")) == [yunfan.name]
+
+
+def test_a_chinese_query_is_never_matched_by_its_initials(client, tree):
+    """北京 and 滨江 are both "bj": a query in characters finds only what it spells."""
+    binjiang = OrganizationFactory(name="滨江区总工会", level=Level.COUNTY, parent=tree.hz)
+    assert found(search(client, q="北京")) == []
+    assert found(search(client, q="滨江")) == [binjiang.name]
+    assert binjiang.name in found(search(client, q="bj"))
+
+
+def test_an_exact_name_comes_first(client, tree):
+    OrganizationFactory(name="西湖区总工会机关工会", level=Level.GRASSROOTS, parent=tree.xihu)
+    names = found(search(client, q="西湖区总工会"))
+    assert names[0] == tree.xihu.name and len(names) == 2
+    # The short name counts as the name.
+    assert found(search(client, q="浙江"))[0] == tree.zj.name
+
+
+_HAN_TEXT = "杭州云帆科技有限公司工会委员会滨江区北京深圳市宁波甲乙丙丁"
+
+
+@pytest.mark.django_db
+def test_search_rules_hold_for_any_query(tree):
+    """Property (hypothesis): every union a query in characters finds spells the query in
+    its name or short name; every union is found by any run of two or more letters of its
+    initials, and by any run of its characters."""
+    from hypothesis import HealthCheck, given
+    from hypothesis import settings as hsettings
+    from hypothesis import strategies as st
+
+    from organizations import selectors
+    from organizations.validators import search_keys
+
+    rng_names = ["杭州云帆科技有限公司工会", "滨江区总工会", "北京市总工会", "宁波甲乙有限公司工会"]
+    unions = [
+        OrganizationFactory(name=n, short_name=n[2:6], level=Level.GRASSROOTS, parent=tree.xihu)
+        for n in rng_names
+    ]
+    every = [*unions, tree.hz, tree.xihu, tree.union_a, tree.union_b]
+
+    @hsettings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(st.text(alphabet=_HAN_TEXT, min_size=1, max_size=4))
+    def han_queries_spell_their_results(query):
+        for org in selectors.directory(query=query):
+            assert query in org.name or query in org.short_name, (query, org.name)
+
+    @hsettings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(st.sampled_from(every), st.data())
+    def every_union_is_found_by_its_parts(org, data):
+        initials = search_keys(org.name, org.short_name)[1].split("|")
+        part = data.draw(st.sampled_from(initials))
+        start = data.draw(st.integers(0, len(part) - 2))
+        end = data.draw(st.integers(start + 2, len(part)))
+        assert org in selectors.directory(query=part[start:end].upper())
+        start = data.draw(st.integers(0, len(org.name) - 1))
+        end = data.draw(st.integers(start + 1, len(org.name)))
+        assert org in selectors.directory(query=org.name[start:end])
+
+    han_queries_spell_their_results()
+    every_union_is_found_by_its_parts()

@@ -42,7 +42,14 @@ from organizations import counters
 from organizations.actions import grant_role
 from organizations.models import OrgCounter
 from organizations.validators import validate_uscc
-from tests.factories import OrganizationFactory, make_id_number, make_member, make_uscc, person_data
+from tests.factories import (
+    OrganizationFactory,
+    han_number,
+    make_id_number,
+    make_member,
+    make_uscc,
+    person_data,
+)
 
 # --- Hypothesis budgets: recorded here so the README can cite them ----------------------
 
@@ -601,7 +608,7 @@ def member_rows(draw, people, kinds=ROW_KINDS) -> tuple[list[list[str]], set[int
     rows, good, bad, seen = [], set(), set(), {}
     for number, kind, (born, serial) in zip(range(2, 99), kinds, births, strict=False):
         id_number = make_id_number(region="110105", born=born.strftime("%Y%m%d"), serial=serial)
-        row = person_row(f"新会员{number}", id_number, f"139{serial:04d}{number:04d}")
+        row = person_row(f"新会员{han_number(number)}", id_number, f"139{serial:04d}{number:04d}")
         if kind == "existing":
             row = people.row(draw(st.sampled_from(people.same)))
         elif kind == "elsewhere":
@@ -948,7 +955,9 @@ def test_an_error_while_writing_leaves_no_member_and_no_counter_behind(
 ):
     ran(request)
     rows = [people.row(0)] + [
-        person_row(f"新会员{n}", make_id_number(region="110105", serial=n), "13900000000")
+        person_row(
+            f"新会员{han_number(n)}", make_id_number(region="110105", serial=n), "13900000000"
+        )
         for n in range(newcomers)
     ]
     sheet = SheetFile("会员.xlsx", xlsx_bytes(HEADERS, rows), data_row_numbers(rows), False)
@@ -1289,7 +1298,9 @@ def test_export_escapes_every_formula_and_survives_any_stored_text(request, peop
 
 def test_the_unpacked_size_limit_leaves_room_for_a_full_member_file():
     rows = [
-        person_row(f"欧阳测试{i}", make_id_number(region="110105", serial=i), "13900000000")
+        person_row(
+            f"欧阳测试{han_number(i)}", make_id_number(region="110105", serial=i), "13900000000"
+        )
         for i in range(1000)
     ]
     with zipfile.ZipFile(io.BytesIO(xlsx_bytes(HEADERS, rows))) as archive:

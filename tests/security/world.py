@@ -193,7 +193,9 @@ PDF = b"%PDF-1.4\n% isolation matrix\n%%EOF\n"
 
 
 def canary(tenant: str, model: str) -> str:
-    return f"CANARY-{tenant}-{model}-{secrets.token_hex(4)}"
+    # Letters only (hex digits a-f): a canary is also a member's real name, which is made
+    # of letters (Latin letters and hyphens for a foreign national).
+    return f"CANARY-{tenant}-{model}-{''.join(secrets.choice('abcdef') for _ in range(8))}"
 
 
 @dataclass
