@@ -344,7 +344,7 @@ class JoinApplication(PersonalDataMixin):
     )
     privacy_consent_at = models.DateTimeField(_("privacy notice accepted at"))
     sensitive_consent_at = models.DateTimeField(_("sensitive data consent given at"))
-    privacy_notice_version = models.CharField(max_length=20)
+    privacy_notice_version = models.CharField(_("privacy notice version"), max_length=20)
     # The applicant's chosen portal password (hashed); the account is made on approval.
     password_hash = models.CharField(max_length=256, editable=False, blank=True)
     # SHA-256 of the secret in the applicant's status link.

@@ -11,7 +11,7 @@ from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.urls import path, reverse
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext_lazy
 
 from core.admin import ActionFormAdminMixin, error_text
 from organizations import scope
@@ -98,7 +98,7 @@ class JoinApplicationAdmin(ActionFormAdminMixin, scope.RecordAdminMixin, admin.M
     ]
     readonly_fields = APPLICATION_FIELDS + PERSON_FIELDS + REVIEW_FIELDS
 
-    @admin.display(description=gettext_lazy("name"), ordering="name")
+    @admin.display(description=pgettext_lazy("person", "name"), ordering="name")
     def applicant(self, obj):
         return obj.masked_name
 
