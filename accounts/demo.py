@@ -4,6 +4,7 @@ second factor, so a developer can log in as them (`manage.py totp_code USER`).""
 from django.contrib.auth import get_user_model
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from core import demo as registry
 from organizations.demo_data import DEMO_USERS
 
 from .security import needs_second_factor
@@ -19,7 +20,7 @@ def seed(stdout, password: str) -> None:
             TOTPDevice.objects.create(user=user, name=DEVICE_NAME, confirmed=True)
     if needing:
         names = ", ".join(user.username for user in needing)
-        stdout.write(
+        registry.note(
             f"Two-step verification: {names} enter a 6-digit code after the password. "
             "`python manage.py totp_code USERNAME` prints the current one (development only)."
         )

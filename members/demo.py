@@ -18,6 +18,7 @@ from django.utils import timezone
 from stdnum.cn import ric
 
 from core import crypto
+from core import demo as registry
 from organizations.models import Organization
 
 from . import people
@@ -95,6 +96,19 @@ def _employer(union: Organization) -> str:
 
 
 def seed(stdout, password: str) -> None:
+    try:
+        _seed(stdout, password)
+    finally:
+        member = Member.objects.filter(user__username=DEMO_MEMBER_USERNAME).first()
+        if member is not None:
+            registry.login(
+                "member (portal /me/)",
+                DEMO_MEMBER_USERNAME,
+                f"{member.organization.name}; or mobile {member.phone}",
+            )
+
+
+def _seed(stdout, password: str) -> None:
     if Member.objects.exists():
         stdout.write("Demo members are already present; left as they are.")
         return
@@ -131,6 +145,7 @@ def seed(stdout, password: str) -> None:
                 f"Demo member login: {DEMO_MEMBER_USERNAME} "
                 f"(or mobile {demo_member.phone}) / {password}"
             )
+
         applications = _seed_applications(rng, password)
         transfers = _seed_transfer()
         dues_records = _seed_dues(rng, today)

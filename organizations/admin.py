@@ -77,6 +77,10 @@ class OrganizationAdmin(UnionSpreadsheetAdminMixin, scope.ScopedAdminMixin, Drag
         if db_field.name == "industry":
             kwargs["queryset"] = selectors.industry_unions()
             return db_field.formfield(**kwargs)
+        if db_field.name == "parent":
+            # A union is chosen by its full name, which says where it is; django-mptt's
+            # dashes ("--------- 西湖区北山街道总工会") say nothing to an officer.
+            kwargs["level_indicator"] = ""
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def get_readonly_fields(self, request, obj=None):

@@ -78,5 +78,6 @@ SMS_BY_DEFAULT = (
     "services.activities.promoted",
     "services.activities.cancelled",
     "services.activities.reminder",
+    "services.activities.reminder_online",
     "services.menu.request_rejected",
 )

@@ -21,6 +21,7 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
+from core import demo as registry
 from members.cards import card_token
 from members.demo import DEMO_MEMBER_USERNAME
 from members.models import CURRENT_STATUSES, Member
@@ -134,6 +135,7 @@ def seed(stdout, password: str) -> None:
         _seed_services(stdout)
     for username, org_name in aid_officers:
         stdout.write(f"Hardship aid officer login: {username} ({org_name}) / {password}")
+        registry.login("hardship aid officer", username, org_name)
 
 
 def _seed_services(stdout) -> None:

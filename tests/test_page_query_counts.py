@@ -48,6 +48,7 @@ FEDERATION_OFFICERS = ("hz_admin", "county_admin", "township_admin")
 
 # Portal pages served by GET that are not measured here, and why.
 NOT_MEASURED = {
+    "after-login": "a redirect (to the to-do or 我的会籍), reading the user's grants once",
     "logout": "POST only",
     "account-end-others": "POST only",
     "inbox-read": "POST only",

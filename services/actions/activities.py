@@ -90,6 +90,11 @@ NOTIFICATION_KINDS = [
         gettext_lazy("Session: %(when)s. Show your membership card at check-in."),
     ),
     (
+        "services.activities.registered_online",
+        gettext_lazy("You are registered for %(activity)s"),
+        gettext_lazy("Session: %(when)s, online. The link to join is on the activity's page."),
+    ),
+    (
         "services.activities.waitlisted",
         gettext_lazy("You are on the waiting list for %(activity)s"),
         gettext_lazy(
@@ -102,6 +107,14 @@ NOTIFICATION_KINDS = [
         gettext_lazy(
             "Session: %(when)s. If you cannot come, cancel in “My activities” so the next "
             "person gets the place."
+        ),
+    ),
+    (
+        "services.activities.reminder_online",
+        gettext_lazy("Reminder: %(activity)s starts %(when)s"),
+        gettext_lazy(
+            "Join online: %(where)s. If you cannot take part, cancel in “My activities” so the "
+            "next person gets the place."
         ),
     ),
     (
@@ -645,6 +658,8 @@ def register(*, session: ActivitySession, member: Member, acting_user) -> Regist
             changes={"session": session.pk},
         )
         kind = "services.activities.waitlisted" if full else "services.activities.registered"
+        if not full and activity.delivery == Delivery.ONLINE:
+            kind = "services.activities.registered_online"  # no venue, no card at check-in
         _notify_member(reg, kind, reg.status)
     return reg
 
@@ -839,7 +854,10 @@ def remind_upcoming_sessions(*, now: datetime.datetime | None = None) -> int:
         )
         context = {**_context(session), "where": _where(session.activity)}
         key = f"activity-session:{session.pk}:reminder:{session.starts_at.isoformat()}"
+        kind = "services.activities.reminder"
+        if session.activity.delivery == Delivery.ONLINE:
+            kind = "services.activities.reminder_online"
         user_ids = (user_id for _session, user_id in group)
         while batch := list(itertools.islice(user_ids, REMINDER_BATCH)):
-            sent += notify(batch, "services.activities.reminder", context, link, dedupe_key=key)
+            sent += notify(batch, kind, context, link, dedupe_key=key)
     return sent

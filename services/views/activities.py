@@ -19,7 +19,7 @@ from members.selectors.people import member_of
 from organizations import scope
 
 from ..actions import activities as actions
-from ..models import ActivitySession, ActivityStatus, Registration, RegistrationStatus
+from ..models import ActivitySession, ActivityStatus, Delivery, Registration, RegistrationStatus
 from ..selectors import activities as selectors
 
 
@@ -117,7 +117,12 @@ def activity_register(request, pk: int):
     except ValidationError as error:
         _errors(request, error)
     else:
-        if reg.status == RegistrationStatus.REGISTERED:
+        if (
+            reg.status == RegistrationStatus.REGISTERED
+            and session.activity.delivery == Delivery.ONLINE
+        ):
+            messages.success(request, _("You are registered. The link to join is on this page."))
+        elif reg.status == RegistrationStatus.REGISTERED:
             messages.success(request, _("You are registered. See you there!"))
         else:
             messages.success(

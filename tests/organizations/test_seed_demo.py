@@ -206,3 +206,21 @@ def test_demo_officers_who_need_a_second_factor_log_in_with_the_printed_code(see
     # A grassroots officer needs none, so has no demo device.
     with pytest.raises(CommandError, match="no authenticator"):
         call_command("totp_code", "yunfan_admin", stdout=io.StringIO())
+
+
+@pytest.mark.django_db
+def test_the_output_is_a_short_summary_with_the_member_first_in_the_logins(seeded, settings):
+    """No emails, task logs or step-by-step lines (those go to var/seed_demo.log): a summary,
+    then one table of logins whose first row is the member's."""
+    from pathlib import Path
+
+    lines = seeded.strip().splitlines()
+    assert len(lines) < 40, seeded
+    assert "Content-Type" not in seeded and "celery" not in seeded
+    header = next(
+        i for i, line in enumerate(lines) if line.split()[:3] == ["who", "username", "where"]
+    )
+    assert lines[header + 1].split()[:4] == ["member", "(portal", "/me/)", "demo_member"]
+    assert "totp_code" in seeded
+    log = Path(settings.BASE_DIR) / "var" / "seed_demo.log"
+    assert "Demo member login" in log.read_text(encoding="utf-8")

@@ -173,6 +173,44 @@ def test_member_registers_and_the_place_is_counted_at_their_union(tree, officers
     assert_counters_exact()
 
 
+def test_an_online_activity_speaks_of_its_link_not_of_a_venue_or_a_card(
+    tree, officers, members, client
+):
+    """Registered for an online lecture, a member is not told to show their card at a
+    venue: the message and the reminder point to the link (issue 21)."""
+    from django.urls import reverse
+    from django.utils import translation
+
+    from notifications.models import Notification
+
+    lecture = make_activity(
+        tree.xihu,
+        officers.hz_admin,
+        capacity=300,
+        title="线上劳动法讲座",
+        delivery=Delivery.ONLINE,
+        venue="",
+        online_url="https://meeting.example.cn/j/123",
+    )
+    session = session_of(lecture)
+    client.force_login(members.b.user)
+    client.cookies["django_language"] = "zh-hans"  # these tests read English otherwise
+    response = client.post(reverse("activities-register", args=[session.pk]), follow=True)
+    page = response.content.decode()
+    assert "报名成功。参加链接在本页上。" in page and "现场见" not in page
+    assert "剩余 299 个名额（共 300 个）" in page
+    assert kinds_for(members.b) == ["services.activities.registered_online"]
+    with translation.override("zh-hans"):
+        body = Notification.objects.get(recipient=members.b.user).body
+    assert "线上" in body and "会员卡" not in body
+    type(session).objects.filter(pk=session.pk).update(
+        starts_at=timezone.now() + datetime.timedelta(hours=20),
+        ends_at=timezone.now() + datetime.timedelta(hours=22),
+    )
+    actions.remind_upcoming_sessions()
+    assert kinds_for(members.b)[-1] == "services.activities.reminder_online"
+
+
 def test_full_session_puts_the_member_on_the_waiting_list(tree, officers, members):
     session = session_of(make_activity(tree.union_a, officers.a_staff, capacity=1))
     register(session, members.a)

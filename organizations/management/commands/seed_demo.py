@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
+import logging
 from collections import Counter
+from pathlib import Path
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, OutputWrapper
 from django.db import connection, transaction
 from django.db.models import ProtectedError
 
@@ -53,7 +56,10 @@ class Command(BaseCommand):
         if not 0 <= grassroots <= demo_data.MAX_GENERATED:
             raise CommandError(f"--grassroots must be between 0 and {demo_data.MAX_GENERATED}.")
         password = password or registry.DEVELOPMENT_PASSWORD
+        with _quiet():
+            self._seed(reset, grassroots, password)
 
+    def _seed(self, reset: bool, grassroots: int, password: str) -> None:
         if reset:
             self._reset()
         national = Organization.objects.filter(level=Level.NATIONAL).first()
@@ -70,9 +76,20 @@ class Command(BaseCommand):
         if grassroots:
             self._ensure_generated_grassroots(grassroots)
         self._print_summary()
-        users = self._ensure_users(password)
-        for _name, (seed, _reset) in registry.SEEDERS.items():
-            seed(self.stdout, password)
+        registry.LOGINS.clear()
+        registry.NOTES.clear()
+        log_path = Path(settings.BASE_DIR) / "var" / "seed_demo.log"
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+        with log_path.open("w", encoding="utf-8") as log:
+            details = OutputWrapper(log)
+            users = self._ensure_users(password)
+            for _name, (seed, _reset) in registry.SEEDERS.items():
+                seed(details, password)
+        where = log_path.relative_to(settings.BASE_DIR)
+        self.stdout.write(
+            "Demo members, services and statistics are in place; what each step did, and the "
+            f"messages it sent (to the inbox only), is in {where}."
+        )
         self._print_credentials(users, password)
 
     # --- Phases --------------------------------------------------------------------------
@@ -218,19 +235,33 @@ class Command(BaseCommand):
 
     def _print_summary(self) -> None:
         counts = Counter(Organization.objects.values_list("level", flat=True))
-        self.stdout.write("\nOrganizations by level:")
-        for level in sorted(Level, key=LEVEL_RANK.__getitem__):
-            self.stdout.write(f"  {level.label:<36} {counts.get(level.value, 0):>7}")
-        self.stdout.write(f"  {'Total':<36} {sum(counts.values()):>7}")
+        by_level = ", ".join(
+            f"{level.label} {counts[level.value]}"
+            for level in sorted(Level, key=LEVEL_RANK.__getitem__)
+            if counts.get(level.value)
+        )
+        self.stdout.write(f"Organizations: {sum(counts.values())} ({by_level}).")
 
     def _print_credentials(self, rows, password: str) -> None:
-        headers = ("username", "role", "organization", "password")
-        table = [(*row, password) for row in rows]
-        widths = [max(_width(r[i]) for r in [headers, *table]) for i in range(3)]
-        self.stdout.write("\nDemo users:")
+        """One table of every login to try, the member's first; then the password."""
+        headers = ("who", "username", "where")
+        officers = [
+            ("platform operator" if role.startswith("platform") else f"officer: {role}", user, org)
+            for user, role, org in rows
+        ]
+        table = [*registry.LOGINS, *officers]
+        widths = [max(_width(r[i]) for r in [headers, *table]) for i in range(2)]
+        self.stdout.write(
+            self.style.SUCCESS(
+                "\nLog in at http://127.0.0.1:8000/ (members) or /admin/ (officers), every "
+                f"user with the password {password}:"
+            )
+        )
         for row in [headers, *table]:
             cells = [_pad(cell, width) for cell, width in zip(row, widths, strict=False)]
-            self.stdout.write("  " + "  ".join([*cells, row[3]]))
+            self.stdout.write("  " + "  ".join([*cells, row[2]]).rstrip())
+        for line in registry.NOTES:
+            self.stdout.write(line)
         self.stdout.write(
             self.style.WARNING(
                 "These are development-only credentials. Never use them on a reachable server."
@@ -245,3 +276,18 @@ def _width(text: str) -> int:
 
 def _pad(text: str, width: int) -> str:
     return text + " " * (width - _width(text))
+
+
+@contextlib.contextmanager
+def _quiet():
+    """While seeding: the messages the demo sends reach the inbox only (no email or SMS
+    printed to the console), and the eager tasks' INFO logs are not shown."""
+    backends = settings.EMAIL_BACKEND, settings.SMS_BACKEND
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    settings.SMS_BACKEND = "notifications.backends.LocmemSmsBackend"
+    logging.disable(logging.WARNING)
+    try:
+        yield
+    finally:
+        logging.disable(logging.NOTSET)
+        settings.EMAIL_BACKEND, settings.SMS_BACKEND = backends
