@@ -24,7 +24,9 @@ HEADER_FONT = Font(bold=True, color="FFFFFF")
 
 def _cell(value, kind: str = "count"):
     if value is None:
-        return selectors.SUPPRESSED_TEXT if kind in ("sensitive", "yuan") else ""
+        return (
+            selectors.SUPPRESSED_TEXT if kind in ("sensitive", "yuan") else selectors.UNKNOWN_TEXT
+        )
     if isinstance(value, Decimal):
         return float(value) if kind != "yuan" else value
     return value
@@ -64,18 +66,21 @@ def tables(data: dict) -> list[tuple[str, list[str], list[list]]]:
         (
             _("Overview"),
             [_("Figure"), _("Value")],
-            [[str(label), _cell(headline[key], kind)] for key, label, kind in selectors.HEADLINE],
+            [
+                [f"{label} (%)" if kind == "percent" else str(label), _cell(headline[key], kind)]
+                for key, label, kind in selectors.HEADLINE
+            ],
         ),
         (
             _("Changes in the period"),
             [_("Figure"), _("Value")],
-            [[label, "" if value is None else value] for label, value in _flow_rows(data)],
+            [[label, _cell(value)] for label, value in _flow_rows(data)],
         ),
         (
             _("Child unions"),
             [str(title) for _key, title in _child_columns()],
             [
-                [row[key] if row[key] is not None else "" for key, _title in _child_columns()]
+                [_cell(row[key]) for key, _title in _child_columns()]
                 for row in data["children"]["rows"]
             ],
         ),
@@ -123,6 +128,7 @@ def tables(data: dict) -> list[tuple[str, list[str], list[list]]]:
                 for p in data["trend"]["points"]
             ],
         ),
+        (_("Notes"), [_("Note")], [[str(selectors.UNKNOWN_NOTE)]]),
     ]
     return out
 

@@ -333,12 +333,19 @@ HEADLINE = (
     ("legal_aid_requests", _("Legal aid requests"), "sensitive"),
 )
 SUPPRESSED_TEXT = "<5"
+# What a figure that cannot be given shows, and the line that says why (page and files).
+UNKNOWN_TEXT = "—"
+UNKNOWN_NOTE = _(
+    "“—” means the figure cannot be given: a rate needs its base (a membership rate, the "
+    "number of employees; a collection rate, dues due), a rating needs ratings, and a change "
+    "over a period needs the daily figures from the period's first day."
+)
 
 
 def shown(value, kind: str) -> str:
     """A figure as text: thousands separated, percentages with %, suppressed as "<5"."""
     if value is None:
-        return SUPPRESSED_TEXT if kind in ("sensitive", "yuan") else "—"
+        return SUPPRESSED_TEXT if kind in ("sensitive", "yuan") else UNKNOWN_TEXT
     if kind == "percent":
         return f"{value:.1f}%"
     if kind in ("rating", "hours"):

@@ -115,6 +115,12 @@ def dashboard(request):
             "data": data,
             "headline": headline,
             "flows": flows,
+            # Said once wherever a "—" is shown: why the figure cannot be given.
+            "unknown_note": selectors.UNKNOWN_NOTE
+            if any(h["text"] == selectors.UNKNOWN_TEXT for h in headline)
+            or any(f["value"] is None for f in flows)
+            or any(r["membership_rate"] is None for r in data["children"]["rows"])
+            else "",
             "chart_data": _chart_data(data),
             # For the shared pager include: the page of child unions shown.
             "page": Paginator(range(data["children"]["count"]), selectors.CHILD_PAGE).page(

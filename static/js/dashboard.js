@@ -32,8 +32,9 @@
     draw(name, {
       tooltip: { trigger: "item" },
       legend: { bottom: 0, type: "scroll" },
-      series: [{ type: "pie", radius: ["35%", "65%"], data: shown,
-                 label: { formatter: "{d}%" } }]
+      // Labels whole ("54.2%", never "54…"): one decimal, and no truncation on a phone.
+      series: [{ type: "pie", radius: ["30%", "58%"], data: shown, percentPrecision: 1,
+                 label: { formatter: "{d}%", overflow: "none" } }]
     });
   }
 

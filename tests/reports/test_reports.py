@@ -51,6 +51,9 @@ def test_dashboard_shows_the_city_subtree_exactly_and_nothing_of_the_sibling_cit
     assert [row["name"] for row in data["children"]["rows"]] == [stats.xihu.name]
     employment = {r["key"]: r["value"] for r in data["by_employment"]}
     assert employment == {"full_time": 5, "flexible": 1}
+    # A figure that cannot be given is "—", and the page says why, once per section.
+    assert data["headline"]["membership_rate"] is None
+    assert body.count(str(selectors.UNKNOWN_NOTE)) >= 1
     # The charts' data block and the script are on the page, both served locally.
     assert 'id="dashboard-data"' in body
     assert "/static/vendor/echarts/echarts.min.js" in body
@@ -251,6 +254,13 @@ def test_report_is_built_with_the_dashboard_figures_and_read_back(
         str(cell) for sheet in workbook for row in sheet.iter_rows(values_only=True) for cell in row
     )
     assert SIBLING_CITY not in text
+    # A figure that cannot be given shows "—" (the city's employees are not recorded, so
+    # its membership rate is unknown), a rate says it is in %, and the notes say why.
+    with translation.override(settings.LANGUAGE_CODE):
+        rate_label = f"{labels['membership_rate']} (%)"
+        notes = list(workbook[str(_("Notes"))].iter_rows(values_only=True))
+        assert notes[1][0] == str(selectors.UNKNOWN_NOTE)
+    assert overview[rate_label] == selectors.UNKNOWN_TEXT
 
     pdf = client.get(reverse("reports:download", args=[job.pk, "pdf"]))
     assert pdf.status_code == 200
