@@ -54,7 +54,7 @@ class MembersConfig(AppConfig):
         # What a member must not miss reaches their phone too, unless they turn it off.
         for kind in SMS_BY_DEFAULT:
             kinds.set_defaults(kind, sms=True)
-        kinds.mark_work("join.submitted", "join.resubmitted")
+        kinds.mark_work("join.submitted", "join.resubmitted", "transfer.expiring")
 
 
 SMS_BY_DEFAULT = (

@@ -6,19 +6,28 @@ Created after every migrate if missing; an operator's edits are never overwritte
 from core.schedules import ensure_daily_task, ensure_monthly_task
 
 DAILY_TRANSFER_EXPIRY = "daily transfer expiry"
+DAILY_TRANSFER_REMINDER = "daily reminder of transfers about to lapse"
 # The privacy notice promises that unsuccessful applications are deleted after a year.
 DAILY_APPLICATION_PURGE = "daily purge of unsuccessful join applications"
 MONTHLY_DUES_REMINDER = "monthly dues reminder"
 
 
 def ensure_schedules(sender=None, using="default", **kwargs):
-    """Create the nightly transfer expiry (03:10) and application purge (03:30) and the dues
-    reminder (the 10th of each month, 09:00) if missing."""
+    """Create the nightly transfer expiry (03:10), the reminder of transfers about to lapse
+    (09:05), the application purge (03:30) and the dues reminder (the 10th of each month,
+    09:00) if missing."""
     ensure_daily_task(
         name=DAILY_TRANSFER_EXPIRY,
         task="members.tasks.transfers.expire_transfers_task",
         hour=3,
         minute=10,
+        using=using,
+    )
+    ensure_daily_task(
+        name=DAILY_TRANSFER_REMINDER,
+        task="members.tasks.transfers.remind_expiring_transfers_task",
+        hour=9,
+        minute=5,
         using=using,
     )
     ensure_daily_task(

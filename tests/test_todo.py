@@ -298,3 +298,22 @@ def test_a_member_lands_on_their_membership_and_an_officer_on_the_to_do(tree, of
 
     client.force_login(officers.a_staff)
     assert client.get(reverse("after-login"))["Location"] == reverse("admin:todo")
+
+
+def test_the_union_a_transfer_waits_on_hears_before_it_lapses(tree, officers):
+    member = make_member(tree.union_a)
+    transfer = transfers.request_transfer(
+        member=member,
+        to_organization=tree.union_b,
+        side=TransferSide.SENDING,
+        acting_user=officers.a_admin,
+    )
+    now = timezone.now()
+    assert transfers.remind_expiring_transfers(now) == 0  # a month to go
+    type(transfer).objects.filter(pk=transfer.pk).update(
+        expires_at=now + datetime.timedelta(days=2)
+    )
+    assert transfers.remind_expiring_transfers(now) == 1  # B's admin: A released already
+    assert kinds_for(officers.b_admin).count("transfer.expiring") == 1
+    assert "transfer.expiring" not in kinds_for(officers.a_admin)
+    assert transfers.remind_expiring_transfers(now) == 0  # once

@@ -57,6 +57,14 @@ __all__ = [
 
 NOTIFICATION_KINDS = [
     (
+        "transfer.expiring",
+        gettext_lazy("A transfer from %(from)s to %(to)s lapses on %(day)s"),
+        gettext_lazy(
+            "Transfer no. %(number)s still waits for your union's step; on that day it "
+            "lapses (To-do)."
+        ),
+    ),
+    (
         "transfer.requested",
         gettext_lazy("A membership transfer from %(from)s to %(to)s was started"),
         gettext_lazy("The transfer waits for the unions' decision."),
@@ -595,6 +603,37 @@ def _expire(queryset, now: datetime.datetime, *, durable: bool = False) -> int:
                 orgs=[transfer.from_organization, transfer.to_organization],
             )
     return len(due)
+
+
+# The unions that must act on an open transfer are reminded this long before it lapses.
+EXPIRY_WARNING = datetime.timedelta(days=3)
+
+
+def remind_expiring_transfers(now: datetime.datetime | None = None) -> int:
+    """Tell the admins of the unions whose step an open transfer still waits for, once,
+    that it lapses within `EXPIRY_WARNING`; returns how many notifications were created."""
+    from notifications.actions import link_for, notify
+
+    now = now or timezone.now()
+    expiring = Transfer.objects.filter(
+        status=TransferStatus.OPEN, expires_at__gt=now, expires_at__lte=now + EXPIRY_WARNING
+    ).select_related("from_organization", "to_organization")
+    sent = 0
+    for transfer in expiring.order_by("expires_at", "pk"):
+        context = {
+            "from": transfer.from_organization.name,
+            "to": transfer.to_organization.name,
+            "day": f"{timezone.localtime(transfer.expires_at):%Y-%m-%d}",
+            "number": transfer.pk,
+        }
+        sent += notify(
+            _admin_ids(*_pending_orgs(transfer)),
+            "transfer.expiring",
+            context,
+            link_for("admin:members_transfer_change", transfer.pk),
+            dedupe_key=f"transfer:{transfer.pk}:expiring:{transfer.expires_at.isoformat()}",
+        )
+    return sent
 
 
 def expire_transfers(now: datetime.datetime | None = None) -> int:
