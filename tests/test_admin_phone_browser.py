@@ -104,3 +104,55 @@ def test_an_officer_on_a_phone_finds_new_work_and_approves_it(
     assert any(tree.union_a.name in text for text in texts), texts
     page.context.close()
     assert foreign == [], foreign
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_officer_on_a_phone_works_a_concern_to_closure(
+    browser,  # noqa: F811
+    live_server,
+    tree,
+    officers,
+    settings,
+    sms_outbox,
+):
+    """From the to-do to the answer and the closing, at 390×844; the member is told."""
+    import re
+
+    from services.actions import voice
+    from services.models import ConcernStatus
+    from tests.test_member_portal_browser import member_with_login
+
+    settings.NOTIFICATIONS_QUIET_HOURS = (0, 0)
+    member = member_with_login(tree.union_a)
+    concern = voice.raise_concern(
+        member=member,
+        data={"category": "wages", "title": "夜班补贴未发", "text": "十月夜班补贴至今未发放。"},
+    )
+    page, foreign = phone_officer(browser, live_server, officers.a_staff.username)
+    item = page.locator(".todo-item", has_text="夜班补贴未发")
+    assert zh("Concern") in item.inner_text()
+    item.locator("a").click()
+    page.wait_for_url(f"**/concern/{concern.pk}/change/")
+    check(page, "concern")
+    page.get_by_role("link", name=zh("Answer"), exact=True).click()
+    page.wait_for_url(f"**/concern/{concern.pk}/reply/")
+    page.get_by_role("textbox", name=re.compile(r"^答复")).fill(
+        "已与财务核实，补贴将随十一月工资发放。"
+    )
+    check(page, "concern-answer")
+    page.get_by_role("button", name="发送", exact=True).click()
+    page.get_by_text("您的答复已发送给会员。").wait_for()
+    page.goto(live_server.url + reverse("admin:services_concern_change", args=[concern.pk]))
+    page.get_by_role("link", name=zh("Close", "concern"), exact=True).click()
+    page.wait_for_url(f"**/concern/{concern.pk}/close/")
+    check(page, "concern-close")
+    page.locator("#content-main form input[type=submit]").first.click()
+    page.locator("ul.messagelist li.success").wait_for()
+    concern.refresh_from_db()
+    assert concern.status == ConcernStatus.CLOSED
+    page.goto(live_server.url + reverse("admin:todo"))
+    assert page.locator(".todo-item", has_text="夜班补贴未发").count() == 0
+    # The member's answer reached their phone (an SMS by default for a reply).
+    assert any("夜班补贴未发" in message.body for message in sms_outbox), sms_outbox
+    page.context.close()
+    assert foreign == [], foreign
