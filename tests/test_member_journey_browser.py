@@ -45,10 +45,10 @@ def check_page(page, device, name, prefix="journey"):
     page.screenshot(path=SCREENSHOTS / f"{prefix}-{name}-{device}.png", full_page=True)
 
 
-def officer_page(browser, live_server, username):  # noqa: F811
-    """A second browser (desktop) where a grassroots admin is logged in; no two-factor code
-    is asked of them."""
-    page, foreign = open_page(browser, live_server, DESKTOP)
+def officer_page(browser, live_server, username, device: str = "desktop"):  # noqa: F811
+    """A second browser (desktop, or a phone) where a grassroots officer is logged in; no
+    two-factor code is asked of them."""
+    page, foreign = open_page(browser, live_server, **DEVICES[device])
     page.goto(live_server.url + "/accounts/login/?next=/admin/")
     page.get_by_label("用户名").fill(username)
     page.get_by_label("密码", exact=True).fill("Pass-word-123")

@@ -48,8 +48,9 @@ def zh(message: str, context: str | None = None) -> str:
     return text
 
 
-def check(page, name):
-    check_page(page, "desktop", name, prefix="admin")
+def check(page, name, device="desktop"):
+    """axe, screenshots (admin-<name>-<device>.png), and on a phone no sideways scrolling."""
+    check_page(page, device, name, prefix="admin")
 
 
 def apply(union, **overrides) -> JoinApplication:
@@ -126,6 +127,7 @@ def test_officer_approves_applications_one_by_one_and_in_bulk(
 
 
 @pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("device", ["desktop", "phone"])
 def test_officer_imports_members_from_a_spreadsheet(
     browser,  # noqa: F811
     live_server,
@@ -133,6 +135,7 @@ def test_officer_imports_members_from_a_spreadsheet(
     officers,
     settings,
     tmp_path,
+    device,
 ):
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     settings.MEDIA_ROOT = tmp_path / "media"
@@ -143,13 +146,13 @@ def test_officer_imports_members_from_a_spreadsheet(
         sheet_row(people[1], 身份证号=wrong_check_digit(people[1]["id_number"])),
         good[2],
     ]
-    page, foreign = officer_page(browser, live_server, officers.a_admin.username)
+    page, foreign = officer_page(browser, live_server, officers.a_admin.username, device)
 
     page.goto(live_server.url + reverse("admin:members_member_changelist"))
-    check(page, "members-empty")
+    check(page, "members-empty", device)
     page.locator("#content").get_by_role("link", name=zh("Import"), exact=True).click()
     page.wait_for_url("**/admin/members/member/import/")
-    check(page, "import")
+    check(page, "import", device)
 
     # The template holds the columns the officer has to fill in.
     with page.expect_download() as download:
@@ -166,7 +169,7 @@ def test_officer_imports_members_from_a_spreadsheet(
     assert errors.first.get_attribute("data-code") == "id_checksum"
     assert errors.first.locator("td").first.inner_text() == "3"  # header is row 1
     assert page.get_by_role("button", name=zh("Confirm import")).count() == 0
-    check(page, "import-invalid")
+    check(page, "import-invalid", device)
     assert Member.objects.count() == 0
 
     # The corrected file: checked, confirmed, imported.
@@ -174,12 +177,12 @@ def test_officer_imports_members_from_a_spreadsheet(
     upload(page, sheet_xlsx(good))
     page.locator(f"#import-status[data-status='{ImportStatus.VALIDATED}']").wait_for()
     assert page.locator("#import-to-create").inner_text() == "3"
-    check(page, "import-checked")
+    check(page, "import-checked", device)
     assert Member.objects.count() == 0
     page.get_by_role("button", name=zh("Confirm import")).click()
     page.locator(f"#import-status[data-status='{ImportStatus.DONE}']").wait_for()
     assert page.locator("#import-created").inner_text() == "3"
-    check(page, "import-done")
+    check(page, "import-done", device)
     assert ImportJob.objects.filter(status=ImportStatus.DONE).count() == 1
 
     page.get_by_role("link", name=zh("Show the members")).click()
@@ -188,7 +191,7 @@ def test_officer_imports_members_from_a_spreadsheet(
     names = page.locator("#result_list").inner_text()
     # The list masks names for privacy, but every surname is there.
     assert all(p["name"][0] in names for p in people)
-    check(page, "members")
+    check(page, "members", device)
     assert set(Member.objects.values_list("organization", flat=True)) == {tree.union_a.pk}
 
     page.context.close()
@@ -266,11 +269,13 @@ def test_officer_handles_a_service_request_and_answers_a_concern(
 
 
 @pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("device", ["desktop", "phone"])
 def test_officer_checks_attendees_in_by_scanning_their_card(
     browser,  # noqa: F811
     live_server,
     tree,
     officers,
+    device,
 ):
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     members = [member_with_login(tree.union_a) for _ in range(2)]
@@ -290,10 +295,10 @@ def test_officer_checks_attendees_in_by_scanning_their_card(
     activities.publish_activity(activity=activity, acting_user=officers.a_admin)
     for member in members:
         activities.register(session=session, member=member, acting_user=member.user)
-    page, foreign = officer_page(browser, live_server, officers.a_staff.username)
+    page, foreign = officer_page(browser, live_server, officers.a_staff.username, device)
 
     page.goto(live_server.url + reverse("admin:services_activity_session", args=[session.pk]))
-    check(page, "checkin")
+    check(page, "checkin", device)
     # The card scanner types the card's verification address and presses Enter.
     scan = page.get_by_label(zh("Scan the member's card"))
     scan.fill(live_server.url + reverse("card-verify", args=[card_token(members[0])]))
@@ -305,7 +310,7 @@ def test_officer_checks_attendees_in_by_scanning_their_card(
     scan.fill(live_server.url + reverse("card-verify", args=[card_token(members[0])]))
     page.get_by_role("button", name=zh("Check in"), exact=True).click()
     page.locator("ul.messagelist li.error").wait_for()
-    check(page, "checkin-done")
+    check(page, "checkin-done", device)
     registrations = {r.member_id: r for r in session.registrations.all()}
     assert registrations[members[0].pk].checkin_method == "card"
     assert registrations[members[1].pk].checked_in_at is None

@@ -37,7 +37,8 @@
   }
 
   document.addEventListener("DOMContentLoaded", function () {
-    Array.prototype.forEach.call(document.querySelectorAll("#result_list"), labelCells);
+    Array.prototype.forEach.call(
+      document.querySelectorAll("#result_list, table.cards"), labelCells);
     foldFilters();
   });
 })();
