@@ -29,8 +29,9 @@ def register(activity, member, by=None):
 
 
 def reminded(activity=None):
-    """{user id: context} of the reminders sent (for one activity's title, if given)."""
-    rows = Notification.objects.filter(kind=REMINDER)
+    """{user id: context} of the reminders sent (for one activity's title, if given); an
+    online activity's have a kind of their own, which speaks of its link."""
+    rows = Notification.objects.filter(kind__in=[REMINDER, f"{REMINDER}_online"])
     return {
         n.recipient_id: n.context
         for n in rows
@@ -138,6 +139,8 @@ def test_an_online_activity_reminder_gives_its_link(tree, officers, members, clo
     register(activity, members.a)
     activities.remind_upcoming_sessions()
     assert reminded(activity)[members.a.user_id]["where"] == url
+    notice = Notification.objects.get(recipient=members.a.user, kind=f"{REMINDER}_online")
+    assert url in notice.body
 
 
 def test_reminders_go_out_in_batches_of_one_session(tree, officers, members, clock, monkeypatch):
