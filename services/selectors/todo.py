@@ -146,7 +146,7 @@ def register() -> None:
     todo.register(
         todo.Source(
             key="request",
-            label=_("Service requests"),
+            label=_("Service orders"),
             waiting=_requests,
             item=_request_item,
             due_field="due_at",
