@@ -8,6 +8,7 @@ gets the dead one's unacknowledged tasks back quickly (in production it is an ho
 sweepers of chunks and deliveries hand the work out again after ten minutes).
 """
 
+import datetime
 import os
 import signal
 import subprocess
@@ -20,7 +21,9 @@ import pytest
 import redis
 from django.db import connection
 from django.db.models import Count
+from django.utils import timezone
 
+from notifications import actions as notification_actions
 from notifications.models import CapturedMessage, Delivery, Notification
 from services.actions import announcements
 from services.models import Announcement, AnnouncementStatus
@@ -31,6 +34,7 @@ pytestmark = [pytest.mark.real_worker, pytest.mark.django_db(transaction=True)]
 REPO = Path(__file__).resolve().parents[2]
 MEMBERS = 1000
 VISIBILITY = 4  # seconds, for this run only
+LEASE_MARGIN = datetime.timedelta(seconds=1)
 
 
 def worker_env() -> dict:
@@ -125,7 +129,19 @@ def test_killed_worker_loses_and_doubles_nothing(
         def finished():
             done = Announcement.objects.get(pk=announcement.pk).status == AnnouncementStatus.SENT
             pending = Delivery.objects.filter(status="pending").exists()
+            idle = not empty_queue.llen("celery") and not empty_queue.hlen("unacked")
+            if done and pending and idle:
+                # Killed between a chunk's commit and the queueing of its send task, the
+                # worker left deliveries that no task names: the sweeper hands them out once
+                # their lease is over, as the beat job does every minute (seen once under load).
+                swept.append(
+                    notification_actions.hand_out_due_deliveries(
+                        now=timezone.now() + notification_actions.LEASE + LEASE_MARGIN
+                    )
+                )
             return done and not pending and emails() >= MEMBERS
+
+        swept: list[int] = []
 
         wait_for(finished, 120, "the second worker to finish", second_log)
         time.sleep(VISIBILITY + 1)  # anything redelivered late would run now
@@ -151,5 +167,5 @@ def test_killed_worker_loses_and_doubles_nothing(
     print(
         f"\nkill test: {at_kill} emails before SIGKILL, {unacked_at_kill} unacknowledged "
         f"task(s) in Redis at the kill; {sent.count()} emails and {inbox.count()} inbox "
-        "entries at the end, none twice"
+        f"entries at the end, none twice; swept by the sweeper: {sum(swept)}"
     )
