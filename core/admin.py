@@ -1,4 +1,5 @@
-"""The admin page with a form for one admin action, shared by every app's ModelAdmins.
+"""Admin machinery shared by every app's ModelAdmins: read-only record pages, and the admin
+page with a form for one admin action.
 
 Rejecting with a reason, handing over, recording a payment, approving after a look at the
 record: each is a small form on its own page (`admin/action_form.html`), posted to a view
@@ -110,3 +111,18 @@ class ActionFormAdminMixin:
             **context,
         }
         return TemplateResponse(request, self.action_form_template, context)
+
+
+class ReadOnlyAdminMixin:
+    """A record list and page that nobody adds, changes or deletes through the admin: the
+    records come from elsewhere (the portal, an import, the audit) and change only through
+    their actions."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from . import imports
+from .admin import ReadOnlyAdminMixin
 from .forms import add_action_errors
 from .models import ImportStatus
 
@@ -54,7 +55,7 @@ def start_upload(request, form, start):
     return None
 
 
-class ImportJobAdminMixin:
+class ImportJobAdminMixin(ReadOnlyAdminMixin):
     """Read-only job list and page; subclasses set `change_form_template` and implement
     `job_or_404(request, pk)`, `may_decide(request, job)`, `confirm_job(request, job)` and
     `cancel_job(request, job)` (which call the app's actions)."""
@@ -75,16 +76,6 @@ class ImportJobAdminMixin:
     @admin.display(description=gettext_lazy("progress"))
     def progress_display(self, obj):
         return format_html("{} %", min(obj.progress_percent, 100))
-
-    # Uploads go through the app's import page; a job is never edited or deleted.
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     def _url_name(self, view: str) -> str:
         opts = self.model._meta

@@ -125,6 +125,16 @@ def allocate_ids(model, count: int) -> list[int]:
         return [pk for (pk,) in cursor.fetchall()]
 
 
+@contextlib.contextmanager
+def _copy(model, fields):
+    """A COPY into `model`'s table of the columns of `fields`, database errors as Django's."""
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(f.column) for f in fields)
+    sql = f"COPY {quote(model._meta.db_table)} ({columns}) FROM STDIN"
+    with connection.wrap_database_errors, connection.cursor() as cursor, cursor.copy(sql) as copy:
+        yield copy
+
+
 def insert(model, objs: list, *, batch_size: int = BATCH_SIZE) -> None:
     """Insert new rows of `model`, setting the primary keys not set yet (`allocate_ids`):
     with COPY on PostgreSQL, else with `bulk_create` in batches of `batch_size`."""
@@ -134,17 +144,14 @@ def insert(model, objs: list, *, batch_size: int = BATCH_SIZE) -> None:
     if not objs:
         return
     meta = model._meta
-    quote = connection.ops.quote_name
     fields = meta.concrete_fields
     without_pk = [obj for obj in objs if getattr(obj, meta.pk.attname) is None]
     for obj, pk in zip(without_pk, allocate_ids(model, len(without_pk)), strict=True):
         setattr(obj, meta.pk.attname, pk)
-    with connection.wrap_database_errors, connection.cursor() as cursor:
-        columns = ", ".join(quote(f.column) for f in fields)
-        values = _copy_values(fields)
-        with cursor.copy(f"COPY {quote(meta.db_table)} ({columns}) FROM STDIN") as copy:
-            for obj in objs:
-                copy.write_row(values(obj))
+    values = _copy_values(fields)
+    with _copy(model, fields) as copy:
+        for obj in objs:
+            copy.write_row(values(obj))
     for obj in objs:
         obj._state.adding = False
         obj._state.db = connection.alias
@@ -178,11 +185,8 @@ def insert_values(model, names: Sequence[str], rows: Iterable[Sequence]) -> int:
         slot = attnames.index(name)
         named.append((slot, fields[slot], _plain_type(fields[slot])))
     db = connections[connection.alias]
-    quote = connection.ops.quote_name
-    columns = ", ".join(quote(f.column) for f in fields)
     count = 0
-    sql = f"COPY {quote(meta.db_table)} ({columns}) FROM STDIN"
-    with connection.wrap_database_errors, connection.cursor() as cursor, cursor.copy(sql) as copy:
+    with _copy(model, fields) as copy:
         for values in rows:
             row = template.copy()
             for (slot, field, kind), value in zip(named, values, strict=True):

@@ -12,6 +12,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from mptt.admin import DraggableMPTTAdmin
 
+from core.admin import ReadOnlyAdminMixin
 from core.models import AuditEntry
 
 from . import actions, scope, selectors
@@ -304,7 +305,7 @@ class OrgRoleAdmin(scope.ScopedAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(AuditEntry)
-class AuditEntryAdmin(scope.ScopedAdminMixin, admin.ModelAdmin):
+class AuditEntryAdmin(ReadOnlyAdminMixin, scope.ScopedAdminMixin, admin.ModelAdmin):
     list_display = (
         "at",
         "actor",
@@ -318,15 +319,6 @@ class AuditEntryAdmin(scope.ScopedAdminMixin, admin.ModelAdmin):
     list_filter = ("action", "result")
     search_fields = ("object_id", "action")
     list_select_related = ("actor", "organization")
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 __all__ = ["AuditEntryAdmin", "OrgRoleAdmin", "OrganizationAdmin", "Role"]

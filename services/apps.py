@@ -17,18 +17,7 @@ class ServicesConfig(AppConfig):
 
         # Importing the action modules registers their counter sources and notification
         # kinds; each module lists its own.
-        from . import demo
-        from .actions import (
-            activities,
-            aid,
-            announcements,
-            menu,
-            reminders,
-            requests,
-            stations,
-            voice,
-            wishes,
-        )
+        from . import demo, features
         from .actions import privacy as privacy_eraser  # noqa: F401 - registers the eraser
         from .schedules import ensure_schedules
         from .selectors import privacy as privacy_sections  # noqa: F401 - and the sections
@@ -42,8 +31,7 @@ class ServicesConfig(AppConfig):
             raise ImproperlyConfigured("List 'members' before 'services' in INSTALLED_APPS.")
         register_seeder("services", demo.seed, demo.reset)
         todo_sources.register()  # what waits on officers (core.todo)
-        modules = (menu, requests, wishes, activities, aid, voice, stations, announcements)
-        for module in (*modules, reminders):
+        for module in features.modules():
             for role, perms in getattr(module, "ROLE_PERMISSIONS", {}).items():
                 register_role_permissions(role, {f"services.{p}" for p in perms})
             for kind, title, body in getattr(module, "NOTIFICATION_KINDS", []):

@@ -1,27 +1,16 @@
 """Scheduled jobs of the services app, kept in django-celery-beat (editable in the admin).
 
-Each feature's action module lists its jobs in `SCHEDULES` as keyword arguments of
-`core.schedules.ensure_daily_task` or `ensure_interval_task`.
+Each feature's action module (`features.modules()`) lists its jobs in `SCHEDULES` as keyword
+arguments of `core.schedules.ensure_daily_task` or `ensure_interval_task`.
 """
 
 from core.schedules import ensure_daily_task, ensure_interval_task
 
 
 def ensure_schedules(sender=None, using="default", **kwargs):
-    from .actions import (
-        activities,
-        aid,
-        announcements,
-        menu,
-        reminders,
-        requests,
-        stations,
-        voice,
-        wishes,
-    )
+    from . import features
 
-    modules = (menu, requests, wishes, activities, aid, voice, stations, announcements, reminders)
-    for module in modules:
+    for module in features.modules():
         for job in getattr(module, "SCHEDULES", []):
             job = dict(job)
             if "every_minutes" in job:

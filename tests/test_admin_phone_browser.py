@@ -16,7 +16,7 @@ from tests.test_browser import (  # noqa: F401  (fixtures)
     browser,
     open_page,
 )
-from tests.test_officer_journey_browser import apply, zh
+from tests.test_officer_journey_browser import answer_and_close_concern, apply, zh
 
 
 def check(page, name):
@@ -116,8 +116,6 @@ def test_an_officer_on_a_phone_works_a_concern_to_closure(
     sms_outbox,
 ):
     """From the to-do to the answer and the closing, at 390×844; the member is told."""
-    import re
-
     from services.actions import voice
     from services.models import ConcernStatus
     from tests.test_member_portal_browser import member_with_login
@@ -133,21 +131,7 @@ def test_an_officer_on_a_phone_works_a_concern_to_closure(
     assert zh("Concern") in item.inner_text()
     item.locator("a").click()
     page.wait_for_url(f"**/concern/{concern.pk}/change/")
-    check(page, "concern")
-    page.get_by_role("link", name=zh("Answer"), exact=True).click()
-    page.wait_for_url(f"**/concern/{concern.pk}/reply/")
-    page.get_by_role("textbox", name=re.compile(r"^答复")).fill(
-        "已与财务核实，补贴将随十一月工资发放。"
-    )
-    check(page, "concern-answer")
-    page.get_by_role("button", name="发送", exact=True).click()
-    page.get_by_text("您的答复已发送给会员。").wait_for()
-    page.goto(live_server.url + reverse("admin:services_concern_change", args=[concern.pk]))
-    page.get_by_role("link", name=zh("Close", "concern"), exact=True).click()
-    page.wait_for_url(f"**/concern/{concern.pk}/close/")
-    check(page, "concern-close")
-    page.locator("#content-main form input[type=submit]").first.click()
-    page.locator("ul.messagelist li.success").wait_for()
+    answer_and_close_concern(page, live_server, concern, check)
     concern.refresh_from_db()
     assert concern.status == ConcernStatus.CLOSED
     page.goto(live_server.url + reverse("admin:todo"))

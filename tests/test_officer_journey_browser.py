@@ -72,6 +72,25 @@ def upload(page, content: bytes) -> None:
     page.get_by_role("button", name=zh("Upload and check")).click()
 
 
+def answer_and_close_concern(page, live_server, concern, check) -> None:
+    """From the concern's page: answer it, then close it (`check(page, name)` on each page)."""
+    check(page, "concern")
+    page.get_by_role("link", name=zh("Answer"), exact=True).click()
+    page.wait_for_url(f"**/concern/{concern.pk}/reply/")
+    page.get_by_role("textbox", name=re.compile(r"^答复")).fill(
+        "已与财务核实，补贴将随十一月工资发放。"
+    )
+    check(page, "concern-answer")
+    page.get_by_role("button", name="发送", exact=True).click()
+    page.get_by_text("您的答复已发送给会员。").wait_for()
+    page.goto(live_server.url + reverse("admin:services_concern_change", args=[concern.pk]))
+    page.get_by_role("link", name=zh("Close", "concern"), exact=True).click()
+    page.wait_for_url(f"**/concern/{concern.pk}/close/")
+    check(page, "concern-close")
+    page.locator("#content-main form input[type=submit]").first.click()
+    page.locator("ul.messagelist li.success").wait_for()
+
+
 def wrong_check_digit(id_number: str) -> str:
     last = id_number[-1]
     return id_number[:-1] + ("0" if last != "0" else "1")
@@ -245,21 +264,7 @@ def test_officer_handles_a_service_request_and_answers_a_concern(
     page.goto(live_server.url + reverse("admin:services_concern_changelist"))
     check(page, "concerns")
     page.goto(live_server.url + reverse("admin:services_concern_change", args=[concern.pk]))
-    check(page, "concern")
-    page.get_by_role("link", name=zh("Answer"), exact=True).click()
-    page.wait_for_url(f"**/concern/{concern.pk}/reply/")
-    page.get_by_role("textbox", name=re.compile(r"^答复")).fill(
-        "已与财务核实，补贴将随十一月工资发放。"
-    )
-    check(page, "concern-answer")
-    page.get_by_role("button", name="发送", exact=True).click()
-    page.get_by_text("您的答复已发送给会员。").wait_for()
-    page.goto(live_server.url + reverse("admin:services_concern_change", args=[concern.pk]))
-    page.get_by_role("link", name=zh("Close", "concern"), exact=True).click()
-    page.wait_for_url(f"**/concern/{concern.pk}/close/")
-    check(page, "concern-close")
-    page.locator("#content-main form input[type=submit]").first.click()
-    page.locator("ul.messagelist li.success").wait_for()
+    answer_and_close_concern(page, live_server, concern, check)
     concern.refresh_from_db()
     assert concern.status == ConcernStatus.CLOSED
     assert concern.steps.filter(kind=ConcernStepKind.REPLIED).count() == 1

@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from core import qr
+from core.admin import ReadOnlyAdminMixin
 from organizations import scope
 
 from ..actions import activities as actions
@@ -231,7 +232,7 @@ class ActivityAdmin(scope.ScopedAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(Registration)
-class RegistrationAdmin(scope.ScopedAdminMixin, admin.ModelAdmin):
+class RegistrationAdmin(ReadOnlyAdminMixin, scope.ScopedAdminMixin, admin.ModelAdmin):
     """Read-only: registrations change through the portal, the session page and the API."""
 
     # They name members (masked): staff work, not for viewers of aggregated figures.
@@ -291,12 +292,3 @@ class RegistrationAdmin(scope.ScopedAdminMixin, admin.ModelAdmin):
     @admin.display(description=gettext_lazy("session"), ordering="session__starts_at")
     def session_start(self, obj):
         return obj.session.starts_at
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

@@ -14,7 +14,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext
 
-from core.admin import ActionFormAdminMixin
+from core.admin import ActionFormAdminMixin, ReadOnlyAdminMixin
 from organizations import scope
 from organizations.selectors import directory
 
@@ -58,7 +58,9 @@ class OverdueFilter(admin.SimpleListFilter):
 
 
 @admin.register(Concern)
-class ConcernAdmin(ActionFormAdminMixin, scope.RecordAdminMixin, admin.ModelAdmin):
+class ConcernAdmin(
+    ActionFormAdminMixin, ReadOnlyAdminMixin, scope.RecordAdminMixin, admin.ModelAdmin
+):
     # Concerns are staff work: viewers (aggregates only) do not read them.
     scope_view_access = scope.Access.HANDLE
     scope_change_access = scope.Access.HANDLE
@@ -108,15 +110,6 @@ class ConcernAdmin(ActionFormAdminMixin, scope.RecordAdminMixin, admin.ModelAdmi
         )
 
     # Read-only: concerns come from the portal and change only through the actions --------
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     def record_context(self, request, obj):
         handles = scope.can(request.user, scope.Access.HANDLE, obj.organization)
