@@ -18,7 +18,7 @@ class MembersConfig(AppConfig):
         # Importing these registers the counter source and notification kinds.
         from . import counters, demo  # noqa: F401
         from .actions import dues_reminders, joining, privacy, spreadsheets, transfers  # noqa: F401
-        from .contacts import phones_of
+        from .contacts import applicants, phones_of
         from .guards import union_has_current_members
         from .schedules import ensure_schedules
         from .selectors import todo as todo_sources
@@ -51,6 +51,7 @@ class MembersConfig(AppConfig):
         for kind, title, body in NOTIFICATION_KINDS:
             kinds.register(kind, title, body)
         channels.register_resolver(channels.SMS, phones_of)
+        channels.register_contact("members.joinapplication", applicants)
         # What a member must not miss reaches their phone too, unless they turn it off.
         for kind in SMS_BY_DEFAULT:
             kinds.set_defaults(kind, sms=True)
@@ -59,8 +60,6 @@ class MembersConfig(AppConfig):
 
 SMS_BY_DEFAULT = (
     "join.approved",
-    "join.rejected",
-    "join.correction_requested",
     "transfer.completed",
     "transfer.refused",
     "dues.reminder",

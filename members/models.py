@@ -350,6 +350,8 @@ class JoinApplication(PersonalDataMixin):
     # SHA-256 of the secret in the applicant's status link.
     access_key_hash = models.CharField(max_length=64, unique=True, editable=False)
     review_note = models.CharField(_("reason / note to the applicant"), max_length=500, blank=True)
+    # The language the applicant applied in: their text messages are written in it.
+    language = models.CharField(max_length=10, blank=True, editable=False)
     reviewed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("reviewed by"),
@@ -391,6 +393,36 @@ class JoinApplication(PersonalDataMixin):
     @property
     def is_open(self) -> bool:
         return self.status in OPEN_APPLICATION_STATUSES
+
+
+class LinkRecovery(models.Model):
+    """An applicant's request to get a lost status link back by ID number and phone.
+
+    The web request only stores the keyed hashes of what was typed and queues the sending
+    task, whether or not an application matches, so neither its answer nor its timing tells
+    whether an ID number has applied. The task looks the application up and, if one matches,
+    sends a one-time code to the phone on file and keeps the code's hash here. Rows are
+    deleted a day after they expire.
+    """
+
+    id_hash = models.CharField(max_length=64, editable=False)
+    phone_hash = models.CharField(max_length=64, editable=False)
+    application = models.ForeignKey(
+        JoinApplication, on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
+    code_hash = models.CharField(max_length=64, blank=True, editable=False)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("status link recovery")
+        verbose_name_plural = _("status link recoveries")
+        indexes = [models.Index(fields=["expires_at"], name="linkrecovery_expiry")]
+
+    def __str__(self):
+        return f"{self.pk}: {self.created_at:%Y-%m-%d %H:%M}"
 
 
 class TransferStatus(models.TextChoices):

@@ -92,31 +92,87 @@ def notify_each(
 ) -> int:
     """Like `notify`, with a context of its own for each recipient: (user id, context) pairs."""
     event = dedupe_key or f"auto:{uuid.uuid4().hex}"
-    rows = {
-        user_id: Notification(
+    rows = [
+        Notification(
             recipient_id=user_id,
             kind=kind,
             context=dict(context),
             link=link,
             dedupe_key=f"{event}:{user_id}",
         )
-        for user_id, context in messages
-    }
+        for user_id, context in dict(messages).items()
+    ]
+    return _write(rows, kind)
+
+
+def notify_contact(
+    contact: str,
+    kind: str,
+    context: dict | None = None,
+    link: str = "",
+    *,
+    dedupe_key: str | None = None,
+) -> int:
+    """Write to a person without an account (`channels.contacts`): no inbox, only the
+    channels their record has an address for, exactly once per `dedupe_key` as `notify`."""
+    event = dedupe_key or f"auto:{uuid.uuid4().hex}"
+    row = Notification(
+        contact=contact,
+        kind=kind,
+        context=dict(context or {}),
+        link=link,
+        dedupe_key=f"{event}:{contact}",
+    )
+    return _write([row], kind)
+
+
+def notify_contact_on_commit(contact: str, kind: str, context=None, link="", *, dedupe_key=None):
+    """`notify_contact` once the current transaction commits; nothing if it rolls back."""
+    transaction.on_commit(
+        lambda: notify_contact(contact, kind, context, link, dedupe_key=dedupe_key)
+    )
+
+
+def forget_contacts(refs: Iterable[str]) -> int:
+    """Delete every message to these contacts, with its deliveries (their record is gone
+    or erased); returns how many messages."""
+    refs = list(refs)
+    if not refs:
+        return 0
+    _total, by_model = Notification.objects.filter(contact__in=refs).delete()
+    return by_model.get(Notification._meta.label, 0)
+
+
+def forget_events(events: Iterable[tuple[str, str]]) -> int:
+    """Delete the messages of (event, contact) pairs, as `notify_contact` keyed them (a
+    one-time code that has been used); returns how many."""
+    keys = [f"{event}:{contact}" for event, contact in events]
+    if not keys:
+        return 0
+    _total, by_model = Notification.objects.filter(dedupe_key__in=keys).delete()
+    return by_model.get(Notification._meta.label, 0)
+
+
+def _write(rows: list[Notification], kind: str) -> int:
+    """Insert the notifications not written yet and their deliveries; returns how many new."""
     if not rows:
         return 0
-    keys = [row.dedupe_key for row in rows.values()]
+    keys = [row.dedupe_key for row in rows]
     with transaction.atomic():
         seen = set(
             Notification.objects.filter(dedupe_key__in=keys).values_list("dedupe_key", flat=True)
         )
-        new_rows = [row for row in rows.values() if row.dedupe_key not in seen]
+        new_rows = [row for row in rows if row.dedupe_key not in seen]
         # ignore_conflicts covers a concurrent call that inserted the same key in between.
         Notification.objects.bulk_create(new_rows, ignore_conflicts=True, batch_size=1000)
         # Deliveries for every keyed row, the seen ones too: creating them is idempotent,
         # and it completes an event that an earlier, interrupted call began.
-        pairs = list(
-            Notification.objects.filter(dedupe_key__in=keys).values_list("pk", "recipient")
-        )
+        pairs = [
+            (pk, user_id if user_id is not None else contact)
+            for pk, user_id, contact in Notification.objects.filter(
+                dedupe_key__in=keys
+            ).values_list("pk", "recipient", "contact")
+        ]
         delivery_ids = _create_deliveries(kind, pairs)
     if delivery_ids:
         transaction.on_commit(lambda: enqueue_deliveries(delivery_ids))
@@ -131,43 +187,53 @@ def link_for(name: str, *args) -> str:
         return ""
 
 
-def _create_deliveries(kind: str, pairs: Sequence[tuple[int, int]]) -> list[int]:
-    """Pending deliveries for (notification id, user id) pairs; ids of those due now."""
+def _create_deliveries(kind: str, pairs: Sequence[tuple[int, int | str]]) -> list[int]:
+    """Pending deliveries for (notification id, addressee) pairs, the addressee a user id or
+    a contact reference; returns the ids of those due now."""
     if not pairs:
         return []
-    user_ids = sorted({user_id for _pk, user_id in pairs})
-    wanted = enabled_channels(kind, user_ids)
-    if kinds.get(kind).work:
-        # Officers who chose the daily digest hear of this work in `send_digests`.
-        for user_id in RecipientSettings.objects.filter(
-            user_id__in=user_ids, digest=True
-        ).values_list("user_id", flat=True):
-            wanted[user_id] = set()
+    spec = kinds.get(kind)
     now = timezone.now()
-    quiet = (
-        quiet_until_by_user(user_ids, now)
-        if any(channels.SMS in c for c in wanted.values())
-        else {}
-    )
-    reachable = {
-        channel: set(channels.addresses(channel, [u for u in user_ids if channel in wanted[u]]))
-        for channel in channels.EXTERNAL
-    }
+    reachable: dict[int | str, set[str]] = {}
+    quiet: dict[int | str, datetime.datetime] = {}
+    user_ids = sorted({a for _pk, a in pairs if isinstance(a, int)})
+    if user_ids:
+        wanted = enabled_channels(kind, user_ids)
+        if spec.work:
+            # Officers who chose the daily digest hear of this work in `send_digests`.
+            for user_id in RecipientSettings.objects.filter(
+                user_id__in=user_ids, digest=True
+            ).values_list("user_id", flat=True):
+                wanted[user_id] = set()
+        if spec.quiet_hours and any(channels.SMS in c for c in wanted.values()):
+            quiet.update(quiet_until_by_user(user_ids, now))
+        for channel in channels.EXTERNAL:
+            for user_id in channels.addresses(
+                channel, [u for u in user_ids if channel in wanted[u]]
+            ):
+                reachable.setdefault(user_id, set()).add(channel)
+    refs = sorted({a for _pk, a in pairs if isinstance(a, str)})
+    if refs:
+        until = default_quiet_until(now) if spec.quiet_hours else None
+        for ref, contact in channels.contacts(refs).items():
+            reachable[ref] = set(contact.addresses) & set(channels.EXTERNAL)
+            if until is not None:
+                quiet[ref] = until
     rows = [
         Delivery(
             notification_id=pk,
             channel=channel,
-            not_before=quiet.get(user_id) if channel == channels.SMS else None,
+            not_before=quiet.get(addressee) if channel == channels.SMS else None,
         )
-        for pk, user_id in pairs
+        for pk, addressee in pairs
         for channel in channels.EXTERNAL
-        if user_id in reachable[channel]
+        if channel in reachable.get(addressee, ())
     ]
     Delivery.objects.bulk_create(rows, ignore_conflicts=True, batch_size=1000)
     return list(
         Delivery.objects.filter(
             Q(not_before__isnull=True) | Q(not_before__lte=now),
-            notification_id__in=[pk for pk, _user in pairs],
+            notification_id__in=[pk for pk, _a in pairs],
             status=DeliveryStatus.PENDING,
         ).values_list("pk", flat=True)
     )
@@ -325,6 +391,12 @@ def settings_by_user(
     return {user_id: own.get(user_id, default) for user_id in user_ids}
 
 
+def default_quiet_until(now: datetime.datetime):
+    """The end of the site's default quiet hours if `now` lies in them (for contacts)."""
+    start, end = (datetime.time(h) for h in settings.NOTIFICATIONS_QUIET_HOURS)
+    return quiet_until(now, start, end)
+
+
 def quiet_until_by_user(user_ids: Sequence[int], now: datetime.datetime, known=None) -> dict:
     """{user id: end of quiet hours} for the users in their SMS quiet hours now (`known`:
     their `settings_by_user`, when the caller has it)."""
@@ -392,17 +464,32 @@ def _backoff(attempts: int) -> datetime.timedelta:
 
 
 class _Sender:
-    """Sends the deliveries of one batch; addresses and languages are looked up once."""
+    """Sends the deliveries of one batch; addresses and languages are looked up once.
+
+    Keyed by addressee: a user id, or a contact reference for a person without an account.
+    """
 
     def __init__(self, rows: list[Delivery], now: datetime.datetime):
         self.now = now
         users = {channel: [] for channel in channels.EXTERNAL}
+        refs = set()
         for row in rows:
-            users[row.channel].append(row.notification.recipient_id)
+            addressee = row.notification.addressee
+            if isinstance(addressee, str):
+                refs.add(addressee)
+            else:
+                users[row.channel].append(addressee)
         self.addresses = {c: channels.addresses(c, ids) for c, ids in users.items()}
-        known = settings_by_user(sorted({row.notification.recipient_id for row in rows}))
+        known = settings_by_user(sorted({u for ids in users.values() for u in ids}))
         self.languages = {user_id: language for user_id, (language, *_q) in known.items()}
         self.quiet = quiet_until_by_user(users[channels.SMS], now, known)
+        until = default_quiet_until(now)
+        for ref, contact in channels.contacts(refs).items():
+            for channel, address in contact.addresses.items():
+                self.addresses.setdefault(channel, {})[ref] = address
+            self.languages[ref] = contact.language or settings.LANGUAGE_CODE
+            if until is not None:
+                self.quiet[ref] = until
         self.mail = None
         self.sms = None
         # An announcement is one text for thousands: render it once per language.
@@ -425,9 +512,9 @@ class _Sender:
             self.mail.close()
 
     def send(self, delivery: Delivery) -> None:
-        user_id = delivery.notification.recipient_id
-        language = self.languages[user_id]
-        address = self.addresses[delivery.channel].get(user_id)
+        addressee = delivery.notification.addressee
+        address = self.addresses[delivery.channel].get(addressee)
+        language = self.languages.get(addressee, settings.LANGUAGE_CODE)
         if address is None:
             raise _Skip("no address")
         if delivery.channel == channels.EMAIL:
@@ -514,18 +601,16 @@ _LOCK_QUERY = (
 def _send_one(sender: _Sender, row: Delivery, due: datetime.datetime) -> str:
     skip_locked = connection.features.has_select_for_update_skip_locked
     lock_query = _LOCK_QUERY + (" FOR UPDATE SKIP LOCKED" if skip_locked else "")
-    user_id = row.notification.recipient_id
+    addressee = row.notification.addressee
+    quiet = sender.quiet.get(addressee) if kinds.get(row.notification.kind).quiet_hours else None
     try:
         with transaction.atomic():
             found = _sql(lock_query, [row.pk, due])
             if found is None:
                 return "taken"
             attempts = found[0] + 1
-            if row.channel == channels.SMS and user_id in sender.quiet:
-                _sql(
-                    "UPDATE {table} SET not_before = %s WHERE id = %s",
-                    [sender.quiet[user_id], row.pk],
-                )
+            if row.channel == channels.SMS and quiet is not None:
+                _sql("UPDATE {table} SET not_before = %s WHERE id = %s", [quiet, row.pk])
                 return "deferred"
             try:
                 sender.send(row)

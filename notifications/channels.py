@@ -5,9 +5,14 @@ other addresses (the members app keeps mobile numbers encrypted) and register a 
 this app never imports them: `register_resolver(SMS, phones_of)`, where `phones_of(user_ids)`
 returns {user id: address} for the users that have one. Several apps may know addresses of
 one channel (members' phones, officers' own); they are asked in the order they registered.
+
+People without an account (an applicant) are written to as a *contact*: a reference
+"<app_label>.<model>:<pk>" whose app registers `register_contact("members.joinapplication",
+resolve)`, where `resolve(pks)` returns {pk: Contact} for the records that still exist.
 """
 
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 
 from django.utils.translation import gettext_lazy as _
 
@@ -49,6 +54,43 @@ def addresses(channel: str, user_ids: Iterable[int]) -> dict[int, str]:
             break
         for user_id, address in resolver(wanted).items():
             found.setdefault(user_id, address)
+    return found
+
+
+@dataclass(frozen=True)
+class Contact:
+    """Where and how to write to a person without an account."""
+
+    addresses: dict[str, str] = field(default_factory=dict)  # {channel: address}
+    language: str = ""
+
+
+ContactResolver = Callable[[list[int]], dict[int, Contact]]
+
+_CONTACTS: dict[str, ContactResolver] = {}
+
+
+def register_contact(model: str, resolver: ContactResolver) -> None:
+    """Make references "<model>:<pk>" (model as "app_label.model") resolvable."""
+    _CONTACTS[model] = resolver
+
+
+def contact_ref(obj) -> str:
+    """The contact reference of a model instance whose app registered its model."""
+    return f"{obj._meta.label_lower}:{obj.pk}"
+
+
+def contacts(refs: Iterable[str]) -> dict[str, Contact]:
+    """{reference: Contact} for the references that resolve (one call per model)."""
+    by_model: dict[str, list[int]] = {}
+    for ref in set(refs):
+        model, _colon, pk = ref.rpartition(":")
+        if model in _CONTACTS and pk.isdigit():
+            by_model.setdefault(model, []).append(int(pk))
+    found = {}
+    for model, pks in by_model.items():
+        for pk, contact in _CONTACTS[model](sorted(pks)).items():
+            found[f"{model}:{pk}"] = contact
     return found
 
 

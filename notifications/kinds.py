@@ -26,6 +26,12 @@ class Kind:
     # Work waiting on an officer (a new application, an item falling due): an officer who
     # chose the daily digest gets it in the inbox at once and by email and SMS once a day.
     work: bool = False
+    # False for a message the person waits for right now (a one-time code): it is sent in
+    # the SMS quiet hours too.
+    quiet_hours: bool = True
+    # Only for people without an account (`actions.notify_contact`): not on anyone's
+    # preferences page.
+    contact_only: bool = False
 
     def default(self, channel: str) -> bool:
         return {EMAIL: self.email, SMS: self.sms}.get(channel, False)
@@ -48,10 +54,9 @@ KINDS: dict[str, Kind] = {
 _PLACEHOLDER = re.compile(r"%\([a-z_]+\)[sd]")
 
 
-def register(
-    kind: str, title, body="", *, email: bool = True, sms: bool = False, sms_link: bool = False
-) -> None:
-    KINDS[kind] = Kind(title, body, email=email, sms=sms, sms_link=sms_link)
+def register(kind: str, title, body="", **options) -> None:
+    """Register a kind; `options` are the `Kind` flags (email, sms, sms_link, quiet_hours…)."""
+    KINDS[kind] = Kind(title, body, **options)
 
 
 def mark_work(*names: str) -> None:

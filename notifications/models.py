@@ -12,14 +12,23 @@ CHANNEL_CHOICES = [(c, channels.LABELS[c]) for c in channels.EXTERNAL]
 
 
 class Notification(models.Model):
-    """One message in a user's in-app inbox; rendered in the reader's language."""
+    """One message in a user's in-app inbox; rendered in the reader's language.
+
+    Or, for a person without an account (an applicant), a message to a `contact`: a
+    reference ("members.joinapplication:12") that the owning app resolves to an address when
+    the message is sent (`channels.register_contact`). Such a message has no inbox; it goes
+    out on the channels the contact can be reached on.
+    """
 
     recipient = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("recipient"),
         on_delete=models.CASCADE,
         related_name="notifications",
+        null=True,
+        blank=True,
     )
+    contact = models.CharField(_("contact"), max_length=80, blank=True, default="")
     kind = models.CharField(_("kind"), max_length=60)
     # Values for the kind's message template: ids, names and figures, never ID numbers.
     context = models.JSONField(_("context"), default=dict, blank=True)
@@ -34,10 +43,25 @@ class Notification(models.Model):
         verbose_name = _("notification")
         verbose_name_plural = _("notifications")
         ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["recipient", "read_at"], name="notif_unread")]
+        indexes = [
+            models.Index(fields=["recipient", "read_at"], name="notif_unread"),
+            models.Index(fields=["contact"], name="notif_contact", condition=~Q(contact="")),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=(Q(recipient__isnull=False) & Q(contact=""))
+                | (Q(recipient__isnull=True) & ~Q(contact="")),
+                name="notif_user_or_contact",
+            )
+        ]
 
     def __str__(self):
         return self.title
+
+    @property
+    def addressee(self) -> int | str:
+        """The user id, or the contact reference for a person without an account."""
+        return self.recipient_id if self.recipient_id is not None else self.contact
 
     @property
     def title(self) -> str:

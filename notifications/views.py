@@ -60,7 +60,7 @@ def _preference_rows(user):
             "received": kind in received,
         }
         for kind, spec in kinds.KINDS.items()
-        if kind in received or spec.sms
+        if (kind in received or spec.sms) and not spec.contact_only
     ]
     rows.sort(key=lambda r: (not r["received"], r["label"]))
     return rows

@@ -14,18 +14,25 @@ import secrets
 from collections import Counter
 from collections.abc import Mapping
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import make_password
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from core.audit import record_audit
 from notifications import kinds
-from notifications.actions import link_for, notify_on_commit
+from notifications.actions import (
+    forget_contacts,
+    link_for,
+    notify_contact_on_commit,
+    notify_on_commit,
+)
+from notifications.channels import contact_ref
 from organizations import scope
 from organizations.models import Organization
 from organizations.selectors import officers_of
@@ -73,16 +80,41 @@ kinds.register(
     gettext_lazy("A corrected join application for %(union)s"),
     gettext_lazy("Application no. %(number)s was corrected and waits for your review (To-do)."),
 )
-# The applicant has no account before approval; these are for SMS once it exists.
+# The applicant has no account before approval: each step reaches the phone they applied
+# with (`notify_contact`), in the language they applied in. The link in these messages is
+# the page that recovers a lost status link: the status link's key is never stored.
+_APPLICANT = {"contact_only": True, "sms": True, "sms_link": True}
+kinds.register(
+    "join.received",
+    gettext_lazy("Your application no. %(number)s to %(union)s was received"),
+    gettext_lazy(
+        "You will get a text message when the union has decided. Keep the status link you "
+        "were given; if you lose it, get it back with your ID number and phone number at:"
+    ),
+    **_APPLICANT,
+)
 kinds.register(
     "join.rejected",
     gettext_lazy("Your application to %(union)s was not approved"),
     gettext_lazy("Reason: %(reason)s"),
+    contact_only=True,
+    sms=True,
 )
 kinds.register(
     "join.correction_requested",
     gettext_lazy("Please correct your application to %(union)s"),
-    gettext_lazy("Note from the union: %(note)s"),
+    gettext_lazy(
+        "Note from the union: %(note)s. Correct it on your application's status page; lost "
+        "its link? Get it back at:"
+    ),
+    **_APPLICANT,
+)
+kinds.register(
+    "join.withdrawn",
+    gettext_lazy("Your application to %(union)s was withdrawn"),
+    gettext_lazy("If you did not withdraw it, contact the union."),
+    contact_only=True,
+    sms=True,
 )
 
 
@@ -91,6 +123,12 @@ kinds.register(
 
 def _key_hash(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
+
+
+def new_status_key() -> tuple[str, str]:
+    """A status link's secret key and the hash that is stored instead of it."""
+    key = secrets.token_urlsafe(ACCESS_KEY_BYTES)
+    return key, _key_hash(key)
 
 
 def _already_member_error() -> ValidationError:
@@ -206,14 +244,15 @@ def submit_join_application(
         raise ValidationError(errors)
 
     now = timezone.now()
-    key = secrets.token_urlsafe(ACCESS_KEY_BYTES)
+    key, key_hash = new_status_key()
     application = JoinApplication(
         organization=organization,
         privacy_consent_at=now,
         sensitive_consent_at=now,
         privacy_notice_version=PRIVACY_NOTICE_VERSION,
         password_hash=make_password(password),
-        access_key_hash=_key_hash(key),
+        access_key_hash=key_hash,
+        language=translation.get_language() or settings.LANGUAGE_CODE,
     )
     apply_person(application, person)
     with transaction.atomic():
@@ -232,7 +271,19 @@ def submit_join_application(
             changes={"privacy_notice_version": PRIVACY_NOTICE_VERSION},
         )
         _tell_reviewers(application, "join.submitted")
+        _tell_applicant(application, "join.received", "received")
     return application, key
+
+
+def _tell_applicant(application: JoinApplication, kind: str, step: str, **context) -> None:
+    """On commit: the applicant hears of the step by SMS (once per step: `step` names it)."""
+    notify_contact_on_commit(
+        contact_ref(application),
+        kind,
+        {"union": application.organization.name, "number": application.pk, **context},
+        link_for("join-recover"),
+        dedupe_key=f"{kind}:{application.pk}:{step}",
+    )
 
 
 def _tell_reviewers(application: JoinApplication, kind: str) -> None:
@@ -306,8 +357,11 @@ def resubmit_join_application(*, application: JoinApplication, data: Mapping) ->
     return locked
 
 
-def withdraw_join_application(*, application: JoinApplication) -> JoinApplication:
-    """The applicant takes back an open application."""
+def withdraw_join_application(
+    *, application: JoinApplication, tell: bool = True
+) -> JoinApplication:
+    """The applicant takes back an open application (told by SMS unless `tell` is False:
+    an erasure withdraws without a word)."""
     with transaction.atomic():
         locked = _lock_open(application)
         old = locked.status
@@ -321,6 +375,8 @@ def withdraw_join_application(*, application: JoinApplication) -> JoinApplicatio
             organization=locked.organization,
             changes={"status": [old, locked.status]},
         )
+        if tell:
+            _tell_applicant(locked, "join.withdrawn", "withdrawn")
     return locked
 
 
@@ -462,6 +518,7 @@ def reject_join_application(
             organization=locked.organization,
             changes={"status": [old, locked.status]},
         )
+        _tell_applicant(locked, "join.rejected", "rejected", reason=locked.review_note)
     return locked
 
 
@@ -487,6 +544,8 @@ def request_correction(*, application: JoinApplication, acting_user, note: str) 
             organization=locked.organization,
             changes={"status": [old, locked.status]},
         )
+        step = f"correction:{locked.reviewed_at.timestamp()}"
+        _tell_applicant(locked, "join.correction_requested", step, note=locked.review_note)
     return locked
 
 
@@ -506,7 +565,9 @@ def purge_unsuccessful_applications(*, now: datetime.datetime | None = None) -> 
         per_union = Counter(stale.values_list("organization_id", flat=True))
         if not per_union:
             return 0
-        deleted, _by_model = stale.delete()
+        forget_contacts(contact_ref(a) for a in stale.only("pk"))
+        _total, by_model = stale.delete()
+        deleted = by_model.get(JoinApplication._meta.label, 0)
         for org in Organization.objects.filter(pk__in=per_union):
             record_audit(
                 actor=None,

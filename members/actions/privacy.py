@@ -24,6 +24,8 @@ from django.utils.translation import gettext_lazy
 from core import privacy, spreadsheets
 from core.audit import record_audit
 from core.privacy import Redactor, Subject, in_site_language
+from notifications.actions import forget_contacts
+from notifications.channels import contact_ref
 from organizations import counters
 from organizations.models import OrgRole
 
@@ -240,7 +242,9 @@ def _erase_applications(applications: QuerySet[JoinApplication], redact: Redacto
     from .joining import withdraw_join_application
 
     for application in applications.filter(status__in=OPEN_APPLICATION_STATUSES):
-        withdraw_join_application(application=application)
+        withdraw_join_application(application=application, tell=False)
+    # The text messages sent to the applicant (they name the union and carry its notes).
+    forget_contacts(contact_ref(a) for a in applications)
     for application in applications.select_for_update():
         application.name = in_site_language(ERASED_NAME)
         application.id_number_encrypted = application.id_hash = application.id_masked = ""

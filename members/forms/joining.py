@@ -97,3 +97,36 @@ class JoinCorrectionForm(PersonCorrectionForm):
             "open_application",
         )
         add_action_errors(self, error, non_field="id_number" if person_code else None)
+
+
+class LinkRecoveryForm(forms.Form):
+    """Get a lost status link back: the ID and mobile numbers the applicant applied with."""
+
+    id_number = PersonFieldsMixin.base_fields["id_number"]
+    phone = forms.CharField(
+        label=_("Mobile phone you applied with"),
+        max_length=20,
+        widget=forms.TextInput(attrs={"autocomplete": "tel", "inputmode": "tel"}),
+    )
+
+
+class RecoveryCodeForm(forms.Form):
+    code = forms.CharField(
+        label=_("6-digit code from the text message"),
+        min_length=6,
+        max_length=6,
+        widget=forms.TextInput(
+            attrs={"inputmode": "numeric", "autocomplete": "one-time-code", "pattern": "[0-9]*"}
+        ),
+        error_messages={
+            "required": _("Enter the 6-digit code from the text message."),
+            "min_length": _("The code has 6 digits."),
+            "max_length": _("The code has 6 digits."),
+        },
+    )
+
+    def clean_code(self):
+        code = self.cleaned_data["code"].strip()
+        if not code.isdigit():
+            raise ValidationError(_("The code has 6 digits."))
+        return code

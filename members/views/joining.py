@@ -16,10 +16,16 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 from django_ratelimit.decorators import ratelimit
 
+from core.forms import add_action_errors
 from organizations.models import Level, Organization, OrgStatus
 
-from ..actions import joining
-from ..forms.joining import JoinApplicationForm, JoinCorrectionForm
+from ..actions import joining, link_recovery
+from ..forms.joining import (
+    JoinApplicationForm,
+    JoinCorrectionForm,
+    LinkRecoveryForm,
+    RecoveryCodeForm,
+)
 from ..models import ApplicationStatus
 
 
@@ -120,7 +126,69 @@ def join_status(request, key: str):
     )
 
 
+# The session remembers which recovery request the code form answers.
+RECOVERY_SESSION_KEY = "join_link_recovery"
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+@ratelimit(key="ip", rate=lambda group, request: settings.RATELIMIT_JOIN, method="POST")
+def join_recover(request):
+    """Lost the status link: ask for a code by ID number and mobile number."""
+    form = LinkRecoveryForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            recovery = link_recovery.start(
+                id_number=form.cleaned_data["id_number"], phone=form.cleaned_data["phone"]
+            )
+        except ValidationError as error:
+            add_action_errors(form, error)
+        else:
+            request.session[RECOVERY_SESSION_KEY] = recovery.pk
+            return _private(redirect("join-recover-code"))
+    return _private(render(request, "members/join_recover.html", {"form": form}))
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+@ratelimit(key="ip", rate=lambda group, request: settings.RATELIMIT_JOIN, method="POST")
+def join_recover_code(request):
+    """The code from the text message opens the application under a new status link."""
+    recovery_id = request.session.get(RECOVERY_SESSION_KEY)
+    if not recovery_id:
+        return _private(redirect("join-recover"))
+    form = RecoveryCodeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            _application, key = link_recovery.finish(
+                recovery_id=recovery_id, code=form.cleaned_data["code"]
+            )
+        except ValidationError as error:
+            if error.code in ("expired", "too_many_tries"):
+                request.session.pop(RECOVERY_SESSION_KEY, None)
+            form.add_error("code", error)
+        else:
+            request.session.pop(RECOVERY_SESSION_KEY, None)
+            messages.success(
+                request,
+                _(
+                    "Here is your application. Its address is new: bookmark this page. The "
+                    "old link no longer works."
+                ),
+            )
+            return _private(redirect("join-status", key=key))
+    return _private(
+        render(
+            request,
+            "members/join_recover_code.html",
+            {"form": form, "minutes": link_recovery.CODE_MINUTES},
+        )
+    )
+
+
 urlpatterns = [
     path("unions/<int:pk>/join/", join_apply, name="join-apply"),
     path("join/status/<str:key>/", join_status, name="join-status"),
+    path("join/find/", join_recover, name="join-recover"),
+    path("join/find/code/", join_recover_code, name="join-recover-code"),
 ]

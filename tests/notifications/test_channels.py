@@ -370,3 +370,61 @@ def test_settings_page_keeps_input_and_explains_a_bad_time(client, alice):
 def test_masking_for_logs_and_captures():
     assert channels.mask("sms", "13912345678") == "139****5678"
     assert channels.mask("email", "alice@example.cn") == "a***@example.cn"
+
+
+# --- People without an account (contacts) ---------------------------------------------------
+
+
+@pytest.fixture
+def contact_book():
+    """A contact model "tests.person" whose records live in this dict."""
+    book = {}
+    channels.register_contact(
+        "tests.person", lambda pks: {pk: book[pk] for pk in pks if pk in book}
+    )
+    yield book
+    channels._CONTACTS.pop("tests.person")
+
+
+def test_a_contact_is_texted_once_in_its_language_and_has_no_inbox(
+    db, contact_book, sms_outbox, settings, django_capture_on_commit_callbacks
+):
+    settings.NOTIFICATIONS_QUIET_HOURS = (0, 0)
+    contact_book[7] = channels.Contact({channels.SMS: "13700000007"}, "en")
+    with django_capture_on_commit_callbacks(execute=True):
+        assert actions.notify_contact(
+            "tests.person:7", "test.urgent", {"what": "x"}, dedupe_key="e"
+        )
+        assert (
+            actions.notify_contact("tests.person:7", "test.urgent", {"what": "x"}, dedupe_key="e")
+            == 0
+        )
+    (message,) = sms_outbox
+    assert message.to == "13700000007" and message.language == "en"
+    note = Notification.objects.get()
+    assert note.recipient_id is None and note.addressee == "tests.person:7"
+    assert list(note.deliveries.values_list("channel", flat=True)) == [channels.SMS]
+
+
+def test_a_contact_that_is_gone_or_unknown_gets_nothing(
+    db, contact_book, sms_outbox, settings, django_capture_on_commit_callbacks
+):
+    settings.NOTIFICATIONS_QUIET_HOURS = (0, 0)
+    with django_capture_on_commit_callbacks(execute=True):
+        actions.notify_contact("nowhere.model:1", "test.urgent", {"what": "x"})
+        actions.notify_contact("tests.person:8", "test.urgent", {"what": "x"})
+    assert not Delivery.objects.exists() and sms_outbox == []
+    # Reachable when the message was written, gone when it is sent: skipped, not failed.
+    contact_book[9] = channels.Contact({channels.SMS: "13700000009"})
+    actions.notify_contact("tests.person:9", "test.urgent", {"what": "x"})
+    del contact_book[9]
+    outcome = actions.send_deliveries(list(Delivery.objects.values_list("pk", flat=True)))
+    assert outcome == {"skipped": 1} and sms_outbox == []
+
+
+def test_a_message_is_for_a_user_or_a_contact_never_both_or_neither(db, alice):
+    from django.db import IntegrityError, transaction
+
+    for fields in ({"recipient": alice, "contact": "tests.person:1"}, {}):
+        with pytest.raises(IntegrityError), transaction.atomic():
+            Notification.objects.create(kind="test.news", dedupe_key=str(fields), **fields)
