@@ -34,3 +34,11 @@ def test_every_guide_picture_has_a_description_and_no_placeholder_is_left():
         assert "OFFICER_SECTIONS" not in text
         for tag in re.findall(r"<img [^>]*>", text):
             assert re.search(r'alt="[^"]+"', tag), tag
+
+
+def test_every_run_lists_the_slowest_tests_the_readme_promises(pytestconfig):
+    # pytest.ini's own addopts, not the command line's: a developer's --durations=0 does not count.
+    addopts = pytestconfig.getini("addopts")
+    assert "--durations=30" in addopts
+    readme = (DOCS.parent / "README.md").read_text(encoding="utf-8")
+    assert "the 30 slowest tests (`--durations=30` in `pytest.ini`)" in readme
