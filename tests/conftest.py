@@ -150,6 +150,14 @@ def fresh_cache():
     cache.clear()
 
 
+@pytest.fixture
+def committed(django_capture_on_commit_callbacks):
+    """`with committed(): <acting code>` runs the code's on-commit work (notifications, queued
+    tasks) at the block's end, as a commit would; work registered inside a transaction that
+    rolled back is dropped, as Django drops it. The test's own transaction never commits."""
+    return lambda: django_capture_on_commit_callbacks(execute=True)
+
+
 def verify_second_factor(client, user) -> None:
     """What a TOTP login leaves in the session (django_otp.login), for a user who needs it.
 

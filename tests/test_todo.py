@@ -21,13 +21,6 @@ pytestmark = pytest.mark.django_db
 PASSWORD = "Harbor-lantern-47q"
 
 
-@pytest.fixture(autouse=True)
-def on_commit_at_once(monkeypatch):
-    from django.db import transaction
-
-    monkeypatch.setattr(transaction, "on_commit", lambda func, *args, **kwargs: func())
-
-
 def apply(org):
     application, _key = joining.submit_join_application(
         organization=org,
@@ -177,14 +170,15 @@ def kinds_for(user) -> list[str]:
     return list(notices.order_by("pk").values_list("kind", flat=True))
 
 
-def test_new_work_tells_the_officers_who_can_act_on_it(tree, officers):
+def test_new_work_tells_the_officers_who_can_act_on_it(tree, officers, committed):
     """A new application, a corrected one and a wish reach the admins and staff of exactly
     the union it waits on; officers above it and of other unions hear nothing."""
     from members.actions import joining as join_actions
     from services.actions import wishes
     from tests.services.conftest import member_with_login
 
-    application = apply(tree.union_a)
+    with committed():
+        application = apply(tree.union_a)
     for user in (officers.a_admin, officers.a_staff):
         assert kinds_for(user) == ["join.submitted"]
     for user in (officers.b_admin, officers.hz_admin, officers.zj_admin):
@@ -196,19 +190,21 @@ def test_new_work_tells_the_officers_who_can_act_on_it(tree, officers):
     assert application.name not in notice.title + notice.body  # no personal data
     assert notice.link.endswith(f"/joinapplication/{application.pk}/change/")
 
-    join_actions.request_correction(
-        application=application, note="请补正身份证号", acting_user=officers.a_admin
-    )
-    join_actions.resubmit_join_application(application=application, data=person_data())
+    with committed():
+        join_actions.request_correction(
+            application=application, note="请补正身份证号", acting_user=officers.a_admin
+        )
+        join_actions.resubmit_join_application(application=application, data=person_data())
     assert kinds_for(officers.a_staff) == ["join.submitted", "join.resubmitted"]
 
     proposer = member_with_login(tree.union_a)
-    wishes.propose_wish(
-        member=proposer,
-        organization=tree.union_a,
-        title="开设瑜伽课",
-        acting_user=proposer.user,
-    )
+    with committed():
+        wishes.propose_wish(
+            member=proposer,
+            organization=tree.union_a,
+            title="开设瑜伽课",
+            acting_user=proposer.user,
+        )
     assert kinds_for(officers.a_admin)[-1] == "services.menu.wish_new"
     assert "services.menu.wish_new" not in kinds_for(officers.hz_admin)
 
@@ -232,7 +228,7 @@ def test_officers_hear_once_before_an_item_falls_due(tree, officers):
     assert reminders.remind_due_soon(now) == 2
 
 
-def test_an_officer_who_chose_the_digest_gets_one_message_a_day(tree, officers):
+def test_an_officer_who_chose_the_digest_gets_one_message_a_day(tree, officers, committed):
     """Work notices reach the digest officer's inbox at once but no email; once a day one
     digest counts them (email and SMS); the other officer keeps one email per notice."""
     from notifications import actions as notices
@@ -243,8 +239,9 @@ def test_an_officer_who_chose_the_digest_gets_one_message_a_day(tree, officers):
     officers.a_staff.email = "a_staff@example.cn"
     officers.a_staff.save()
     notices.save_recipient_settings(user=officers.a_staff, digest=True)
-    apply(tree.union_a)
-    apply(tree.union_a)
+    with committed():
+        apply(tree.union_a)
+        apply(tree.union_a)
 
     def emails(user) -> int:
         return Delivery.objects.filter(notification__recipient=user, channel="email").count()

@@ -32,11 +32,6 @@ AID_DATA = {
 }
 
 
-@pytest.fixture(autouse=True)
-def on_commit_at_once(monkeypatch):
-    monkeypatch.setattr(transaction, "on_commit", lambda func, *args, **kwargs: func())
-
-
 def api(user):
     client = APIClient()
     client.force_authenticate(user)

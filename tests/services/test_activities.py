@@ -29,14 +29,6 @@ REGS = "services.activities.registrations"
 ATTENDANCE = "services.activities.attendance"
 
 
-@pytest.fixture(autouse=True)
-def on_commit_at_once(monkeypatch):
-    """The test's transaction never commits: run on-commit work (notifications) at once."""
-    from django.db import transaction
-
-    monkeypatch.setattr(transaction, "on_commit", lambda func, *args, **kwargs: func())
-
-
 def assert_counters_exact():
     drift = counters.verify(["services.activities."])
     assert drift.ok, drift.wrong
@@ -159,10 +151,13 @@ def test_session_capacity_cannot_drop_below_the_registered(tree, officers, membe
 # --- Registration and the waiting list -----------------------------------------------------
 
 
-def test_member_registers_and_the_place_is_counted_at_their_union(tree, officers, members):
+def test_member_registers_and_the_place_is_counted_at_their_union(
+    tree, officers, members, committed
+):
     activity = make_activity(tree.xihu, officers.hz_admin)
     session = session_of(activity)
-    reg = register(session, members.b)
+    with committed():
+        reg = register(session, members.b)
     session.refresh_from_db()
     assert reg.status == RegistrationStatus.REGISTERED
     assert reg.member_union == tree.union_b
@@ -174,7 +169,7 @@ def test_member_registers_and_the_place_is_counted_at_their_union(tree, officers
 
 
 def test_an_online_activity_speaks_of_its_link_not_of_a_venue_or_a_card(
-    tree, officers, members, client
+    tree, officers, members, client, committed
 ):
     """Registered for an online lecture, a member is not told to show their card at a
     venue: the message and the reminder point to the link (issue 21)."""
@@ -195,7 +190,8 @@ def test_an_online_activity_speaks_of_its_link_not_of_a_venue_or_a_card(
     session = session_of(lecture)
     client.force_login(members.b.user)
     client.cookies["django_language"] = "zh-hans"  # these tests read English otherwise
-    response = client.post(reverse("activities-register", args=[session.pk]), follow=True)
+    with committed():
+        response = client.post(reverse("activities-register", args=[session.pk]), follow=True)
     page = response.content.decode()
     assert "报名成功。参加链接在本页上。" in page and "现场见" not in page
     assert "剩余 299 个名额（共 300 个）" in page
@@ -207,14 +203,16 @@ def test_an_online_activity_speaks_of_its_link_not_of_a_venue_or_a_card(
         starts_at=timezone.now() + datetime.timedelta(hours=20),
         ends_at=timezone.now() + datetime.timedelta(hours=22),
     )
-    actions.remind_upcoming_sessions()
+    with committed():
+        actions.remind_upcoming_sessions()
     assert kinds_for(members.b)[-1] == "services.activities.reminder_online"
 
 
-def test_full_session_puts_the_member_on_the_waiting_list(tree, officers, members):
+def test_full_session_puts_the_member_on_the_waiting_list(tree, officers, members, committed):
     session = session_of(make_activity(tree.union_a, officers.a_staff, capacity=1))
-    register(session, members.a)
-    reg = register(session, members.a2)
+    with committed():
+        register(session, members.a)
+        reg = register(session, members.a2)
     session.refresh_from_db()
     assert reg.status == RegistrationStatus.WAITLISTED
     assert reg.waitlisted_at is not None
@@ -236,14 +234,17 @@ def test_registering_twice_is_refused_with_a_clear_message(tree, officers, membe
     assert Registration.objects.count() == 2
 
 
-def test_cancelling_a_place_promotes_the_first_in_line_and_tells_them(tree, officers, members):
+def test_cancelling_a_place_promotes_the_first_in_line_and_tells_them(
+    tree, officers, members, committed
+):
     session = session_of(make_activity(tree.xihu, officers.hz_admin, capacity=1))
     first = register(session, members.a)
     second = register(session, members.a2)
     third = register(session, members.b)
     assert waitlist_positions([second, third]) == {second.pk: 1, third.pk: 2}
 
-    actions.cancel_registration(registration=first, acting_user=members.a.user)
+    with committed():
+        actions.cancel_registration(registration=first, acting_user=members.a.user)
 
     first.refresh_from_db()
     second.refresh_from_db()
@@ -356,13 +357,14 @@ def test_former_member_cannot_register(tree, officers, members):
 
 
 def test_cancelling_the_activity_cancels_registrations_and_tells_the_members(
-    tree, officers, members
+    tree, officers, members, committed
 ):
     activity = make_activity(tree.xihu, officers.hz_admin, capacity=1)
     session = session_of(activity)
     register(session, members.a)
     register(session, members.b)
-    actions.cancel_activity(activity=activity, acting_user=officers.hz_admin, reason="台风")
+    with committed():
+        actions.cancel_activity(activity=activity, acting_user=officers.hz_admin, reason="台风")
     session.refresh_from_db()
     assert session.registered == 0
     assert set(Registration.objects.values_list("status", flat=True)) == {"cancelled"}

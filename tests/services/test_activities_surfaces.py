@@ -17,14 +17,6 @@ from services.models import Activity, ActivityStatus, Registration, Registration
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(autouse=True)
-def on_commit_at_once(monkeypatch):
-    """The test's transaction never commits: run on-commit work (notifications) at once."""
-    from django.db import transaction
-
-    monkeypatch.setattr(transaction, "on_commit", lambda func, *args, **kwargs: func())
-
-
 def make_activity(org, by, *, capacity=2, starts_in=datetime.timedelta(days=2), title="读书会"):
     activity = actions.create_activity(
         organization=org,

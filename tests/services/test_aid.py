@@ -6,6 +6,7 @@ from decimal import Decimal
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import DatabaseError
 from django.urls import reverse
 from django.utils import timezone
 from rest_framework.test import APIClient
@@ -35,14 +36,6 @@ DATA = {
     "amount_requested": Decimal("3000.00"),
 }
 VISIT_RECORD = "入户走访：住房简陋，医疗费用负担重，情况属实。"
-
-
-@pytest.fixture(autouse=True)
-def on_commit_at_once(monkeypatch):
-    """The test's transaction never commits: run on-commit work (notifications) at once."""
-    from django.db import transaction
-
-    monkeypatch.setattr(transaction, "on_commit", lambda func, *args, **kwargs: func())
 
 
 @pytest.fixture
@@ -106,10 +99,11 @@ def end_notice(case):
 
 
 def test_case_goes_through_every_stage_and_a_dismissed_objection_restarts_the_notice(
-    tree, members, aiders, officers, login
+    tree, members, aiders, officers, login, committed
 ):
     client = login(members.a)
-    response = client.post(reverse("aid-mine"), {**DATA, "situation": DATA["situation"]})
+    with committed():
+        response = client.post(reverse("aid-mine"), {**DATA, "situation": DATA["situation"]})
     assert response.status_code == 302, response.content.decode()
     case = AidCase.objects.get(member=members.a)
     assert case.status == AidStatus.APPLIED and case.applied_by_member
@@ -117,18 +111,20 @@ def test_case_goes_through_every_stage_and_a_dismissed_objection_restarts_the_no
     assert case.year == timezone.localdate().year
     assert Notification.objects.filter(recipient=aiders.a, kind="services.aid.applied").exists()
 
-    aid.review_case(case=case, accept=True, text="符合条件", acting_user=aiders.a)
-    aid.record_home_visit(
-        case=case,
-        text=VISIT_RECORD,
-        visited_on=timezone.localdate(),
-        visitors="张三、李四",
-        acting_user=aiders.a,
-    )
+    with committed():
+        aid.review_case(case=case, accept=True, text="符合条件", acting_user=aiders.a)
+        aid.record_home_visit(
+            case=case,
+            text=VISIT_RECORD,
+            visited_on=timezone.localdate(),
+            visitors="张三、李四",
+            acting_user=aiders.a,
+        )
     assert Notification.objects.filter(
         recipient=aiders.county, kind="services.aid.to_approve"
     ).exists()
-    aid.approve_case(case=case, amount="2500.00", tier="deep", acting_user=aiders.county)
+    with committed():
+        aid.approve_case(case=case, amount="2500.00", tier="deep", acting_user=aiders.county)
     case.refresh_from_db()
     assert case.status == AidStatus.APPROVED and case.amount_approved == Decimal("2500.00")
     assert case.tier == "deep"
@@ -146,7 +142,8 @@ def test_case_goes_through_every_stage_and_a_dismissed_objection_restarts_the_no
 
     # A colleague objects from the public notice page.
     colleague = login(members.a2)
-    response = colleague.post(reverse("aid-object", args=[case.pk]), {"text": "他家有两套房。"})
+    with committed():
+        response = colleague.post(reverse("aid-object", args=[case.pk]), {"text": "他家有两套房。"})
     assert response.status_code == 302
     case.refresh_from_db()
     assert case.status == AidStatus.OBJECTED
@@ -171,13 +168,15 @@ def test_case_goes_through_every_stage_and_a_dismissed_objection_restarts_the_no
         aid.record_disbursement(case=case, method="bank", acting_user=aiders.a)
 
     end_notice(case)
-    assert remind_notices_ended_task() == 1
+    with committed():
+        assert remind_notices_ended_task() == 1
     assert Notification.objects.filter(
         recipient=aiders.a, kind="services.aid.notice_ended"
     ).exists()
-    case = aid.record_disbursement(
-        case=case, method="bank", reference="TX-001", acting_user=aiders.a
-    )
+    with committed():
+        case = aid.record_disbursement(
+            case=case, method="bank", reference="TX-001", acting_user=aiders.a
+        )
     assert case.status == AidStatus.DISBURSED
     assert case.next_review_on == aid._one_year_later(today)
     assert Notification.objects.filter(
@@ -234,16 +233,17 @@ def settings_notice_days():
 
 
 def test_upheld_objection_rejects_the_case_and_takes_back_its_approval(
-    tree, members, aiders, officers
+    tree, members, aiders, officers, committed
 ):
     case = to_notice(aid.apply_for_aid(member=members.a, data=DATA), aiders)
     assert value(tree.union_a, "services.aid.approved") == 1
     # An officer of the same union may object too; the other objection falls with it.
     first = aid.object_to_case(case=case, text="收入未如实申报。", acting_user=officers.a_admin)
     second = aid.object_to_case(case=case, text="同上。", acting_user=members.a2.user)
-    case = aid.resolve_objection(
-        objection=first, upheld=True, resolution="核实属实，取消资格。", acting_user=aiders.a
-    )
+    with committed():
+        case = aid.resolve_objection(
+            objection=first, upheld=True, resolution="核实属实，取消资格。", acting_user=aiders.a
+        )
     assert case.status == AidStatus.REJECTED
     second.refresh_from_db()
     assert second.upheld is True and second.resolved_at is not None
@@ -257,6 +257,58 @@ def test_upheld_objection_rejects_the_case_and_takes_back_its_approval(
     # A rejected case frees the year: the member may apply again.
     again = aid.apply_for_aid(member=members.a, data=DATA)
     assert again.status == AidStatus.APPLIED
+
+
+def test_a_step_that_fails_after_notifying_sends_nothing(
+    tree, members, aiders, committed, monkeypatch, mailoutbox
+):
+    # The member can be reached by email, which (unlike the inbox) no rollback takes back.
+    members.a.user.email = "a@example.com"
+    members.a.user.save(update_fields=["email"])
+    case = to_notice(aid.apply_for_aid(member=members.a, data=DATA), aiders)
+    objection = aid.object_to_case(case=case, text="收入未如实申报。", acting_user=members.a2.user)
+    notified = []
+    real_notify, real_audit = aid.notify_on_commit, aid._audit
+
+    def notify_on_commit(recipients, kind, *args, **kwargs):
+        notified.append(kind)
+        return real_notify(recipients, kind, *args, **kwargs)
+
+    def audit(case, user, action, **changes):
+        # Upholding writes its audit entry after telling the member of the rejection.
+        if action == "objection_resolved":
+            raise DatabaseError("the audit entry could not be written")
+        return real_audit(case, user, action, **changes)
+
+    monkeypatch.setattr(aid, "notify_on_commit", notify_on_commit)
+    monkeypatch.setattr(aid, "_audit", audit)
+    with committed() as callbacks, pytest.raises(DatabaseError):
+        aid.resolve_objection(
+            objection=objection, upheld=True, resolution="核实属实。", acting_user=aiders.a
+        )
+
+    # The member was notified inside the transaction, which then rolled back: the on-commit
+    # send was dropped with it, so nothing reaches the member.
+    assert notified == ["services.aid.rejected"]
+    assert callbacks == []
+    assert not Notification.objects.filter(
+        recipient=members.a.user, kind="services.aid.rejected"
+    ).exists()
+    assert mailoutbox == []
+    case.refresh_from_db()
+    assert case.status == AidStatus.OBJECTED
+
+    # The same step without the fault does tell the member.
+    monkeypatch.setattr(aid, "_audit", real_audit)
+    with committed() as callbacks:
+        aid.resolve_objection(
+            objection=objection, upheld=True, resolution="核实属实。", acting_user=aiders.a
+        )
+    assert callbacks
+    assert Notification.objects.filter(
+        recipient=members.a.user, kind="services.aid.rejected"
+    ).exists()
+    assert [m.to for m in mailoutbox] == [["a@example.com"]]
 
 
 def test_only_people_of_the_same_union_may_object(tree, members, aiders, officers):
@@ -453,9 +505,10 @@ def test_bad_application_and_payment_input_is_refused_with_nothing_written(tree,
     assert value(tree.union_a, "services.aid.disbursed_count") == 0
 
 
-def test_review_rejection_tells_the_member_and_ends_the_case(tree, members, aiders):
+def test_review_rejection_tells_the_member_and_ends_the_case(tree, members, aiders, committed):
     case = aid.apply_for_aid(member=members.a, data=DATA)
-    case = aid.review_case(case=case, accept=False, text="收入超过标准。", acting_user=aiders.a)
+    with committed():
+        case = aid.review_case(case=case, accept=False, text="收入超过标准。", acting_user=aiders.a)
     assert case.status == AidStatus.REJECTED
     assert Notification.objects.filter(
         recipient=members.a.user, kind="services.aid.rejected"

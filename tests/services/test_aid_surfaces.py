@@ -28,14 +28,6 @@ DATA = {
 }
 
 
-@pytest.fixture(autouse=True)
-def on_commit_at_once(monkeypatch):
-    """The test's transaction never commits: run on-commit work (notifications) at once."""
-    from django.db import transaction
-
-    monkeypatch.setattr(transaction, "on_commit", lambda func, *args, **kwargs: func())
-
-
 @pytest.fixture
 def a_aid(tree, make_officer):
     return make_officer("a_aid", tree.union_a, "aid")

@@ -15,6 +15,7 @@ from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 
+from notifications.models import Notification
 from organizations import counters
 from services.models import (
     Activity,
@@ -36,11 +37,16 @@ DAY = datetime.timedelta(days=1)
 
 
 @pytest.fixture(autouse=True)
-def on_commit_at_once(monkeypatch):
-    """The test's transaction never commits: run on-commit work (notifications) at once."""
-    from django.db import transaction
+def each_request_commits(client, committed):
+    """Each request's on-commit work (notifications, queued tasks) runs as it returns, as
+    after the commit that ends a real request; the test's own transaction never commits."""
+    send = client.request
 
-    monkeypatch.setattr(transaction, "on_commit", lambda func, *args, **kwargs: func())
+    def request(**kwargs):
+        with committed():
+            return send(**kwargs)
+
+    client.request = request
 
 
 def as_user(client, user):
@@ -59,7 +65,7 @@ def ok(response, status=302):
 
 
 def test_a_member_is_served_in_the_portal_while_staff_work_in_the_admin(
-    tree, officers, members, make_officer, client, clock
+    tree, officers, members, make_officer, client, clock, committed
 ):
     assert connection.vendor == "postgresql"
     member = members.a
@@ -187,9 +193,11 @@ def test_a_member_is_served_in_the_portal_while_staff_work_in_the_admin(
     assert concern.organization == tree.union_a
 
     clock.advance(3 * DAY - MINUTE)  # not yet due: stays with the grassroots union
-    assert escalate_overdue_concerns_task.delay().get() == 0
+    with committed():
+        assert escalate_overdue_concerns_task.delay().get() == 0
     clock.advance(2 * MINUTE)
-    assert escalate_overdue_concerns_task.delay().get() == 1
+    with committed():
+        assert escalate_overdue_concerns_task.delay().get() == 1
     concern.refresh_from_db()
     assert concern.organization == tree.xihu and concern.escalations == 1
 
@@ -228,6 +236,12 @@ def test_a_member_is_served_in_the_portal_while_staff_work_in_the_admin(
     ]
     assert shown == sorted(shown)
     assert f"{tree.union_a.name} → {tree.xihu.name}" in detail
+    # Told in the inbox as each step committed: the escalation, then the answer.
+    told = Notification.objects.filter(recipient=member.user, kind__startswith="services.voice.")
+    assert list(told.order_by("pk").values_list("kind", flat=True)) == [
+        "services.voice.escalated_member",
+        "services.voice.replied",
+    ]
 
     # --- 4. Wishes of two sibling unions, ranked for the city union above them -------------
     def propose(who, org, title):

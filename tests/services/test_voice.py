@@ -31,14 +31,6 @@ DAY = datetime.timedelta(days=1)
 MINUTE = datetime.timedelta(minutes=1)
 
 
-@pytest.fixture(autouse=True)
-def on_commit_at_once(monkeypatch):
-    """The test's transaction never commits: run on-commit work (notifications) at once."""
-    from django.db import transaction
-
-    monkeypatch.setattr(transaction, "on_commit", lambda func, *args, **kwargs: func())
-
-
 def concern_data(**overrides):
     return {
         "category": "wages",
@@ -73,8 +65,11 @@ def inbox(user, kind):
 # --- Raising -----------------------------------------------------------------------------
 
 
-def test_a_raised_concern_goes_to_the_members_union_due_as_general(tree, officers, members, clock):
-    concern = raise_for(members.a)
+def test_a_raised_concern_goes_to_the_members_union_due_as_general(
+    tree, officers, members, clock, committed
+):
+    with committed():
+        concern = raise_for(members.a)
 
     assert concern.origin == tree.union_a and concern.organization == tree.union_a
     assert concern.status == ConcernStatus.OPEN and concern.grade == ConcernGrade.GENERAL
@@ -165,28 +160,30 @@ def test_wrong_attachments_are_refused_with_a_clear_error(tree, members, name, c
 
 
 def test_an_unanswered_concern_climbs_one_level_per_period_until_answered_one_level_up(
-    tree, officers, members, clock, make_officer
+    tree, officers, members, clock, make_officer, committed
 ):
     xihu_staff = make_officer("xihu_staff", tree.xihu, "staff")
     concern = raise_for(members.a)
     ladder = [tree.xihu, tree.hz, tree.zj, tree.national]
 
-    # Not yet due: nothing moves.
-    clock.advance(3 * DAY - MINUTE)
-    assert voice.escalate_overdue_concerns() == 0
+    # The runs' notifications go out at the end of this block, as after their commits.
+    with committed():
+        # Not yet due: nothing moves.
+        clock.advance(3 * DAY - MINUTE)
+        assert voice.escalate_overdue_concerns() == 0
 
-    for step, union in enumerate(ladder, start=1):
-        concern.refresh_from_db()
-        clock.now = concern.due_at
-        assert voice.escalate_overdue_concerns() == 1
-        # One level per period: the same run again moves nothing.
-        assert voice.escalate_overdue_concerns() == 0
-        concern.refresh_from_db()
-        assert concern.organization == union
-        assert concern.escalations == step
-        assert concern.due_at == clock.now + 3 * DAY
-        clock.advance(DAY)
-        assert voice.escalate_overdue_concerns() == 0
+        for step, union in enumerate(ladder, start=1):
+            concern.refresh_from_db()
+            clock.now = concern.due_at
+            assert voice.escalate_overdue_concerns() == 1
+            # One level per period: the same run again moves nothing.
+            assert voice.escalate_overdue_concerns() == 0
+            concern.refresh_from_db()
+            assert concern.organization == union
+            assert concern.escalations == step
+            assert concern.due_at == clock.now + 3 * DAY
+            clock.advance(DAY)
+            assert voice.escalate_overdue_concerns() == 0
     assert inbox(xihu_staff, "services.voice.escalated").count() == 1
 
     history = list(
@@ -203,8 +200,9 @@ def test_an_unanswered_concern_climbs_one_level_per_period_until_answered_one_le
 
     # At the top it stays: one reminder when the due time passes again, not one per run.
     clock.advance(3 * DAY)
-    assert voice.escalate_overdue_concerns() == 0
-    assert voice.escalate_overdue_concerns() == 0
+    with committed():
+        assert voice.escalate_overdue_concerns() == 0
+        assert voice.escalate_overdue_concerns() == 0
     concern.refresh_from_db()
     assert concern.organization == tree.national and concern.escalations == 4
     assert concern.due_at == clock.now + 3 * DAY
@@ -226,7 +224,7 @@ def test_an_unanswered_concern_climbs_one_level_per_period_until_answered_one_le
     assert_counters_exact()
 
 
-def test_answered_one_level_up_then_rated(tree, officers, members, clock, make_officer):
+def test_answered_one_level_up_then_rated(tree, officers, members, clock, make_officer, committed):
     xihu_staff = make_officer("xihu_staff", tree.xihu, "staff")
     concern = raise_for(members.a)
     clock.advance(3 * DAY)
@@ -239,7 +237,8 @@ def test_answered_one_level_up_then_rated(tree, officers, members, clock, make_o
         voice.reply_to_concern(concern=concern, text="晚了", acting_user=officers.a_staff)
 
     clock.advance(2 * 60 * MINUTE)
-    voice.reply_to_concern(concern=concern, text="已联系企业。", acting_user=xihu_staff)
+    with committed():
+        voice.reply_to_concern(concern=concern, text="已联系企业。", acting_user=xihu_staff)
     concern.refresh_from_db()
     assert concern.status == ConcernStatus.ANSWERED and concern.answered_at == clock.now
     assert inbox(members.a.user, "services.voice.replied").count() == 1
@@ -357,9 +356,12 @@ def test_only_the_member_who_raised_it_rates_or_reopens(tree, officers, members)
         voice.reopen_concern(concern=concern, member=members.a, reason="again")
 
 
-def test_staff_close_an_open_concern_and_the_member_can_reopen_it(tree, officers, members):
+def test_staff_close_an_open_concern_and_the_member_can_reopen_it(
+    tree, officers, members, committed
+):
     concern = raise_for(members.a)
-    voice.close_concern(concern=concern, acting_user=officers.a_staff, note="重复")
+    with committed():
+        voice.close_concern(concern=concern, acting_user=officers.a_staff, note="重复")
     concern.refresh_from_db()
     assert concern.status == ConcernStatus.CLOSED and concern.closed_at is not None
     assert value(tree.union_a, "open") == 0
@@ -397,19 +399,20 @@ def industry(tree):
 
 
 def test_hand_over_to_an_industry_union_with_its_own_due_time(
-    tree, officers, members, clock, industry, make_officer
+    tree, officers, members, clock, industry, make_officer, committed
 ):
     industry_staff = make_officer("industry_staff", industry, "staff")
     ServiceSettings.objects.create(organization=industry, concern_days_general=5)
     concern = raise_for(members.a, hide_name=True)
     clock.advance(DAY)
 
-    voice.hand_over_concern(
-        concern=concern,
-        to_organization=industry,
-        reason="行业工资集体协商问题",
-        acting_user=officers.a_staff,
-    )
+    with committed():
+        voice.hand_over_concern(
+            concern=concern,
+            to_organization=industry,
+            reason="行业工资集体协商问题",
+            acting_user=officers.a_staff,
+        )
 
     concern.refresh_from_db()
     assert concern.organization == industry and concern.due_at == clock.now + 5 * DAY
@@ -453,18 +456,20 @@ def test_hand_over_needs_a_reason_and_an_active_other_union(tree, officers, memb
 
 
 def test_hide_name_hides_the_member_from_county_staff_but_not_from_their_own_union(
-    tree, officers, members, clock, make_officer
+    tree, officers, members, clock, make_officer, committed
 ):
     xihu_staff = make_officer("xihu_staff", tree.xihu, "staff")
-    hidden = raise_for(members.a, hide_name=True)
-    shown = raise_for(members.a2)
+    with committed():
+        hidden = raise_for(members.a, hide_name=True)
+        shown = raise_for(members.a2)
 
     assert member_label(hidden, officers.a_staff) == members.a.name
     assert member_label(hidden, xihu_staff) == "Anonymous worker"
     assert member_label(shown, xihu_staff) == members.a2.masked_name != members.a2.name
 
     clock.advance(3 * DAY)
-    voice.escalate_overdue_concerns()
+    with committed():
+        voice.escalate_overdue_concerns()
     escalated = inbox(xihu_staff, "services.voice.escalated").values_list("context", flat=True)
     assert sorted(c["member"] for c in escalated) == sorted(
         ["Anonymous worker", members.a2.masked_name]

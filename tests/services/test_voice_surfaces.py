@@ -18,14 +18,6 @@ pytestmark = pytest.mark.django_db
 PNG = b"\x89PNG\r\n\x1a\n" + b"\0" * 64
 
 
-@pytest.fixture(autouse=True)
-def on_commit_at_once(monkeypatch):
-    """The test's transaction never commits: run on-commit work (notifications) at once."""
-    from django.db import transaction
-
-    monkeypatch.setattr(transaction, "on_commit", lambda func, *args, **kwargs: func())
-
-
 @pytest.fixture
 def xihu_staff(tree, make_officer):
     return make_officer("xihu_staff", tree.xihu, "staff")
