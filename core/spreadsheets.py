@@ -304,9 +304,9 @@ def write_workbook(sheets: Iterable[tuple[str, Iterable[str], Iterable[Iterable]
     for number, (title, headers, rows) in enumerate(sheets, start=1):
         title = str(title or f"Sheet{number}").translate(_SHEET_TITLE_FORBIDDEN).strip()
         sheet = workbook.create_sheet(title=title[:31] or f"Sheet{number}")
-        sheet.append([escape_formula(_xml_safe(str(h))) for h in headers])
+        sheet.append([safe_cell(str(h)) for h in headers])
         for row in rows:
-            sheet.append([escape_formula(_xml_safe(v)) for v in row])
+            sheet.append([safe_cell(v) for v in row])
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()
@@ -317,11 +317,19 @@ def _xml_safe(value):
     return ILLEGAL_CHARACTERS_RE.sub("", value) if isinstance(value, str) else value
 
 
+def safe_cell(value):
+    """A value as every generated workbook cell holds it: text without the control
+    characters a workbook cannot hold, formula-escaped; numbers and dates unchanged."""
+    return escape_formula(_xml_safe(value))
+
+
 def write_csv(headers: Iterable[str], rows: Iterable[Iterable]) -> bytes:
-    """CSV in UTF-8 with a BOM (so Excel opens Chinese text correctly), formula-escaped."""
+    """CSV in UTF-8 with a BOM (so Excel opens Chinese text correctly), every cell (the
+    headers too) formula-escaped. Text is kept as it is otherwise: CSV can hold any
+    character, and an import must see what the file says."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    writer.writerow(list(headers))
+    writer.writerow([escape_formula(str(h)) for h in headers])
     for row in rows:
         writer.writerow([escape_formula(v) for v in row])
     return ("\ufeff" + buffer.getvalue()).encode("utf-8")

@@ -4,7 +4,8 @@
 screens: control characters, format characters (bidi overrides, zero-width joiners), private
 use, unpaired surrogates and emoji or other pictographs. `validate_plain_text` refuses them
 (and values too long) with a message that names the first one. `validate_real_name` holds a
-person's name as on an ID card or a passport to what such a name is made of.
+person's name as on an ID card or a passport to what such a name is made of. `printable`
+cleans what was stored before these rules (a generated file must never carry it).
 """
 
 from __future__ import annotations
@@ -18,6 +19,18 @@ from django.utils.translation import gettext_lazy as _
 # Cc control, Cf format (bidi, zero width), Co private use, Cs surrogate, Cn unassigned,
 # So other symbols (emoji and pictographs), Sk modifiers such as skin tones.
 _UNSAFE_CATEGORIES = frozenset({"Cc", "Cf", "Co", "Cs", "Cn", "So", "Sk"})
+
+
+# What `printable` removes: Cc control, Cf format (bidi overrides, zero width), Cs surrogate.
+_INVISIBLE_CATEGORIES = frozenset({"Cc", "Cf", "Cs"})
+
+
+def printable(value: str) -> str:
+    """`value` without control, format (bidi, zero-width) and surrogate characters: a name
+    stored before such characters were refused, as it is written into a generated file."""
+    if value.isascii() and value.isprintable():
+        return value
+    return "".join(c for c in value if unicodedata.category(c) not in _INVISIBLE_CATEGORIES)
 
 
 def unsafe_characters(value: str) -> list[str]:

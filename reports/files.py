@@ -3,18 +3,30 @@
 Both take the plain data of `selectors.dashboard()`, so a file shows exactly what the
 dashboard showed for the same organization and period. Numbers are written as numbers
 (readable back with openpyxl); suppressed values as the text "<5".
+
+Union names come from every union below the report's: each text cell is written as every
+other export writes it (`core.spreadsheets.safe_cell`: formula-escaped, so a union named
+"=HYPERLINK(…)" is text, not a live formula), and without the control and bidi characters
+that older rows may still carry (`core.text.printable`). The PDF embeds a subset of the
+TrueType font `settings.REPORT_PDF_FONT`, so its Chinese renders on any reader.
 """
 
 from __future__ import annotations
 
 import io
 from decimal import Decimal
+from pathlib import Path
 from xml.sax.saxutils import escape
 
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font, PatternFill
+
+from core.spreadsheets import safe_cell
+from core.text import printable
 
 from . import selectors
 
@@ -133,6 +145,15 @@ def tables(data: dict) -> list[tuple[str, list[str], list[list]]]:
     return out
 
 
+def _text(value):
+    """A value as a generated file shows it: text cleaned of invisible characters."""
+    return printable(value) if isinstance(value, str) else value
+
+
+def _xlsx_row(values) -> list:
+    return [safe_cell(_text(v)) for v in values]
+
+
 def write_xlsx(data: dict) -> bytes:
     workbook = Workbook()
     workbook.remove(workbook.active)
@@ -140,18 +161,18 @@ def write_xlsx(data: dict) -> bytes:
         sheet = workbook.create_sheet(title=str(title)[:31])
         start = 1
         if index == 0:
-            sheet.append([_title(data)])
+            sheet.append(_xlsx_row([_title(data)]))
             sheet["A1"].font = Font(bold=True, size=14)
-            sheet.append([_("Figures as of %(time)s") % {"time": _stamp(data)}])
+            sheet.append(_xlsx_row([_("Figures as of %(time)s") % {"time": _stamp(data)}]))
             sheet.append([])
             start = 4
-        sheet.append([str(h) for h in header])
+        sheet.append(_xlsx_row(str(h) for h in header))
         for cell in sheet[start]:
             cell.fill = HEADER_FILL
             cell.font = HEADER_FONT
             cell.alignment = Alignment(horizontal="center")
         for row in rows:
-            sheet.append(row)
+            sheet.append(_xlsx_row(row))
         sheet.column_dimensions["A"].width = 36
         for column in "BCDEFGH":
             sheet.column_dimensions[column].width = 16
@@ -165,19 +186,40 @@ def _stamp(data: dict) -> str:
     return timezone.localtime(data["as_of"]).strftime("%Y-%m-%d %H:%M")
 
 
+def pdf_font() -> str:
+    """The reportlab name of the report font, registered from `settings.REPORT_PDF_FONT`
+    on first use; ImproperlyConfigured, saying what to install, when it cannot be used."""
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.ttfonts import TTFError, TTFont
+
+    path = Path(settings.REPORT_PDF_FONT)
+    index = settings.REPORT_PDF_FONT_INDEX
+    name = f"UnionHubReport-{path.stem}-{index}"
+    if name in pdfmetrics.getRegisteredFontNames():
+        return name
+    advice = (
+        "REPORT_PDF_FONT must name a TrueType font file (.ttf, or .ttc with "
+        "REPORT_PDF_FONT_INDEX) with Chinese glyphs, such as WenQuanYi Micro Hei "
+        "(apt-get install fonts-wqy-microhei; scripts/install-system-deps.sh installs it)"
+    )
+    if not path.is_file():
+        raise ImproperlyConfigured(f"{advice}; {path} does not exist.")
+    try:
+        # Embedded as a subset: only the glyphs a report uses go into the file.
+        pdfmetrics.registerFont(TTFont(name, str(path), subfontIndex=index))
+    except TTFError as error:
+        raise ImproperlyConfigured(f"{advice}; {path} cannot be used: {error}") from error
+    return name
+
+
 def write_pdf(data: dict) -> bytes:
     from reportlab.lib import colors
     from reportlab.lib.pagesizes import A4
     from reportlab.lib.styles import ParagraphStyle
     from reportlab.lib.units import mm
-    from reportlab.pdfbase import pdfmetrics
-    from reportlab.pdfbase.cidfonts import UnicodeCIDFont
     from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
-    # An Adobe CID font that PDF readers carry: Chinese text without embedding a font file.
-    font = "STSong-Light"
-    if font not in pdfmetrics.getRegisteredFontNames():
-        pdfmetrics.registerFont(UnicodeCIDFont(font))
+    font = pdf_font()
     title = ParagraphStyle("title", fontName=font, fontSize=15, leading=20, spaceAfter=4)
     heading = ParagraphStyle("heading", fontName=font, fontSize=11.5, leading=16, spaceBefore=8)
     small = ParagraphStyle("small", fontName=font, fontSize=8.5, leading=11)
@@ -190,10 +232,10 @@ def write_pdf(data: dict) -> bytes:
         rightMargin=15 * mm,
         topMargin=15 * mm,
         bottomMargin=15 * mm,
-        title=_title(data),
+        title=_text(_title(data)),
     )
     story = [
-        Paragraph(escape(_title(data)), title),
+        Paragraph(escape(_text(_title(data))), title),
         Paragraph(escape(_("Figures as of %(time)s") % {"time": _stamp(data)}), small),
         Paragraph(
             escape(
@@ -209,7 +251,7 @@ def write_pdf(data: dict) -> bytes:
             story.append(Paragraph(escape(_("No data.")), small))
             continue
         body = [[str(h) for h in header]] + [
-            [f"{v:,}" if isinstance(v, int) else str(v) for v in row] for row in rows
+            [f"{v:,}" if isinstance(v, int) else _text(str(v)) for v in row] for row in rows
         ]
         table = Table(body, repeatRows=1, hAlign="LEFT")
         table.setStyle(

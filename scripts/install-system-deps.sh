@@ -6,7 +6,7 @@
 #   redis-server        Celery broker and cache for the tests (tests/servers.py)
 #   gettext             msgfmt, for compilemessages
 #   chromium            headless browser for the UI tests
-#   fonts-wqy-microhei  CJK font, so zh-hans pages render in screenshots
+#   fonts-wqy-microhei  CJK font: zh-hans pages in screenshots, embedded in report PDFs
 #   npm                 installs axe-core for the browser tests' accessibility check
 #   python3-venv        only if python3 cannot create a venv (scripts/test.sh needs one)
 set -euo pipefail

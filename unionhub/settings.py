@@ -249,6 +249,12 @@ MEDIA_URL = "media/"
 # Report files are kept apart from MEDIA_ROOT and only served through the scope-checked view.
 REPORTS_ROOT = env.path("REPORTS_ROOT", default=BASE_DIR / "private" / "reports")
 REPORT_RETENTION_DAYS = env.int("REPORT_RETENTION_DAYS", default=30)
+# The Chinese font embedded (as a subset) in report PDFs: a TrueType file, or a collection
+# (.ttc) and the index of the font in it. Debian's fonts-wqy-microhei provides the default.
+REPORT_PDF_FONT = env.str(
+    "REPORT_PDF_FONT", default="/usr/share/fonts/truetype/wqy/wqy-microhei.ttc"
+)
+REPORT_PDF_FONT_INDEX = env.int("REPORT_PDF_FONT_INDEX", default=0)
 
 EMAIL_BACKEND = env.str(
     "EMAIL_BACKEND",

@@ -6,9 +6,8 @@ from collections.abc import Iterator
 
 from django.core.exceptions import PermissionDenied
 from django.utils.translation import gettext as _
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
-from core.spreadsheets import escape_formula
+from core.spreadsheets import safe_cell
 
 from .. import scope
 from ..models import Level, Organization, OrgStatus
@@ -95,7 +94,4 @@ def _rows(root: Organization) -> Iterator[list]:
 def _cell(value):
     if value == "":
         return None  # no cell at all: smaller files
-    if isinstance(value, str):
-        # A control character would make openpyxl refuse the whole workbook.
-        return escape_formula(ILLEGAL_CHARACTERS_RE.sub("", value))
-    return value
+    return safe_cell(value)

@@ -167,7 +167,7 @@ def _write_instructions(sheet) -> None:
     def line(*values, font=None):
         cells = []
         for value in values:
-            cell = WriteOnlyCell(sheet, value=spreadsheets.escape_formula(str(value)))
+            cell = WriteOnlyCell(sheet, value=spreadsheets.safe_cell(str(value)))
             cell.alignment = _WRAP
             if font is not None:
                 cell.font = font
