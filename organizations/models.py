@@ -17,6 +17,7 @@ from django.utils.translation import gettext_lazy as _
 from mptt.models import MPTTModel, TreeForeignKey
 
 from core.models import ImportJobBase
+from core.text import validate_plain_text
 
 from . import validators
 
@@ -53,8 +54,11 @@ class OrgStatus(models.TextChoices):
 
 
 class Organization(MPTTModel):
-    name = models.CharField(_("name"), max_length=200)
-    short_name = models.CharField(_("short name"), max_length=60, blank=True)
+    # Printed on cards, reports and every screen above: no control or bidi characters.
+    name = models.CharField(_("name"), max_length=200, validators=[validate_plain_text])
+    short_name = models.CharField(
+        _("short name"), max_length=60, blank=True, validators=[validate_plain_text]
+    )
     level = models.CharField(_("level"), max_length=20, choices=Level.choices)
     parent = models.ForeignKey(
         "self",
@@ -88,7 +92,9 @@ class Organization(MPTTModel):
         validators=[validators.validate_region_code],
         help_text=_("Six-digit administrative division code (GB/T 2260), e.g. 330106."),
     )
-    address = models.CharField(_("address"), max_length=255, blank=True)
+    address = models.CharField(
+        _("address"), max_length=255, blank=True, validators=[validate_plain_text]
+    )
     contact_phone = models.CharField(
         _("contact phone"),
         max_length=32,

@@ -25,6 +25,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 from mptt.models import TreeForeignKey
 
+from core.text import validate_plain_text
 from members.models import Member
 from organizations.models import Organization
 
@@ -141,13 +142,18 @@ class Station(models.Model):
         on_delete=models.PROTECT,
         related_name="stations",
     )
-    name = models.CharField(_("name"), max_length=120)
+    # Shown on the map and the directory: no control or bidi characters.
+    name = models.CharField(_("name"), max_length=120, validators=[validate_plain_text])
     kind = models.CharField(
         _("kind"), max_length=20, choices=StationKind.choices, default=StationKind.WORKERS_HOME
     )
-    address = models.CharField(_("address"), max_length=255)
+    address = models.CharField(_("address"), max_length=255, validators=[validate_plain_text])
     opening_hours = models.CharField(
-        _("opening hours"), max_length=200, blank=True, help_text=_("e.g. Mon–Fri 9:00–18:00")
+        _("opening hours"),
+        max_length=200,
+        blank=True,
+        help_text=_("e.g. Mon–Fri 9:00–18:00"),
+        validators=[validate_plain_text],
     )
     latitude = models.DecimalField(
         _("latitude"),

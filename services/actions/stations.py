@@ -22,6 +22,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from core.audit import record_audit
+from core.text import validate_plain_text
 from members.actions.permissions import require
 from members.models import Member
 from notifications.actions import link_for, notify_on_commit
@@ -92,6 +93,8 @@ STATION_FIELDS = (
     "description",
 )
 _MAX_LENGTHS = {"name": 120, "address": 255, "opening_hours": 200, "phone": 32}
+# Shown on the map and in the directory: no control, bidi or other unsafe characters.
+_ONE_LINE = ("name", "address", "opening_hours")
 
 
 def _coordinate(value, field: str, errors: dict) -> Decimal | None:
@@ -122,6 +125,11 @@ def clean_station_data(raw: Mapping) -> dict:
             errors[field] = [
                 _("At most %(limit)s characters, please shorten it.") % {"limit": limit}
             ]
+        elif field in _ONE_LINE:
+            try:
+                validate_plain_text(data[field])
+            except ValidationError as error:
+                errors[field] = error.messages
     if not data["name"]:
         errors["name"] = [_("Enter the station's name.")]
     if not data["address"]:
