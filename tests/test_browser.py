@@ -6,9 +6,11 @@ Outside CI a missing browser skips these tests; in CI (`CI` set) it fails them.
 """
 
 import os
+import subprocess
 import weakref
 from pathlib import Path
 from urllib.parse import urlsplit
+from xml.sax.saxutils import escape
 
 import pytest
 from django.conf import settings
@@ -143,9 +145,35 @@ def search_for_hangzhou(page, live_server):
     return results
 
 
+# Draws each character of `text` on a canvas in the page's own font stack (with the
+# browser's fallback fonts behind it) and compares the pixels with the box (.notdef) drawn
+# for U+10FFFD, a private-use code point no font has a glyph for. Without a font for the
+# text every character comes out as that same box; with one, each is a glyph of its own.
+_DRAWS_GLYPHS = """(text) => {
+    const family = getComputedStyle(document.body).fontFamily;
+    const size = 48;
+    const canvas = document.createElement("canvas");
+    canvas.width = canvas.height = 2 * size;
+    const ctx = canvas.getContext("2d", {willReadFrequently: true});
+    ctx.font = `${size}px ${family}`;
+    ctx.textAlign = "center";
+    ctx.textBaseline = "middle";
+    const draw = (character) => {
+        ctx.clearRect(0, 0, canvas.width, canvas.height);
+        ctx.fillText(character, size, size);
+        const pixels = ctx.getImageData(0, 0, canvas.width, canvas.height).data;
+        return pixels.filter((_, i) => i % 4 === 3).join(",");
+    };
+    const box = draw(String.fromCodePoint(0x10FFFD));
+    const blank = draw(" ");
+    const drawn = Array.from(text, draw);
+    return drawn.every(d => d !== box && d !== blank) && new Set(drawn).size === drawn.length;
+}"""
+
+
 def fonts_render_chinese(page) -> bool:
-    """True when a CJK font is available, i.e. Chinese is not drawn as boxes."""
-    return page.evaluate("() => document.fonts.check('16px \"WenQuanYi Micro Hei\"', '杭州')")
+    """True when the page draws Chinese in a real font, not as boxes (a CJK font is there)."""
+    return page.evaluate(_DRAWS_GLYPHS, "杭州")
 
 
 @pytest.mark.django_db(transaction=True)
@@ -231,6 +259,53 @@ def test_search_form_is_usable_with_the_keyboard_alone(browser, live_server, tre
     assert sorted(names) == sorted([tree.union_a.name, tree.union_b.name])
     page.context.close()
     assert foreign == []
+
+
+def fontconfig_without_chinese(directory: Path) -> Path:
+    """A fontconfig file offering every installed font except those that draw 杭 or 州."""
+    chinese = set()
+    for code_point in ("676d", "5dde"):  # 杭, 州
+        listed = subprocess.run(
+            ["fc-list", f":charset={code_point}", "--format", "%{file}\n"],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        chinese |= set(listed.stdout.split())
+    rejected = "".join(f"<glob>{escape(path)}</glob>" for path in sorted(chinese))
+    config = directory / "fonts.conf"
+    config.write_text(
+        '<?xml version="1.0"?>\n<fontconfig>\n'
+        '  <include ignore_missing="yes">/etc/fonts/fonts.conf</include>\n'
+        f"  <selectfont><rejectfont>{rejected}</rejectfont></selectfont>\n"
+        "</fontconfig>\n",
+        encoding="utf-8",
+    )
+    return config
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_chinese_font_check_fails_where_no_font_has_the_characters(
+    browser, live_server, tree, tmp_path
+):
+    """The check behind every `fonts_render_chinese` assertion can fail: the same site page
+    in a Chromium whose fontconfig hides the CJK fonts draws boxes, and the check says so."""
+    page, _foreign = open_page(browser, live_server, DESKTOP)
+    search_for_hangzhou(page, live_server)
+    assert fonts_render_chinese(page)
+    page.context.close()
+
+    bare = browser.browser_type.launch(
+        executable_path=CHROMIUM,
+        args=LAUNCH_ARGS,
+        env={**os.environ, "FONTCONFIG_FILE": str(fontconfig_without_chinese(tmp_path))},
+    )
+    try:
+        page, _foreign = open_page(bare, live_server, DESKTOP)
+        search_for_hangzhou(page, live_server)
+        assert not fonts_render_chinese(page)
+    finally:
+        bare.close()
 
 
 def test_axe_finds_what_it_should(browser):
