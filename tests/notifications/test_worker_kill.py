@@ -1,5 +1,7 @@
 """A Celery worker process is killed with SIGKILL in the middle of an announcement to 1,000
 members; after a new worker starts, every member has exactly one inbox entry and one email.
+The kill comes at a moment the worker holds unacknowledged tasks (it is frozen with SIGSTOP
+to look), and the new worker must receive each of them again.
 
 Real processes: `celery worker` (prefork, two children) against the test PostgreSQL and
 Redis, with the capture email backend, which records each email in the sending transaction.
@@ -9,6 +11,7 @@ sweepers of chunks and deliveries hand the work out again after ten minutes).
 """
 
 import datetime
+import json
 import os
 import signal
 import subprocess
@@ -88,6 +91,12 @@ def wait_for(condition, timeout: float, what: str, log: Path):
     pytest.fail(f"timed out waiting for {what}: {state}; worker log:\n{log.read_text()[-3000:]}")
 
 
+def unacked_task_ids(client) -> list[str]:
+    """The ids of the tasks in the broker's unacknowledged set (kombu's Redis transport
+    keeps each as [message, exchange, routing key])."""
+    return sorted(json.loads(raw)[0]["headers"]["id"] for raw in client.hvals("unacked"))
+
+
 @pytest.fixture
 def empty_queue():
     client = redis.Redis.from_url(os.environ["CELERY_BROKER_URL"])
@@ -114,14 +123,28 @@ def test_killed_worker_loses_and_doubles_nothing(
 
     first_log, second_log = tmp_path / "worker1.log", tmp_path / "worker2.log"
     first = start_worker("first", first_log)
+
+    def stopped_holding_tasks():
+        """After 100 emails, the worker frozen (SIGSTOP) while it holds unacknowledged
+        tasks; frozen, it cannot acknowledge them between this look and the kill."""
+        if emails() < 100:
+            return False
+        os.killpg(first.pid, signal.SIGSTOP)
+        if empty_queue.hlen("unacked"):
+            return True
+        os.killpg(first.pid, signal.SIGCONT)  # between two tasks: let it take the next
+        return False
+
     try:
-        wait_for(lambda: emails() >= 100, 60, "the first 100 emails", first_log)
+        wait_for(stopped_holding_tasks, 60, "100 emails and a task in hand", first_log)
     finally:
         os.killpg(first.pid, signal.SIGKILL)
         first.wait(10)
     at_kill = emails()
-    unacked_at_kill = empty_queue.hlen("unacked")
+    held = unacked_task_ids(empty_queue)
     assert at_kill < MEMBERS, "everything was sent before the kill; the test proves nothing"
+    # Tasks the worker took and died with: the test passes only if they are delivered again.
+    assert len(held) > 0, "no task was unacknowledged at the kill; nothing to redeliver"
 
     second = start_worker("second", second_log)
     try:
@@ -150,6 +173,10 @@ def test_killed_worker_loses_and_doubles_nothing(
         second.send_signal(signal.SIGTERM)
         second.wait(30)
 
+    # Redelivered: the new worker received each task the killed one held (same task ids).
+    received = second_log.read_text()
+    assert [task for task in held if f"[{task}] received" not in received] == []
+
     inbox = Notification.objects.filter(kind="services.announcement")
     assert inbox.count() == MEMBERS
     assert inbox.values("recipient").distinct().count() == MEMBERS
@@ -166,7 +193,7 @@ def test_killed_worker_loses_and_doubles_nothing(
     announcement.refresh_from_db()
     assert (announcement.chunks_done, announcement.recipients_done) == (MEMBERS // 50, MEMBERS)
     print(
-        f"\nkill test: {at_kill} emails before SIGKILL, {unacked_at_kill} unacknowledged "
+        f"\nkill test: {at_kill} emails before SIGKILL, {len(held)} unacknowledged "
         f"task(s) in Redis at the kill; {sent.count()} emails and {inbox.count()} inbox "
         f"entries at the end, none twice; swept by the sweeper: {sum(swept)}"
     )
