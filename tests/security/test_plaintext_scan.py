@@ -12,16 +12,19 @@ searched for each of those values in every spelling, and for any valid 18-digit 
 
 import json
 import logging
+import os
 import re
 import time
 
 import pytest
+import redis
 from celery.signals import before_task_publish
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.test import Client
 from rest_framework.test import APIClient
 from stdnum.cn import ric
+from stdnum.exceptions import ValidationError
 
 from core.spreadsheets import write_workbook
 from members import exports
@@ -55,9 +58,23 @@ def spellings(person: dict) -> set[str]:
     }
 
 
+def is_id_number(candidate: str) -> bool:
+    """18 characters with a real birth date and a matching check digit: an ID number.
+
+    Not `ric.is_valid`, which also refuses a region code newer than the birth date (西湖区
+    330106 exists from 1983, so everyone born there before is "invalid") and so missed them.
+    """
+    number = candidate.upper()
+    try:
+        ric.get_birth_date(number)
+    except ValidationError:
+        return False
+    return ric.calc_check_digit(number) == number[-1]
+
+
 def findings(text: str, secrets: set[str]) -> list[str]:
     found = [s for s in secrets if s in text]
-    found += [m for m in ANY_ID.findall(text) if ric.is_valid(m.upper())]
+    found += [m for m in ANY_ID.findall(text) if is_id_number(m)]
     return found
 
 
@@ -121,6 +138,11 @@ def every_table_as_text() -> dict[str, str]:
                     cells.append(str(value))
             tables[table] = "\n".join(cells)
     return tables
+
+
+def table_leaks(tables: dict[str, str], secrets: set[str]) -> dict[str, list[str]]:
+    """What `findings` finds in each table, for the tables where it finds anything."""
+    return {table: found for table, text in tables.items() if (found := findings(text, secrets))}
 
 
 def report(request, line: str) -> None:
@@ -252,7 +274,7 @@ def test_no_id_number_or_phone_in_plaintext_anywhere(
     assert len(people) == 10
 
     tables = every_table_as_text()
-    leaks = {table: found for table, text in tables.items() if (found := findings(text, secrets))}
+    leaks = table_leaks(tables, secrets)
     assert leaks == {}, f"plaintext personal data in tables: {leaks}"
 
     logged = "\n".join(log_output)
@@ -274,3 +296,47 @@ def test_no_id_number_or_phone_in_plaintext_anywhere(
     assert {m.phone for m in Member.objects.filter(pk__in=[m.pk for m in members])} == {
         p["phone"] for p in enrolled
     }
+
+
+PLANT_QUEUE = "plaintext-scan-self-test"
+
+
+@pytest.fixture
+def plant_queue():
+    """A broker queue no worker reads, emptied afterwards: the planted message goes there."""
+    client = redis.Redis.from_url(os.environ["CELERY_BROKER_URL"])
+    yield PLANT_QUEUE
+    client.delete(PLANT_QUEUE, f"_kombu.binding.{PLANT_QUEUE}")
+
+
+@pytest.mark.django_db
+def test_the_scan_reports_a_value_planted_in_each_channel(tree, log_output, published, plant_queue):
+    """The scan above can fail: a phone in a database row, ID numbers in a log line and a
+    spaced phone in a task message published to the broker are each reported where they are."""
+    from django.contrib.auth import get_user_model
+
+    from unionhub.celery import app
+
+    person, stranger = person_data(), person_data()
+    secrets = spellings(person)
+    assert stranger["id_number"] not in secrets  # found only as a valid ID number
+    assert table_leaks(every_table_as_text(), secrets) == {}
+
+    # A database row: an account named after the phone number.
+    UserFactory(username=person["phone"])
+    # A log line: the person's ID number in lower case, and a stranger's.
+    logging.getLogger("members.actions").warning(
+        "looked up %s and %s", person["id_number"].lower(), stranger["id_number"]
+    )
+    # A task message on the broker: the phone, spaced, as an argument.
+    phone = person["phone"]
+    spaced = f"{phone[:3]} {phone[3:7]} {phone[7:]}"
+    app.send_task("plaintext_scan.planted", args=[spaced], queue=plant_queue)
+
+    user_table = get_user_model()._meta.db_table
+    assert table_leaks(every_table_as_text(), secrets) == {user_table: [phone]}
+    assert set(findings("\n".join(log_output), secrets)) == {
+        person["id_number"].lower(),
+        stranger["id_number"],
+    }
+    assert set(findings("\n".join(published), secrets)) == {spaced}
