@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable
 
-from django.db.models import Count, QuerySet, Sum
-from django.db.models.functions import ExtractYear
+from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models.functions import ExtractYear, TruncDate
 
 from organizations import counters
 
@@ -92,6 +92,50 @@ def count_member_counters() -> dict[tuple[int, str], int]:
     return dict(truth)
 
 
+def event_changes(event: MembershipEvent, n: int = 1) -> Counter:
+    """What `n` events like `event` change, per (union, key): the flows the counters count
+    (`event_counter_keys`) and the stocks of active and retained members, which move
+    between statuses and unions. What the statistics rebuild past days from."""
+    changes: Counter = Counter()
+    for key in event_counter_keys(event):
+        changes[key] += n
+    for status, key in ((MemberStatus.ACTIVE, M.ACTIVE), (MemberStatus.RETAINED, M.RETAINED)):
+        if event.to_status == status and event.to_organization_id:
+            changes[(event.to_organization_id, key)] += n
+        if event.from_status == status and event.from_organization_id:
+            changes[(event.from_organization_id, key)] -= n
+    return changes
+
+
+def recorded_by_day(org_ids: list[int], since) -> Counter:
+    """{(local date, key): change} of the membership events recorded in `org_ids` from
+    `since` on (`organizations.counters.register_dated_source`)."""
+    wanted = set(org_ids)
+    events = (
+        MembershipEvent.objects.filter(at__gte=since)
+        .filter(Q(to_organization__in=org_ids) | Q(from_organization__in=org_ids))
+        .annotate(day=TruncDate("at"))
+        .values_list(
+            "day", "kind", "from_organization_id", "to_organization_id", "from_status", "to_status"
+        )
+        .annotate(n=Count("pk"))
+        .order_by()
+    )
+    out: Counter = Counter()
+    for day, kind, from_org, to_org, from_status, to_status, n in events:
+        event = MembershipEvent(
+            kind=kind,
+            from_organization_id=from_org,
+            to_organization_id=to_org,
+            from_status=from_status or "",
+            to_status=to_status,
+        )
+        for (org, key), change in event_changes(event, n).items():
+            if org in wanted:
+                out[(day, key)] += change
+    return out
+
+
 # --- Dues ---------------------------------------------------------------------------------
 # Per collecting union (`DuesRecord.organization`), over all months: ``members.dues.records``,
 # ``members.dues.due_fen`` and ``members.dues.paid_fen`` (money in fen, so that counters stay
@@ -137,3 +181,4 @@ def count_dues_counters(records: QuerySet[DuesRecord] | None = None) -> Counter:
 
 
 counters.register_source("members.", count_member_counters)
+counters.register_dated_source(recorded_by_day)

@@ -8,6 +8,7 @@ can compare every stored counter with a COUNT over the underlying rows and repai
 
 from __future__ import annotations
 
+import datetime
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Mapping
 from decimal import Decimal
@@ -35,6 +36,34 @@ _CHUNK = 20_000
 def register_source(prefix: str, source: Source) -> None:
     """Declare that counter keys starting with `prefix` are computed by `source`."""
     SOURCES[prefix] = source
+
+
+# What the records say happened day by day in a few organizations (a grassroots union and
+# its groups): source(org_ids, since) returns {(local date, key): change} for what was
+# recorded from `since` on, each change attributed as the counters attribute it. Counted
+# from the rows, so only for small subtrees; a federation's days are its daily snapshots.
+DatedSource = Callable[
+    [list[int], datetime.datetime], Mapping[tuple[datetime.date, str], int]
+]
+DATED_SOURCES: list[DatedSource] = []
+
+
+def register_dated_source(source: DatedSource) -> None:
+    if source not in DATED_SOURCES:
+        DATED_SOURCES.append(source)
+
+
+def recorded_by_day(
+    org_ids: Iterable[int], since: datetime.datetime
+) -> dict[datetime.date, Counter]:
+    """{day: {key: change}} of everything recorded in `org_ids` from `since` on."""
+    ids = sorted(set(org_ids))
+    days: dict[datetime.date, Counter] = defaultdict(Counter)
+    for source in DATED_SOURCES:
+        for (day, key), change in source(ids, since).items():
+            if change:
+                days[day][key] += change
+    return dict(days)
 
 
 def adjust(changes: Mapping[tuple[int, str], int], *, new: bool = False) -> None:

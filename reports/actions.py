@@ -16,8 +16,8 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from members.counters import event_counter_keys
-from members.models import MembershipEvent, MemberStatus
+from members.counters import event_changes
+from members.models import MembershipEvent
 from notifications.actions import link_for, notify_on_commit, settings_by_user
 from organizations import rollups, scope
 from organizations.models import Organization, OrgRole, OrgRollup, Role
@@ -87,22 +87,6 @@ def take_snapshot(day: datetime.date | None = None) -> int:
     return written
 
 
-def _event_changes(event: MembershipEvent, n: int) -> Counter:
-    """What one kind of event added to the leaf counters the backfill rebuilds."""
-    changes: Counter = Counter()
-    for key in event_counter_keys(event):
-        changes[key] += n
-    for status, key in (
-        (MemberStatus.ACTIVE, selectors.ACTIVE),
-        ("retained", "members.status.retained"),
-    ):
-        if event.to_status == status and event.to_organization_id:
-            changes[(event.to_organization_id, key)] += n
-        if event.from_status == status and event.from_organization_id:
-            changes[(event.from_organization_id, key)] -= n
-    return changes
-
-
 def backfill(start: datetime.date, end: datetime.date | None = None) -> int:
     """Rebuild the member figures of past days from the membership history.
 
@@ -144,7 +128,7 @@ def backfill(start: datetime.date, end: datetime.date | None = None) -> int:
             from_status=from_status or "",
             to_status=to_status,
         )
-        leaf_by_day[day].update(_event_changes(event, n))
+        leaf_by_day[day].update(event_changes(event, n))
     # Day by day backwards from today: the figure at the end of D excludes D+1 onwards.
     rows = []
     running = Counter(now)

@@ -12,6 +12,7 @@ a value from 1 to 4 is returned as None and shown as "<5".
 from __future__ import annotations
 
 import datetime
+from collections import Counter
 from dataclasses import dataclass
 
 from django.core.paginator import Paginator
@@ -20,7 +21,7 @@ from django.utils.translation import gettext_lazy as _
 
 from members import statkeys as M
 from members.models import EmploymentType, Gender
-from organizations import rollups, scope
+from organizations import counters, rollups, scope
 from organizations import statkeys as O
 from organizations.counters import yuan
 from organizations.models import Level, Organization
@@ -195,53 +196,79 @@ def snapshot_values(
     return combined(dict(rows.filter(date=latest).values_list("key", "value")))
 
 
-def period_flows(org: Organization, period: Period, now: dict[str, int]) -> dict:
-    """Each flow's change within the period; `since` is set when records start later."""
+def _local_midnight(day: datetime.date) -> datetime.datetime:
+    return timezone.make_aware(datetime.datetime.combine(day, datetime.time()))
+
+
+def _first_snapshot(org: Organization) -> datetime.date | None:
+    return (
+        DailySnapshot.objects.filter(organization=org)
+        .order_by("date")
+        .values_list("date", flat=True)
+        .first()
+    )
+
+
+def counted_from_records(org: Organization) -> bool:
+    """A grassroots union and a union group: their days are counted from their own records
+    (small), not kept in daily snapshots (one per federation and day)."""
+    return org.level in scope.PERSONAL_DATA_LEVELS
+
+
+def _recorded(org: Organization, period: Period) -> dict[datetime.date, Counter]:
+    """What the records of the union's subtree say changed each day from the period's start."""
+    ids = list(org.get_descendants(include_self=True).values_list("pk", flat=True))
+    return counters.recorded_by_day(ids, _local_midnight(period.start))
+
+
+def period_flows(org: Organization, period: Period, now: dict[str, int], recorded=None) -> dict:
+    """Each flow's change within the period, by the day it was recorded.
+
+    A grassroots union or group counts its own records. A federation takes the difference
+    of its daily snapshots (now, or the end of the period's last day, minus the end of the
+    day before the period); where a snapshot is missing (the period starts before the daily
+    figures were kept, or a backfilled day has no service figures) the flow is unknown
+    (None), never the running total; `since` then says from which day they are kept.
+    """
+    if counted_from_records(org):
+        days = recorded if recorded is not None else _recorded(org, period)
+        flows = {
+            key: sum(changes.get(key, 0) for day, changes in days.items() if day <= period.end)
+            for key, _label in PERIOD_FLOWS
+        }
+        return {"values": flows, "since": None}
     today = timezone.localdate()
-    end = now if period.end >= today else snapshot_values(org, period.end) or {}
+    end = now if period.end >= today else snapshot_values(org, period.end)
     base = snapshot_values(org, period.start - datetime.timedelta(days=1))
-    since = None
-    if base is None:
-        # No snapshot before the period: counting starts with the records (zero).
-        base = {}
-        first = (
-            DailySnapshot.objects.filter(organization=org)
-            .order_by("date")
-            .values_list("date", flat=True)
-            .first()
-        )
-        if first is not None and first > period.start:
-            since = first
+    if base is None or end is None:
+        return {
+            "values": {key: None for key, _label in PERIOD_FLOWS},
+            "since": _first_snapshot(org),
+        }
     flows = {}
     for key, _label in PERIOD_FLOWS:
         # A snapshot without the key (a backfilled day: member figures only) is unknown.
-        known = (key in base or not base) and (key in end or end is now)
+        known = key in base and (key in end or end is now)
         flows[key] = end.get(key, 0) - base.get(key, 0) if known else None
-    return {"values": flows, "since": since}
+    return {"values": flows, "since": None}
 
 
-def trend(org: Organization, period: Period, now: dict[str, int]) -> dict:
-    """Members and flows over the period: daily up to 92 days, else month ends."""
-    keys = (ACTIVE, JOINED, WITHDRAWN)
-    rows = DailySnapshot.objects.filter(
-        organization=org,
-        key__in=with_affiliated(keys),
-        date__gte=period.start - datetime.timedelta(days=1),
-        date__lte=period.end,
-    ).values_list("date", "key", "value")
-    by_day: dict[datetime.date, dict[str, int]] = {}
-    for day, key, value in rows:
-        plain = key.removeprefix(AFFILIATED_PREFIX)
-        by_day.setdefault(day, {})[plain] = by_day.get(day, {}).get(plain, 0) + value
-    today = timezone.localdate()
-    if period.end >= today:
-        by_day[today] = {k: now.get(k, 0) for k in (ACTIVE, JOINED, WITHDRAWN)}
+TREND_KEYS = (ACTIVE, JOINED, WITHDRAWN)
+
+
+def _month_ends(days: list[datetime.date]) -> list[datetime.date]:
+    ends: dict[tuple[int, str], datetime.date] = {}
+    for day in days:
+        ends[(day.year, day.month)] = day
+    return sorted(ends.values())
+
+
+def _points(by_day: dict[datetime.date, dict[str, int]], period: Period) -> dict:
+    """Trend points from the figures at the end of each day (and the day before the start)."""
     days = sorted(by_day)
-    if period.days > 92:
-        month_ends: dict[tuple[int, int], datetime.date] = {}
-        for day in days:
-            month_ends[(day.year, day.month)] = day
-        days = sorted(month_ends.values())
+    monthly = period.days > 92
+    if monthly:
+        days = _month_ends(days)
     points = []
     previous = None
     for day in days:
@@ -253,7 +280,39 @@ def trend(org: Organization, period: Period, now: dict[str, int]) -> dict:
                 point["withdrawn"] = values.get(WITHDRAWN, 0) - previous.get(WITHDRAWN, 0)
             points.append(point)
         previous = values
-    return {"granularity": "month" if period.days > 92 else "day", "points": points}
+    return {"granularity": "month" if monthly else "day", "points": points}
+
+
+def trend(org: Organization, period: Period, now: dict[str, int], recorded=None) -> dict:
+    """Members and flows over the period: daily up to 92 days, else month ends."""
+    today = timezone.localdate()
+    if counted_from_records(org):
+        # Each day's end: today's figures minus what was recorded after that day.
+        days = recorded if recorded is not None else _recorded(org, period)
+        last = min(period.end, today)
+        running = {k: now.get(k, 0) for k in TREND_KEYS}
+        by_day: dict[datetime.date, dict[str, int]] = {}
+        day = today
+        while day >= period.start - datetime.timedelta(days=1):
+            if day <= last:
+                by_day[day] = dict(running)
+            for key in TREND_KEYS:
+                running[key] -= days.get(day, {}).get(key, 0)
+            day -= datetime.timedelta(days=1)
+        return _points(by_day, period)
+    rows = DailySnapshot.objects.filter(
+        organization=org,
+        key__in=with_affiliated(TREND_KEYS),
+        date__gte=period.start - datetime.timedelta(days=1),
+        date__lte=period.end,
+    ).values_list("date", "key", "value")
+    by_day = {}
+    for day, key, value in rows:
+        plain = key.removeprefix(AFFILIATED_PREFIX)
+        by_day.setdefault(day, {})[plain] = by_day.get(day, {}).get(plain, 0) + value
+    if period.end >= today:
+        by_day[today] = {k: now.get(k, 0) for k in TREND_KEYS}
+    return _points(by_day, period)
 
 
 def _rate(part: int, whole: int) -> float | None:
@@ -502,6 +561,7 @@ def dashboard(org: Organization, period: Period, *, child_page: int | None = 1) 
     """Every figure of one organization's dashboard, as plain data (JSON-serialisable)."""
     now = current(org)
     today = timezone.localdate()
+    recorded = _recorded(org, period) if counted_from_records(org) else None
     return {
         "organization": {
             "id": org.pk,
@@ -512,8 +572,8 @@ def dashboard(org: Organization, period: Period, *, child_page: int | None = 1) 
         "period": {"start": period.start, "end": period.end, "code": period.code},
         "as_of": timezone.localtime(),
         "headline": headline(now),
-        "flows": period_flows(org, period, now),
-        "trend": trend(org, period, now),
+        "flows": period_flows(org, period, now, recorded),
+        "trend": trend(org, period, now, recorded),
         "by_employment": breakdown(now, M.EMPLOYMENT, EmploymentType.choices),
         "by_gender": breakdown(now, M.GENDER, Gender.choices),
         "by_age": by_age(now, today),

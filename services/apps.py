@@ -12,6 +12,7 @@ class ServicesConfig(AppConfig):
 
         from core.demo import SEEDERS, register_seeder
         from notifications import kinds
+        from organizations.counters import register_dated_source
         from organizations.models import Role
         from organizations.scope import register_role_permissions
 
@@ -20,6 +21,7 @@ class ServicesConfig(AppConfig):
         from . import demo, features
         from .actions import privacy as privacy_eraser  # noqa: F401 - registers the eraser
         from .schedules import ensure_schedules
+        from .selectors import periods
         from .selectors import privacy as privacy_sections  # noqa: F401 - and the sections
         from .selectors import todo as todo_sources
 
@@ -31,6 +33,7 @@ class ServicesConfig(AppConfig):
             raise ImproperlyConfigured("List 'members' before 'services' in INSTALLED_APPS.")
         register_seeder("services", demo.seed, demo.reset)
         todo_sources.register()  # what waits on officers (core.todo)
+        register_dated_source(periods.recorded_by_day)  # grassroots period figures
         for module in features.modules():
             for role, perms in getattr(module, "ROLE_PERMISSIONS", {}).items():
                 register_role_permissions(role, {f"services.{p}" for p in perms})
