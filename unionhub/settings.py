@@ -11,6 +11,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -40,6 +41,24 @@ if not PRODUCTION:
         _write_development_env(ENV_FILE)
     # Values already in the process environment win over the file.
     env.read_env(str(ENV_FILE), overwrite=False)
+
+# Production has no fallback for these (development's would be SQLite, tasks run in the web
+# process, a cache per process, no keys for personal data): without them it refuses to start.
+REQUIRED_IN_PRODUCTION = (
+    "SECRET_KEY",
+    "ALLOWED_HOSTS",
+    "DATABASE_URL",
+    "CELERY_BROKER_URL",
+    "CACHE_URL",
+    "FIELD_ENCRYPTION_KEYS",
+    "ID_HASH_KEY",
+)
+if PRODUCTION:
+    _missing = [name for name in REQUIRED_IN_PRODUCTION if not env.str(name, default="").strip()]
+    if _missing:
+        raise ImproperlyConfigured(
+            "DJANGO_ENV=production needs these environment variables: " + ", ".join(_missing)
+        )
 
 SECRET_KEY = env.str("SECRET_KEY")
 DEBUG = env.bool("DEBUG", default=not PRODUCTION)
