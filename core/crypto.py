@@ -3,8 +3,9 @@ officers' phones).
 
 Values are encrypted with Fernet under `FIELD_ENCRYPTION_KEYS` (a list: the first key
 encrypts, all keys decrypt, so keys rotate by putting a new one first and running
-`manage.py rotate_encryption_keys`). Lookups use an HMAC-SHA256 under `ID_HASH_KEY`; both
-keys come from the environment and never from the database.
+`manage.py rotate_encryption_keys`, after which the old ones may go). Lookups use an
+HMAC-SHA256 under `ID_HASH_KEY`; both keys come from the environment and never from the
+database.
 """
 
 from __future__ import annotations
@@ -47,6 +48,43 @@ def decrypt(token: str) -> str:
 def rotate(token: str) -> str:
     """The token re-encrypted under the first (current) key."""
     return _current().rotate(token.encode()).decode() if token else ""
+
+
+def encrypted_fields() -> dict[type, list[str]]:
+    """Every model's fields that hold tokens of `encrypt` (named `*_encrypted`), by model."""
+    from django.apps import apps
+
+    found = {}
+    for model in apps.get_models():
+        names = [f.name for f in model._meta.concrete_fields if f.name.endswith("_encrypted")]
+        if names:
+            found[model] = names
+    return found
+
+
+def rotate_stored_tokens(batch: int = 1000) -> dict[str, int]:
+    """Re-encrypt every stored token under the first key, `batch` rows a transaction, after
+    which the other keys may be removed; returns how many rows of each model it went through."""
+    from django.db import transaction
+
+    counts = {}
+    for model, names in encrypted_fields().items():
+        manager, count, last = model._base_manager, 0, None
+        while True:
+            with transaction.atomic():
+                rows = manager.order_by("pk").select_for_update()
+                if last is not None:
+                    rows = rows.filter(pk__gt=last)
+                rows = list(rows.only("pk", *names)[:batch])
+                if not rows:
+                    break
+                for row in rows:
+                    for name in names:
+                        setattr(row, name, rotate(getattr(row, name)))
+                manager.bulk_update(rows, names)
+            count, last = count + len(rows), rows[-1].pk
+        counts[model._meta.label] = count
+    return counts
 
 
 def keyed_hash(value: str, purpose: str) -> str:
