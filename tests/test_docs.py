@@ -42,3 +42,11 @@ def test_every_run_lists_the_slowest_tests_the_readme_promises(pytestconfig):
     assert "--durations=30" in addopts
     readme = (DOCS.parent / "README.md").read_text(encoding="utf-8")
     assert "the 30 slowest tests (`--durations=30` in `pytest.ini`)" in readme
+
+
+def test_the_readme_counts_the_patterns_the_isolation_matrix_exempts():
+    from tests.security.test_isolation_matrix import EXEMPT
+
+    readme = (DOCS.parent / "README.md").read_text(encoding="utf-8")
+    stated = re.findall(r"every pattern but (\d+) exempt ones", readme)
+    assert stated == [str(len(EXEMPT))], f"README says {stated}, EXEMPT has {len(EXEMPT)}"
