@@ -3,16 +3,19 @@ from, and their object permission."""
 
 from __future__ import annotations
 
-from django.db.models import QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils.translation import gettext as _
+from django_filters import ModelChoiceFilter, ModelMultipleChoiceFilter
+from django_filters.rest_framework import DjangoFilterBackend
 from rest_framework import mixins, permissions, viewsets
 from rest_framework.exceptions import ValidationError
+from rest_framework.settings import api_settings
 
 from core.api import ActionCreateMixin
 
 from ..models import Organization
 from ..openapi import TENANT_PARAMETER, ScopedAutoSchema
-from .policy import Access, can, filter_queryset, get_object_or_404
+from .policy import Access, can, filter_queryset, get_object_or_404, tenant_q
 
 
 class ScopedPermission(permissions.IsAuthenticated):
@@ -20,6 +23,48 @@ class ScopedPermission(permissions.IsAuthenticated):
 
     def has_object_permission(self, request, view, obj):
         return can(request.user, view.required_access(), obj)
+
+
+class ScopedFilterBackend(DjangoFilterBackend):
+    """django-filter for scoped viewsets: a filter naming a related row (`?service=`,
+    `?organization=`, `?session=`…) accepts only the ids the caller may know, so another
+    tenant's id is refused exactly like an id that does not exist (400, same message)
+    instead of answering an empty page that tells that it exists.
+
+    An id is known when its row is in the caller's scope for the view's access, or when a
+    row the caller sees refers to it (a request names the city's service it ordered).
+    """
+
+    def get_filterset(self, request, queryset, view):
+        filterset = super().get_filterset(request, queryset, view)
+        if filterset is None:
+            return None
+        access = view.required_access()
+        for choice in filterset.filters.values():
+            if isinstance(choice, (ModelChoiceFilter, ModelMultipleChoiceFilter)):
+                choice.queryset = _known(
+                    request.user, choice.get_queryset(request), queryset, choice, access
+                )
+        return filterset
+
+
+def _known(user, choices: QuerySet, seen: QuerySet, choice, access: Access) -> QuerySet:
+    """The rows of `choices` in the user's scope for `access` or referred to by `seen`."""
+    to_field = choice.extra.get("to_field_name") or "pk"
+    referred = Exists(seen.filter(**{choice.field_name: OuterRef(to_field)}))
+    try:
+        own = tenant_q(user, access, choices.model)
+    except TypeError:  # not a tenant-owned model: known only through the rows seen
+        own = Q(pk__in=[])
+    return choices.filter(own | Q(referred))
+
+
+def _filter_backends() -> list:
+    """The default filter backends, with django-filter replaced by the scoped one."""
+    return [
+        ScopedFilterBackend if backend is DjangoFilterBackend else backend
+        for backend in api_settings.DEFAULT_FILTER_BACKENDS
+    ]
 
 
 # What a scoped viewset may not replace, with where a narrower rule goes instead.
@@ -38,10 +83,12 @@ class ScopedGenericViewSet(viewsets.GenericViewSet):
     `get_queryset`, `get_object` or `get_permissions`, nor drop `ScopedPermission` from
     `permission_classes` (all refused when the class is created), so no endpoint forgets
     the scope. Rows outside the scope answer 404. The tenant of a new row comes from
-    `tenant_for_create()` (the URL), never from the request body.
+    `tenant_for_create()` (the URL), never from the request body. Filters naming related
+    rows accept only ids the caller may know (`ScopedFilterBackend`).
     """
 
     permission_classes = [ScopedPermission]
+    filter_backends = _filter_backends()
     # Documents the error answers every scoped operation can give (400, 403, 404, 415).
     schema = ScopedAutoSchema()
     read_access = Access.VIEW
@@ -56,6 +103,14 @@ class ScopedGenericViewSet(viewsets.GenericViewSet):
                     raise TypeError(
                         f"{cls.__name__} overrides {name} (in {klass.__name__}); {instead} instead."
                     )
+        if any(
+            issubclass(b, DjangoFilterBackend) and not issubclass(b, ScopedFilterBackend)
+            for b in cls.filter_backends
+        ):
+            raise TypeError(
+                f"{cls.__name__} filters with DjangoFilterBackend, whose choices are not "
+                "scoped; use ScopedFilterBackend."
+            )
         if not any(
             isinstance(p, type) and issubclass(p, ScopedPermission) for p in cls.permission_classes
         ):
