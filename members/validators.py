@@ -113,6 +113,12 @@ def mask_id_number(number: str) -> str:
     return f"{number[:4]}{'*' * (len(number) - 8)}{number[-4:]}" if len(number) > 8 else "****"
 
 
+def mask_membership_number(number: str) -> str:
+    """`2024********1234`: the year and the last four only, for readers without access to
+    the member's personal data (the full number is also the member's login name)."""
+    return f"{number[:4]}{'*' * (len(number) - 8)}{number[-4:]}" if len(number) > 8 else "****"
+
+
 def mask_name(name: str) -> str:
     """张*, 张*三, 欧阳**; Latin names keep their first letter."""
     name = (name or "").strip()

@@ -12,6 +12,7 @@
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import BooleanField, Case, Value, When
 from django.http import Http404
 from django.shortcuts import redirect
 from django.urls import path, reverse
@@ -21,6 +22,8 @@ from django.utils.translation import gettext_lazy
 
 from core.admin import ActionFormAdminMixin, error_text
 from core.audit import record_read
+from members.selectors.people import membership_number_for
+from members.validators import mask_membership_number
 from organizations import scope
 
 from ..actions import menu as actions
@@ -141,6 +144,14 @@ REQUEST_FIELDS = (
 )
 
 
+def _personal(user):
+    """Per request row: whether `user` reaches the ordering member's personal data."""
+    if scope.is_operator(user):
+        return Value(True)
+    reach = scope.org_q(user, scope.Access.PERSONAL, "member__organization__")
+    return Case(When(reach, then=Value(True)), default=Value(False), output_field=BooleanField())
+
+
 @admin.register(ServiceRequest)
 class ServiceRequestAdmin(scope.RecordAdminMixin, admin.ModelAdmin):
     # Handling work: staff and admins of the handling union and of the member's own union.
@@ -158,16 +169,31 @@ class ServiceRequestAdmin(scope.RecordAdminMixin, admin.ModelAdmin):
     )
     list_filter = ("status", "service__category", "organization")
     list_select_related = ("service", "member", "organization", "member_union")
-    search_fields = ("service__title", "member__membership_number")
+    # The membership number (also the member's login name) only where the reader reaches
+    # the member's personal data: shown there in full, and searched there only.
+    search_fields = ("service__title",)
     search_help_text = gettext_lazy("Search by service title or membership number.")
     fields = REQUEST_FIELDS
     readonly_fields = REQUEST_FIELDS
     change_form_template = "admin/services/servicerequest/change_form.html"
     list_per_page = 50
 
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(member_personal=_personal(request.user))
+
+    def get_search_results(self, request, queryset, search_term):
+        results, duplicates = super().get_search_results(request, queryset, search_term)
+        number = search_term.strip()
+        if number:
+            results |= queryset.filter(member_personal=True, member__membership_number=number)
+        return results, duplicates
+
     @admin.display(description=gettext_lazy("member"), ordering="member__membership_number")
     def member_display(self, obj):
-        return f"{obj.member.masked_name} ({obj.member.membership_number})"
+        number = obj.member.membership_number
+        if not getattr(obj, "member_personal", False):
+            number = mask_membership_number(number)
+        return f"{obj.member.masked_name} ({number})"
 
     @admin.display(description=gettext_lazy("overdue"), boolean=True)
     def is_overdue(self, obj):
@@ -189,9 +215,17 @@ class ServiceRequestAdmin(scope.RecordAdminMixin, admin.ModelAdmin):
                 obj=obj,
                 organization=obj.organization,
             )
+        history = list(obj.steps.select_related("actor"))
+        for step in history:
+            # The member's own steps name the member, never their login (the number).
+            if step.actor_id is not None and step.actor_id == obj.member.user_id:
+                number = membership_number_for(user, obj.member)
+                step.actor_label = f"{obj.member.masked_name} ({number})"
+            else:
+                step.actor_label = str(step.actor or "")
         context = {
             "request_steps": request_actions.available_steps(request=obj, user=user),
-            "history": obj.steps.select_related("actor"),
+            "history": history,
             "result_form": ResultForm(),
             "reason_form": ReasonForm(),
             "note_form": NoteForm(),

@@ -19,6 +19,7 @@ from rest_framework.response import Response
 from core.api import ActionUpdateMixin, ActionViewSetMixin
 from core.audit import record_read
 from members.models import EmploymentType
+from members.selectors.people import membership_number_for
 from organizations import scope
 from organizations.models import Level
 
@@ -189,7 +190,9 @@ class ServiceViewSet(
 class ServiceRequestSerializer(serializers.ModelSerializer):
     service_title = serializers.CharField(source="service.title", read_only=True)
     member_name = serializers.CharField(source="member.masked_name", read_only=True)
-    membership_number = serializers.CharField(source="member.membership_number", read_only=True)
+    membership_number = serializers.SerializerMethodField(
+        help_text="In full for officers who reach the member's personal data, else masked."
+    )
     status = serializers.CharField(
         read_only=True,
         help_text="submitted, accepted, in_progress, completed, rejected or cancelled",
@@ -221,6 +224,9 @@ class ServiceRequestSerializer(serializers.ModelSerializer):
         ]
         read_only_fields = fields
 
+    def get_membership_number(self, obj) -> str:
+        return membership_number_for(self.context["request"].user, obj.member)
+
 
 class RequestResultSerializer(serializers.Serializer):
     result = serializers.CharField(max_length=2000)
@@ -246,7 +252,7 @@ class ServiceRequestViewSet(
 ):
     """Requests handled by, or ordered by members of, the unions the caller handles."""
 
-    queryset = ServiceRequest.objects.select_related("service", "member")
+    queryset = ServiceRequest.objects.select_related("service", "member__organization")
     serializer_class = ServiceRequestSerializer
     read_access = scope.Access.HANDLE
     write_access = scope.Access.HANDLE
