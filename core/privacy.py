@@ -49,11 +49,20 @@ MASK = "***"
 
 @dataclass(frozen=True)
 class Subject:
-    """Whose data: their login account (None if they have none) and their member record
-    (None for a person who is not a member)."""
+    """Whose data: their login account (None if they have none), their member record
+    (None for a person who is not a member), and the contact references they were written
+    to under before they had an account (`notifications.channels.contact_ref`: their join
+    applications)."""
 
     user: Any
     member: Any = None
+    contacts: tuple[str, ...] = ()
+
+
+def contact_ref(obj) -> str:
+    """How a person without an account is referred to where they are written to: the record
+    that holds their address, as "<app_label>.<model>:<pk>" (`notifications.channels`)."""
+    return f"{obj._meta.label_lower}:{obj.pk}"
 
 
 def in_site_language(text) -> str:

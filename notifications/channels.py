@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 
 from django.utils.translation import gettext_lazy as _
 
+from core.privacy import contact_ref  # noqa: F401 - the references' one spelling
+
 IN_APP = "in_app"
 EMAIL = "email"
 SMS = "sms"
@@ -73,11 +75,6 @@ _CONTACTS: dict[str, ContactResolver] = {}
 def register_contact(model: str, resolver: ContactResolver) -> None:
     """Make references "<model>:<pk>" (model as "app_label.model") resolvable."""
     _CONTACTS[model] = resolver
-
-
-def contact_ref(obj) -> str:
-    """The contact reference of a model instance whose app registered its model."""
-    return f"{obj._meta.label_lower}:{obj.pk}"
 
 
 def contacts(refs: Iterable[str]) -> dict[str, Contact]:

@@ -68,6 +68,13 @@ def erase_notifications(*, subject: Subject, redact) -> None:
     """Delete the person's messages, preferences and settings. Inside the erasure's
     transaction."""
     user = subject.user
+    if subject.contacts:
+        # Texts sent before the person had an account (an applicant's), with their
+        # deliveries; the captured copies too.
+        sent = Delivery.objects.filter(notification__contact__in=subject.contacts)
+        references = [str(pk) for pk in sent.values_list("pk", flat=True)]
+        CapturedMessage.objects.filter(reference__in=references).delete()
+        Notification.objects.filter(contact__in=subject.contacts).delete()
     if user is None:
         return
     deliveries = Delivery.objects.filter(notification__recipient=user).values_list("pk", flat=True)

@@ -36,7 +36,7 @@ from organizations.models import Level, Organization
 from services.actions import activities, menu, voice
 from services.actions import requests as request_actions
 from services.models import Activity, Announcement, Service, Station
-from tests.factories import person_data
+from tests.factories import make_id_number, person_data
 
 pytestmark = pytest.mark.django_db
 
@@ -304,8 +304,13 @@ def test_public_pages_cost_the_same_at_every_depth(demo):
         reverse("directory") + "?q=工会",
         reverse("login"),
         reverse("join-status", args=[key]),
+        reverse("join-recover"),
     ):
         assert count(client, url) <= PORTAL_CEILING, url
+    # The code page of a lost link's recovery (it needs the request in the session first).
+    asked = {"id_number": make_id_number(born="19900101"), "phone": "13800000000"}
+    assert client.post(reverse("join-recover"), asked).status_code == 302
+    assert count(client, reverse("join-recover-code")) <= PORTAL_CEILING
 
 
 def test_dashboard_and_reports_cost_the_same_at_every_depth(demo):
@@ -322,6 +327,8 @@ MEASURED = {
     "login",
     "join-apply",
     "join-status",
+    "join-recover",
+    "join-recover-code",
     "reports:dashboard",
     "reports:list",
 }

@@ -23,9 +23,7 @@ from django.utils.translation import gettext_lazy
 
 from core import privacy, spreadsheets
 from core.audit import record_audit
-from core.privacy import Redactor, Subject, in_site_language
-from notifications.actions import forget_contacts
-from notifications.channels import contact_ref
+from core.privacy import Redactor, Subject, contact_ref, in_site_language
 from organizations import counters
 from organizations.models import OrgRole
 
@@ -211,7 +209,13 @@ def erase_member(*, member: Member, acting_user) -> Member:
         _erase_applications(JoinApplication.objects.filter(pk__in=applications), redact)
 
         # The services', then the inbox's and the login's parts (anonymised last).
-        privacy.run_erasers(subject=Subject(user=user, member=after), redact=redact)
+        # The texts sent to the person as an applicant go with the inbox (notifications).
+        contacts = tuple(
+            contact_ref(a) for a in JoinApplication.objects.filter(pk__in=applications)
+        )
+        privacy.run_erasers(
+            subject=Subject(user=user, member=after, contacts=contacts), redact=redact
+        )
         record_audit(
             actor=acting_user,
             action="member.erased",
@@ -243,8 +247,6 @@ def _erase_applications(applications: QuerySet[JoinApplication], redact: Redacto
 
     for application in applications.filter(status__in=OPEN_APPLICATION_STATUSES):
         withdraw_join_application(application=application, tell=False)
-    # The text messages sent to the applicant (they name the union and carry its notes).
-    forget_contacts(contact_ref(a) for a in applications)
     for application in applications.select_for_update():
         application.name = in_site_language(ERASED_NAME)
         application.id_number_encrypted = application.id_hash = application.id_masked = ""
