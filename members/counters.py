@@ -107,22 +107,19 @@ def event_changes(event: MembershipEvent, n: int = 1) -> Counter:
     return changes
 
 
-def recorded_by_day(org_ids: list[int], since) -> Counter:
-    """{(local date, key): change} of the membership events recorded in `org_ids` from
-    `since` on (`organizations.counters.register_dated_source`)."""
-    wanted = set(org_ids)
-    events = (
-        MembershipEvent.objects.filter(at__gte=since)
-        .filter(Q(to_organization__in=org_ids) | Q(from_organization__in=org_ids))
-        .annotate(day=TruncDate("at"))
+def changes_by_day(events: QuerySet[MembershipEvent]) -> dict:
+    """{local date: {(union, key): change}} of `events`, by the day each was recorded (one
+    query grouped by day and kind of step)."""
+    rows = (
+        events.annotate(day=TruncDate("at"))
         .values_list(
             "day", "kind", "from_organization_id", "to_organization_id", "from_status", "to_status"
         )
         .annotate(n=Count("pk"))
         .order_by()
     )
-    out: Counter = Counter()
-    for day, kind, from_org, to_org, from_status, to_status, n in events:
+    days: dict = {}
+    for day, kind, from_org, to_org, from_status, to_status, n in rows:
         event = MembershipEvent(
             kind=kind,
             from_organization_id=from_org,
@@ -130,7 +127,20 @@ def recorded_by_day(org_ids: list[int], since) -> Counter:
             from_status=from_status or "",
             to_status=to_status,
         )
-        for (org, key), change in event_changes(event, n).items():
+        days.setdefault(day, Counter()).update(event_changes(event, n))
+    return days
+
+
+def recorded_by_day(org_ids: list[int], since) -> Counter:
+    """{(local date, key): change} of the membership events recorded in `org_ids` from
+    `since` on (`organizations.counters.register_dated_source`)."""
+    wanted = set(org_ids)
+    events = MembershipEvent.objects.filter(at__gte=since).filter(
+        Q(to_organization__in=org_ids) | Q(from_organization__in=org_ids)
+    )
+    out: Counter = Counter()
+    for day, changes in changes_by_day(events).items():
+        for (org, key), change in changes.items():
             if org in wanted:
                 out[(day, key)] += change
     return out

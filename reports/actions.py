@@ -4,19 +4,17 @@ from __future__ import annotations
 
 import datetime
 import logging
-from collections import Counter, defaultdict
+from collections import Counter
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.db import connection, transaction
-from django.db.models import Count
-from django.db.models.functions import TruncDate
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from members.counters import event_changes
+from members.counters import changes_by_day
 from members.models import MembershipEvent
 from notifications.actions import link_for, notify_on_commit, settings_by_user
 from organizations import rollups, scope
@@ -111,24 +109,7 @@ def backfill(start: datetime.date, end: datetime.date | None = None) -> int:
             organization__in=federations, key__in=keys
         ).values_list("organization_id", "key", "value")
     }
-    events = (
-        MembershipEvent.objects.filter(at__date__gt=start)
-        .annotate(day=TruncDate("at"))
-        .values_list(
-            "day", "kind", "from_organization_id", "to_organization_id", "from_status", "to_status"
-        )
-        .annotate(n=Count("pk"))
-    )
-    leaf_by_day: dict[datetime.date, Counter] = defaultdict(Counter)
-    for day, kind, from_org, to_org, from_status, to_status, n in events:
-        event = MembershipEvent(
-            kind=kind,
-            from_organization_id=from_org,
-            to_organization_id=to_org,
-            from_status=from_status or "",
-            to_status=to_status,
-        )
-        leaf_by_day[day].update(event_changes(event, n))
+    leaf_by_day = changes_by_day(MembershipEvent.objects.filter(at__date__gt=start))
     # Day by day backwards from today: the figure at the end of D excludes D+1 onwards.
     rows = []
     running = Counter(now)
