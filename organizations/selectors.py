@@ -19,6 +19,18 @@ def chain(org: Organization) -> list[Organization]:
     return ancestors
 
 
+def in_union_line(org: Organization, union: Organization) -> bool:
+    """Whether `org` is in `union`'s own line: `union` itself, a union above it (the
+    national federation above every tree), or the national industry union that it (or,
+    for a union group, its grassroots union) belongs to. Both need their tree fields."""
+    if org.level == Level.NATIONAL:
+        return True
+    if org.tree_id == union.tree_id and org.lft <= union.lft <= org.rght:
+        return True
+    grassroots = union.parent if union.level == Level.GROUP else union
+    return grassroots is not None and grassroots.industry_id == org.pk
+
+
 def directory(*, query: str = "", region: str = "", level: str = "") -> QuerySet[Organization]:
     """Active unions for the public directory, by name, region and level.
 

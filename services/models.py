@@ -914,7 +914,9 @@ class Concern(models.Model):
 
     Seen by the union handling it now and by the member's own union (and, through their
     subtrees, the unions above them). With `hide_name`, nobody above the member's own union
-    sees who raised it.
+    sees who raised it. A union outside the member's own line (`in_union_line`: their union,
+    the unions above it, its industry union) that handles it after a hand-over does not see
+    who raised it either, unless the member agreed (`share_name_outside`).
     """
 
     tenant_path = ("organization", "origin")
@@ -943,6 +945,10 @@ class Concern(models.Model):
     )
     hide_name = models.BooleanField(
         _("hide my name above my own union"),
+        default=False,
+    )
+    share_name_outside = models.BooleanField(
+        _("show my name to other unions it is handed to"),
         default=False,
     )
     grade = models.CharField(

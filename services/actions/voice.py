@@ -42,6 +42,7 @@ from ..models import (
 from ..selectors.voice import (
     ANSWERED,
     ESCALATIONS,
+    HAND_OVER_TARGETS,
     OPEN,
     OVERDUE,
     PREFIX,
@@ -51,6 +52,7 @@ from ..selectors.voice import (
     RESPONSE_SECONDS,
     count_voice_counters,
     due_days,
+    hand_over_targets,
     name_for_officers_of,
     whole_seconds,
 )
@@ -316,6 +318,7 @@ def _clean_concern(data) -> dict:
         "title": title,
         "text": text,
         "hide_name": bool(data.get("hide_name")),
+        "share_name_outside": bool(data.get("share_name_outside")),
     }
 
 
@@ -349,7 +352,11 @@ def raise_concern(*, member: Member, data, attachment: UploadedFile | None = Non
             action="concern.raised",
             obj=concern,
             organization=union,
-            changes={"category": concern.category, "hide_name": concern.hide_name},
+            changes={
+                "category": concern.category,
+                "hide_name": concern.hide_name,
+                "share_name_outside": concern.share_name_outside,
+            },
         )
         _tell_officers(concern, union, "services.voice.raised", "raised")
     return concern
@@ -453,7 +460,12 @@ def reply_to_concern(*, concern: Concern, text: str, acting_user) -> Concern:
 def hand_over_concern(
     *, concern: Concern, to_organization: Organization, reason: str, acting_user
 ) -> Concern:
-    """Pass an open concern to another union (e.g. an industry union), due by its settings."""
+    """Pass an open concern to another union (e.g. an industry union), due by its settings.
+
+    The union must be one of `hand_over_targets`: in the handling union's own tree, above
+    it, or in the member's own line. One outside that line does not see who raised the
+    concern unless the member agreed (`services.selectors.voice.named_to_handler`).
+    """
     reason = (reason or "").strip()
     if not reason:
         raise ValidationError({"reason": [_("Say why the other union should handle it.")]})
@@ -468,6 +480,8 @@ def hand_over_concern(
             raise ValidationError(
                 {"to_organization": [_("This union already handles the concern.")]}
             )
+        if not hand_over_targets(concern).filter(pk=to_organization.pk).exists():
+            raise ValidationError({"to_organization": [str(HAND_OVER_TARGETS)]})
         now = timezone.now()
         previous = concern.organization
         concern.organization = to_organization

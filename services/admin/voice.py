@@ -21,7 +21,12 @@ from organizations.selectors import directory
 from ..actions import voice as actions
 from ..forms.voice import CloseForm, GradeForm, HandOverForm, ReplyForm
 from ..models import Concern, ConcernStatus
-from ..selectors.voice import history, member_label
+from ..selectors.voice import (
+    hand_over_targets,
+    handling_neighbourhood,
+    history,
+    member_label,
+)
 
 FIELDS = (
     "title",
@@ -204,6 +209,7 @@ class ConcernAdmin(
             _("Hand over"),
             do,
             admin_site=self.admin_site,
+            concern=self._concern_or_404(request, pk),
         )
 
     def close_view(self, request, pk):
@@ -226,12 +232,17 @@ class ConcernAdmin(
         )
 
     def organizations_view(self, request):
-        """Select2 answers for the hand-over form: active unions by name, pinyin or code."""
+        """Select2 answers for the hand-over form: by name, pinyin or code, the unions the
+        concern of `?concern=` may be handed to; without it, those in the trees of the
+        unions whose concerns the user handles and above them."""
         if not self.has_view_permission(request):
             raise Http404(_("Not found."))
-        page = Paginator(directory(query=request.GET.get("term", "")), 20).get_page(
-            request.GET.get("page") or 1
-        )
+        if request.GET.get("concern"):
+            targets = hand_over_targets(self._concern_or_404(request, request.GET["concern"]))
+        else:
+            targets = handling_neighbourhood(request.user)
+        unions = directory(query=request.GET.get("term", "")).filter(pk__in=targets.values("pk"))
+        page = Paginator(unions, 20).get_page(request.GET.get("page") or 1)
         return JsonResponse(
             {
                 "results": [{"id": str(o.pk), "text": o.name} for o in page],

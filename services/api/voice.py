@@ -4,7 +4,8 @@ union or the member's own union.
 `POST …/{id}/reply|grade|hand-over|close/` are the staff steps; each calls
 `services.actions.voice`, which lets only the handling union (or a union above it) act.
 The member is named as `member_label` allows: the name for their own union's officers,
-"Anonymous worker" above it when they asked to hide it, the masked name otherwise.
+"Anonymous worker" above it when they asked to hide it (and to a union outside their own
+line it was handed to, unless they agreed), the masked name otherwise.
 """
 
 from django.utils.translation import gettext_lazy as _
@@ -19,7 +20,7 @@ from organizations.models import Organization, OrgStatus
 
 from ..actions import voice as actions
 from ..models import Concern, ConcernGrade
-from ..selectors.voice import history, member_label
+from ..selectors.voice import HAND_OVER_TARGETS, history, member_label
 
 
 class ConcernStepSerializer(serializers.Serializer):
@@ -97,7 +98,7 @@ class GradeSerializer(serializers.Serializer):
 
 
 class HandOverSerializer(serializers.Serializer):
-    to_organization = serializers.IntegerField(help_text=_("Any active union."))
+    to_organization = serializers.IntegerField(help_text=HAND_OVER_TARGETS)
     reason = serializers.CharField(max_length=5000)
 
 
@@ -150,7 +151,8 @@ class ConcernViewSet(
     @extend_schema(request=HandOverSerializer, responses=ConcernDetailSerializer)
     @action(detail=True, methods=["post"], url_path="hand-over")
     def hand_over(self, request, pk=None):
-        """Hand an open concern to another active union, e.g. an industry union."""
+        """Hand an open concern to another active union (see `to_organization`), e.g. an
+        industry union."""
         concern = self.get_object()
         data = self.validated_body(HandOverSerializer)
         target = Organization.objects.filter(

@@ -4,11 +4,13 @@ reply, grade, hand-over and close forms in the admin."""
 from django import forms
 from django.contrib.admin.widgets import AutocompleteSelect
 from django.urls import reverse
+from django.utils.http import urlencode
 from django.utils.translation import gettext_lazy as _
 
 from organizations.models import Organization, OrgStatus
 
 from ..models import Concern, ConcernCategory, ConcernGrade
+from ..selectors.voice import HAND_OVER_TARGETS, hand_over_targets
 
 # --- Portal ------------------------------------------------------------------------------
 
@@ -39,6 +41,15 @@ class ConcernForm(forms.Form):
             "Your own union always sees who you are, so that it can help you. If the concern "
             "goes to a higher-level union or another union, they see “Anonymous worker” "
             "instead of your name."
+        ),
+    )
+    share_name_outside = forms.BooleanField(
+        label=_("Show my name to other unions it may be handed to"),
+        required=False,
+        help_text=_(
+            "Your union may hand the concern to a union outside your own union's line, such as "
+            "the union where your employer is. Without this, that union sees “Anonymous "
+            "worker”; with it, your name as the unions above yours see it (masked)."
         ),
     )
 
@@ -100,17 +111,28 @@ class CloseForm(forms.Form):
 
 
 class OrganizationSearchSelect(AutocompleteSelect):
-    """Select2 search over every active union (directory data), not only the user's own."""
+    """Select2 search over the unions a concern may be handed to (directory data, not only
+    the user's own): `concern` names it in the URL."""
+
+    def __init__(self, field, admin_site, *, concern: Concern | None = None, **kwargs):
+        super().__init__(field, admin_site, **kwargs)
+        self.concern = concern
 
     def get_url(self):
-        return reverse(f"{self.admin_site.name}:services_concern_organizations")
+        url = reverse(f"{self.admin_site.name}:services_concern_organizations")
+        return f"{url}?{urlencode({'concern': self.concern.pk})}" if self.concern else url
 
 
 class HandOverForm(forms.Form):
     to_organization = forms.ModelChoiceField(
         label=_("Hand over to"),
         queryset=Organization.objects.filter(status=OrgStatus.ACTIVE),
-        help_text=_("Any active union, e.g. the industry union. Type part of its name to search."),
+        help_text=_(
+            "A union of your own province or industry union, a union above yours, or a union "
+            "in the member's own line, e.g. the industry union. Type part of its name to "
+            "search. A union outside the member's own line does not see the member's name "
+            "unless the member agreed."
+        ),
     )
     reason = forms.CharField(
         label=_("Reason"),
@@ -119,11 +141,14 @@ class HandOverForm(forms.Form):
         help_text=_("Shown in the concern's history, also to the member."),
     )
 
-    def __init__(self, *args, admin_site=None, **kwargs):
+    def __init__(self, *args, admin_site=None, concern: Concern | None = None, **kwargs):
         super().__init__(*args, **kwargs)
+        field = self.fields["to_organization"]
+        if concern is not None:
+            field.queryset = hand_over_targets(concern)
+            field.error_messages["invalid_choice"] = HAND_OVER_TARGETS
         if admin_site is not None:
-            field = self.fields["to_organization"]
             field.widget = OrganizationSearchSelect(
-                Concern._meta.get_field("organization"), admin_site
+                Concern._meta.get_field("organization"), admin_site, concern=concern
             )
             field.widget.choices = field.choices

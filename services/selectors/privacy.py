@@ -262,6 +262,7 @@ register_section(
             "text",
             "attachment",
             "hide_name",
+            "share_name_outside",
             "origin",
             "organization",
             "status",

@@ -3,7 +3,8 @@ days a union has to answer, and the ground truth of the voice counters.
 
 Names follow DESIGN.md: officers with personal-data access to the member's own union see
 the name; everyone else sees the masked name, or "Anonymous worker" when the member asked
-to hide it above their own union.
+to hide it above their own union, and so do the officers of a union outside the member's
+own line that the concern was handed to, unless the member agreed to be named to it.
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ from django.db.models import Count, Q, QuerySet, Sum
 from django.utils.translation import gettext_lazy
 
 from organizations import scope
-from organizations.models import Organization
+from organizations.models import Level, Organization, OrgStatus
+from organizations.selectors import chain, in_union_line
 
 from .. import statkeys as S
 from ..models import Concern, ConcernStatus, ConcernStep, ServiceSettings
@@ -35,6 +37,11 @@ RATING_COUNT = S.CONCERN_RATING_COUNT
 
 # How a member who hides their name is shown.
 ANONYMOUS = gettext_lazy("Anonymous worker")
+# Which unions a concern may be handed to (`hand_over_targets`), as told to the officer.
+HAND_OVER_TARGETS = gettext_lazy(
+    "Hand the concern to a union of your own province or industry union, to a union above "
+    "yours, or to a union in the member's own line."
+)
 
 
 def concerns_for_staff(user, access: scope.Access = scope.Access.HANDLE) -> QuerySet[Concern]:
@@ -56,20 +63,71 @@ def history(concern: Concern) -> QuerySet[ConcernStep]:
     return concern.steps.select_related("from_organization", "to_organization").order_by("at", "pk")
 
 
+def named_to_handler(concern: Concern, org: Organization | None = None) -> bool:
+    """Whether the officers handling `concern` (or those of `org`, were it handed there)
+    may see who raised it: a union in the member's own line may, another union only when
+    the member agreed."""
+    org = org if org is not None else concern.organization
+    return concern.share_name_outside or in_union_line(org, concern.origin)
+
+
 def member_label(concern: Concern, user) -> str:
     """The member as `user` may see them on this concern."""
     if scope.can(user, scope.Access.PERSONAL, concern.origin):
         return concern.member.name
     if concern.hide_name:
         return str(ANONYMOUS)
-    return concern.member.masked_name
+    # Officers of the member's own union and of those above it see the concern through its
+    # origin; everyone else only as (or above) the union handling it now.
+    if scope.can(user, scope.Access.HANDLE, concern.origin) or named_to_handler(concern):
+        return concern.member.masked_name
+    return str(ANONYMOUS)
 
 
 def name_for_officers_of(org: Organization, concern: Concern) -> str:
     """How the member is named to the officers of `org` in a notification."""
-    if concern.hide_name and not scope.reaches_personal_data(org, concern.origin):
+    if scope.reaches_personal_data(org, concern.origin):
+        return concern.member.masked_name
+    if concern.hide_name or not named_to_handler(concern, org):
         return str(ANONYMOUS)
     return concern.member.masked_name
+
+
+def _neighbourhood_q(org: Organization) -> Q:
+    """`org`'s own tree (its province or national industry union; everything under the
+    national federation) and the unions above it."""
+    root = org.get_root() if org.tree_parent_id else org
+    return scope.subtree_q(root) | Q(pk__in=[o.pk for o in chain(org)])
+
+
+def hand_over_targets(concern: Concern) -> QuerySet[Organization]:
+    """The active unions `concern` may be handed to: anywhere in the handling union's own
+    tree (its province, or its national industry union), the unions above it, and the
+    member's own line (their union, those above it, its industry union)."""
+    handling, origin = concern.organization, concern.origin
+    line = {o.pk for o in [*chain(origin), origin]}
+    grassroots = origin.parent if origin.level == Level.GROUP else origin
+    if grassroots is not None and grassroots.industry_id:
+        line.add(grassroots.industry_id)
+    return (
+        Organization.objects.filter(status=OrgStatus.ACTIVE)
+        .filter(_neighbourhood_q(handling) | Q(pk__in=line))
+        .exclude(pk=handling.pk)
+    )
+
+
+def handling_neighbourhood(user) -> QuerySet[Organization]:
+    """Without a concern in view, the active unions the user's concerns could go to: the
+    trees of the unions where they handle concerns and the unions above them."""
+    unions = Organization.objects.filter(status=OrgStatus.ACTIVE)
+    if scope.is_operator(user):
+        return unions
+    q = Q(pk__in=[])
+    for org in scope.organizations(user, scope.Access.HANDLE).filter(
+        pk__in=[g.org_id for g in scope.grants(user)]
+    ):
+        q |= _neighbourhood_q(org)
+    return unions.filter(q)
 
 
 def due_days(org: Organization, grade: str) -> int:
