@@ -1,6 +1,10 @@
 """The isolation matrix: every admin, API and portal URL, as each role of union A, against
 the objects of its sibling B, of B's parent (the county federation) and of union C in
-another province.
+another province; and as the administrator of a federation reaching sideways (`SIDEWAYS`):
+the neighbouring county against A's county and B, the city of the other province against
+A's city, the other province against A's province, and a national industry union (B is
+affiliated to it) against A's province and B. A self-test widens the neighbouring county's
+scope behind the matrix's back and requires the run to report it.
 
 The URL patterns come from `django.urls.get_resolver()`, walked recursively; `plan()` turns
 each pattern into probes (requests) with its kwargs filled from the seeded world
@@ -27,7 +31,9 @@ patterns covered, requests made, (role, target tenant) pairs).
 
 from __future__ import annotations
 
+import contextlib
 import re
+import sys
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -47,14 +53,34 @@ from core import todo
 from members import cards
 from members.models import Member
 from organizations import scope
-from organizations.models import Organization
+from organizations.models import Organization, OrgRole, Role
 from tests.security.world import MODELS, World, build_world
 
 READER = "a"
 ROLES = ("admin", "staff", "viewer", "aid", "member")
 TARGETS = ("b", "county", "c")
 # Where a target lacks a model (union C's province keeps the reports), its chain gives one.
-TARGET_FALLBACK = {"b": (), "county": (), "c": ("other_city", "other_province")}
+TARGET_FALLBACK = {
+    "b": (),
+    "county": (),
+    "c": ("other_city", "other_province"),
+    "city": (),
+    "province": (),
+}
+# Federation officers reaching sideways, each against the federations beside it: reader ->
+# targets. B is also affiliated to the national industry union (dual affiliation), which may
+# see B's figures aggregated but none of its rows. These officers hold no membership: the
+# member role is A's alone.
+SIDEWAYS = {
+    "other_county": ("county", "b"),  # county to county, under the same city
+    "other_city": ("city",),  # city to city, in another province
+    "other_province": ("province",),  # province to province
+    "industry": ("province", "b"),  # an industry union reading a region and its affiliate
+}
+# The administrator holds every access but hardship aid (view, handle, change, personal
+# data): the widest officer of a federation. A's viewer, staff and aid officer stay in the
+# grassroots runs.
+SIDEWAYS_ROLES = ("admin",)
 
 # Patterns that are not probed, with the reason. Public pages among them are still free of
 # tenant data by construction (static files, the schema of the API).
@@ -159,7 +185,7 @@ class Probe:
 class Figures:
     patterns: set[str] = field(default_factory=set)
     requests: int = 0
-    pairs: set[tuple[str, str]] = field(default_factory=set)
+    pairs: set[tuple[str, str, str]] = field(default_factory=set)  # (reader, role, target)
     by_surface: Counter = field(default_factory=Counter)
     seconds: float = 0.0
 
@@ -184,7 +210,7 @@ def world(django_db_setup, django_db_blocker, tmp_path_factory):
     ):
         world = build_world()
         # Rows of the unscoped third-party admins, so that their object URLs name a row.
-        for key in TARGETS:
+        for key in {*TARGETS, *(t for targets in SIDEWAYS.values() for t in targets)}:
             user = world.users[key]["admin"]
             TOTPDevice.objects.create(user=user, name=key, confirmed=True)
             Token.objects.create(user=user)
@@ -202,13 +228,27 @@ def summary(request):
         f"isolation matrix: {len(FIGURES.patterns)} URL patterns covered "
         f"({len(EXEMPT)} exempt), {FIGURES.requests} requests "
         f"({', '.join(f'{k} {v}' for k, v in sorted(FIGURES.by_surface.items()))}), "
-        f"{len(FIGURES.pairs)} (role, target tenant) pairs, {FIGURES.seconds:.1f} s"
+        f"{len({r for r, _, _ in FIGURES.pairs})} readers, {len(FIGURES.pairs)} (reader, role, "
+        f"target tenant) triples, {FIGURES.seconds:.1f} s"
     )
     capture = request.config.pluginmanager.get_plugin("capturemanager")
     # Fixture teardown runs under output capture: step out of it to reach the terminal.
     with capture.global_and_fixture_disabled():
         reporter.write_line("")
         reporter.write_line(line)
+
+
+@contextlib.contextmanager
+def reading_as(reader_key: str, targets: tuple[str, ...]):
+    """Plan, run and check as the officers of `reader_key` against `targets`: the planner
+    reads the module's READER and TARGETS, switched here for the time of one run."""
+    global READER, TARGETS
+    saved = READER, TARGETS
+    READER, TARGETS = reader_key, targets
+    try:
+        yield
+    finally:
+        READER, TARGETS = saved
 
 
 # --- Planning ----------------------------------------------------------------------------
@@ -877,7 +917,7 @@ def run(world: World, role: str, surface: str) -> list[str]:
             f"{role} {surface} writes against {target} changed rows: {c}"
             for c in diff(before, after)
         ]
-        FIGURES.pairs.add((role, target))
+        FIGURES.pairs.add((READER, role, target))
     rest = [p for p in writes if p.target is None]
     for probe in rest:
         failures += _run_one(client, probe, role, forbidden)
@@ -908,6 +948,30 @@ def _run_one(client, probe: Probe, role: str, forbidden: set[str]) -> list[str]:
 def test_union_a_never_reaches_another_tenant(world, db, role, surface):
     failures = run(world, role, surface)
     assert not failures, f"{len(failures)} isolation failures:\n" + "\n".join(failures)
+
+
+@pytest.mark.parametrize("surface", ["admin", "api", "portal"])
+@pytest.mark.parametrize("role", SIDEWAYS_ROLES)
+@pytest.mark.parametrize("reader_key", SIDEWAYS)
+def test_federations_never_reach_sideways(world, db, reader_key, role, surface):
+    with reading_as(reader_key, SIDEWAYS[reader_key]):
+        failures = run(world, role, surface)
+    assert not failures, f"{len(failures)} isolation failures:\n" + "\n".join(failures)
+
+
+def test_the_sideways_run_fails_when_a_county_reaches_its_neighbour(world, db, monkeypatch):
+    """Self-test: the neighbouring county's administrator is given a grant at A's county
+    behind the matrix's back (its expectations still place that county beside it), so its
+    scope leaks sideways; the API run must report B's and the county's rows as found and
+    their canaries in the bodies."""
+    monkeypatch.setattr(sys.modules[__name__], "FIGURES", Figures())  # figures of the real runs
+    user = world.users["other_county"]["admin"]
+    OrgRole.objects.create(user=user, organization=world.orgs["county"], role=Role.VIEWER)
+    with reading_as("other_county", SIDEWAYS["other_county"]):
+        failures = run(world, "admin", "api")
+    found = [f for f in failures if "expected not found, got 200" in f]
+    leaked = [f for f in failures if re.search(r"canaries in body: .*CANARY-(county|b)-", f)]
+    assert found and leaked, failures[:20]
 
 
 def test_every_url_pattern_is_covered(world, db):

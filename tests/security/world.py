@@ -45,6 +45,12 @@ The tree (each tenant a key):
     province  浙江省总工会 ─ city 杭州市总工会 ─ county 西湖区总工会 ─┬─ a  (grassroots)
                                                                     └─ b  (grassroots)
     other_province 广东省总工会 ─ other_city 深圳市总工会 ─ c (grassroots)
+    city 杭州市总工会 ─ other_county 上城区总工会      (beside county; reads only)
+    national ─ industry 中国海员建设工会                (b affiliated to it; reads only)
+
+The two reader-only federations (`READERS_ONLY`) have officers, an audit entry, a union
+import and a report, but no services or member-bound rows: the isolation matrix uses them
+(and the federations above) as readers reaching sideways.
 
 All users' password is `PASSWORD`, hashed once with the hasher configured when the world
 is built. Building writes uploaded spreadsheets and a concern attachment under
@@ -129,8 +135,15 @@ TENANTS = (
     "other_province",
     "other_city",
     "c",
+    "other_county",
+    "industry",
 )
 GRASSROOTS = ("a", "b", "c")
+# Federations that only read (the isolation matrix's sideways readers): officers and a report,
+# no services or member-bound objects of their own. The other county sits beside union A's
+# county under the same city; the national industry union has union B affiliated (dual
+# affiliation), whose figures it may see aggregated but whose rows it may not.
+READERS_ONLY = ("other_county", "industry")
 ROLES = tuple(Role.values)
 
 # Model key -> model class of the seeded objects ("mover" is the member being transferred,
@@ -308,6 +321,9 @@ def build_world() -> World:
     )
     other_city = org("other_city", "深圳市总工会", Level.CITY, other_province, region_code="440300")
     union_c = org("c", "深圳丙电子有限公司工会", Level.GRASSROOTS, other_city, region_code="440305")
+    other_county = org("other_county", "上城区总工会", Level.COUNTY, city, region_code="330102")
+    industry = org("industry", "中国海员建设工会", Level.INDUSTRY, national, short_name="海员建设")
+    Organization.objects.filter(pk=union_b.pk).update(industry=industry)
     created = [
         national,
         province,
@@ -318,6 +334,8 @@ def build_world() -> World:
         other_province,
         other_city,
         union_c,
+        other_county,
+        industry,
     ]
     # Later inserts shifted the MPTT positions: read every organization afresh.
     fresh = Organization.objects.in_bulk([o.pk for o in created])
@@ -435,6 +453,8 @@ def build_world() -> World:
 
     # --- Services: menu, requests, wishes, activities, aid, concerns, stations ------------
     for key in TENANTS:
+        if key in READERS_ONLY:
+            continue
         source = MEMBER_SOURCE[key]
         member = members[source]
         elsewhere = {source} - {key}
