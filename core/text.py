@@ -33,6 +33,14 @@ def printable(value: str) -> str:
     return "".join(c for c in value if unicodedata.category(c) not in _INVISIBLE_CATEGORIES)
 
 
+def mask_middle(value: str, keep: int = 4) -> str:
+    """`2024********1234`: the first and last `keep` characters, stars between; a value too
+    short to keep both ends is `****`."""
+    if len(value) <= 2 * keep:
+        return "****"
+    return f"{value[:keep]}{'*' * (len(value) - 2 * keep)}{value[-keep:]}"
+
+
 def unsafe_characters(value: str) -> list[str]:
     """The characters of `value` that a name must not contain, in order, each once."""
     found: list[str] = []

@@ -17,6 +17,7 @@ from stdnum import numdb
 from stdnum.cn import ric
 
 from core.phones import mask_phone, normalize_phone  # noqa: F401 (part of this module's API)
+from core.text import mask_middle
 
 MIN_AGE = 16  # the Labour Law's minimum working age
 MAX_AGE = 120
@@ -116,7 +117,7 @@ def mask_id_number(number: str) -> str:
 def mask_membership_number(number: str) -> str:
     """`2024********1234`: the year and the last four only, for readers without access to
     the member's personal data (the full number is also the member's login name)."""
-    return f"{number[:4]}{'*' * (len(number) - 8)}{number[-4:]}" if len(number) > 8 else "****"
+    return mask_middle(number)
 
 
 def mask_name(name: str) -> str:

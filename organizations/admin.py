@@ -6,6 +6,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.db.models import BooleanField, Case, Exists, OuterRef, Q, Value, When
 from django.http import HttpResponse, HttpResponseRedirect
 from django.urls import reverse
 from django.utils.html import format_html
@@ -14,6 +15,7 @@ from mptt.admin import DraggableMPTTAdmin
 
 from core.admin import ReadOnlyAdminMixin
 from core.models import AuditEntry
+from core.text import mask_middle
 
 from . import actions, scope, selectors
 from .admin_imports import UnionSpreadsheetAdminMixin
@@ -304,11 +306,36 @@ class OrgRoleAdmin(scope.ScopedAdminMixin, admin.ModelAdmin):
             actions.revoke_role(grant=grant, acting_user=request.user)
 
 
+def _actor_shown(user):
+    """Per entry: whether `user` may see the actor's login name. Officers' names are shown;
+    a member's login is their membership number, shown only to readers who reach the
+    personal data of the entry's union."""
+    if scope.is_operator(user):
+        return Value(True)
+    officer = Exists(OrgRole.objects.filter(user=OuterRef("actor")))
+    reach = scope.org_q(user, scope.Access.PERSONAL, "organization__")
+    shown = When(Q(officer) | reach, then=Value(True))
+    return Case(shown, default=Value(False), output_field=BooleanField())
+
+
+AUDIT_FIELDS = (
+    "at",
+    "actor_display",
+    "action",
+    "object_type",
+    "object_id",
+    "organization",
+    "changes",
+    "reason",
+    "result",
+)
+
+
 @admin.register(AuditEntry)
 class AuditEntryAdmin(ReadOnlyAdminMixin, scope.ScopedAdminMixin, admin.ModelAdmin):
     list_display = (
         "at",
-        "actor",
+        "actor_display",
         "action",
         "object_type",
         "object_id",
@@ -319,6 +346,18 @@ class AuditEntryAdmin(ReadOnlyAdminMixin, scope.ScopedAdminMixin, admin.ModelAdm
     list_filter = ("action", "result")
     search_fields = ("object_id", "action")
     list_select_related = ("actor", "organization")
+    fields = AUDIT_FIELDS
+    readonly_fields = AUDIT_FIELDS
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(actor_shown=_actor_shown(request.user))
+
+    @admin.display(description=_("actor"), ordering="actor__username")
+    def actor_display(self, obj):
+        if obj.actor is None:
+            return "-"
+        name = obj.actor.get_username()
+        return name if getattr(obj, "actor_shown", False) else mask_middle(name)
 
 
 __all__ = ["AuditEntryAdmin", "OrgRoleAdmin", "OrganizationAdmin", "Role"]

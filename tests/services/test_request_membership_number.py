@@ -83,3 +83,34 @@ def test_county_staff_see_the_number_masked_in_the_admin_and_cannot_search_by_it
     for page in (client.get(changelist).text, client.get(change).text):
         assert number in page
     assert client.get(changelist, {"q": number}).context["cl"].result_count == 1
+
+
+def test_the_audit_log_masks_a_members_login_above_their_union(
+    client, tree, members, officers, make_officer
+):
+    from core.models import AuditEntry
+    from organizations import actions as org_actions
+    from services.actions import voice
+
+    xihu_admin = make_officer("xihu_admin_audit", tree.xihu)
+    voice.raise_concern(
+        member=members.a, data={"category": "wages", "title": "工资", "text": "未发。"}
+    )
+    entry = AuditEntry.objects.get(action="concern.raised")
+    assert entry.actor == members.a.user
+    number = members.a.membership_number  # the member's login name
+    changelist = reverse("admin:core_auditentry_changelist")
+    change = reverse("admin:core_auditentry_change", args=[entry.pk])
+
+    client.force_login(xihu_admin)
+    for page in (client.get(changelist).text, client.get(change).text):
+        assert mask_membership_number(number) in page and number not in page
+    # Officers are named as they are: the county sees who in union A acted.
+    org_actions.update_organization(
+        organization=tree.union_a, data={"address": "文三路1号"}, acting_user=officers.a_admin
+    )
+    assert officers.a_admin.username in client.get(changelist).text
+
+    client.force_login(officers.a_admin)
+    for page in (client.get(changelist).text, client.get(change).text):
+        assert number in page
