@@ -42,9 +42,7 @@ def register_source(prefix: str, source: Source) -> None:
 # its groups): source(org_ids, since) returns {(local date, key): change} for what was
 # recorded from `since` on, each change attributed as the counters attribute it. Counted
 # from the rows, so only for small subtrees; a federation's days are its daily snapshots.
-DatedSource = Callable[
-    [list[int], datetime.datetime], Mapping[tuple[datetime.date, str], int]
-]
+DatedSource = Callable[[list[int], datetime.datetime], Mapping[tuple[datetime.date, str], int]]
 DATED_SOURCES: list[DatedSource] = []
 
 
