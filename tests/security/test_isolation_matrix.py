@@ -20,7 +20,13 @@ What a probe expects:
 - a page without an object in its URL (lists, forms, dashboards) may answer as it likes
   (200, 302, 403, 404) but not fail;
 - no response body carries a canary of an object the reader may not see
-  (`World.canaries_outside`);
+  (`World.canaries_outside`), nor a numeric canary (a distinctive dues amount, as printed:
+  grouped, plain or in fen) of a tenant outside the reader's subtree and not affiliated to
+  it (`World.numbers_outside`): pages of figures carry no strings;
+- tool pages that show data only with their parameters (`TOOLS`: the dues split, the
+  dashboard, the statistics API) are probed with complete parameters for the reader's own
+  tenant and for each target; a self-test offers the dues split every union and requires
+  the probes to report B's numeric canary;
 - writes (POST, PUT, PATCH, DELETE) to out-of-scope objects change nothing: the rows of
   every tenant outside the reader's scope (their count per model, and every seeded row's
   values) are the same before and after.
@@ -48,13 +54,14 @@ from django.db import transaction
 from django.forms.models import model_to_dict
 from django.test import Client, override_settings
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.utils import timezone
 
 from core import todo
 from members import cards
 from members.models import Member
 from organizations import scope
-from organizations.models import Organization, OrgRole, Role
-from tests.security.world import MODELS, World, build_world
+from organizations.models import Level, Organization, OrgRole, Role
+from tests.security.world import MODELS, NUMERIC_CANARIES, World, build_world
 
 READER = "a"
 ROLES = ("admin", "staff", "viewer", "aid", "member")
@@ -191,6 +198,40 @@ class Figures:
 
 
 FIGURES = Figures()
+
+
+# Tool pages that render data only with their parameters: URL name -> the query string
+# that makes them show the figures of a tenant (`tool_query`). Each is probed with the
+# reader's own tenant (the page renders its figures) and with every target (a refusal, or
+# an empty form: none of the target's canaries, strings or numbers, in the body).
+TOOLS = {
+    "admin:members_duesrecord_split": lambda org, today: {
+        "organization": org.pk,
+        "period": today.strftime("%Y-%m"),
+    },
+    "reports:dashboard": lambda org, today: {"org": org.pk, "period": "12m"},
+    "stats-dashboard": lambda org, today: {
+        "from": today.replace(day=1).isoformat(),
+        "to": today.isoformat(),
+    },
+}
+
+
+def tool_org(world: World, name: str, key: str) -> Organization:
+    """The organization a tool page is asked about for tenant `key`: for the dues split a
+    grassroots union of its subtree (one with a numeric canary first), else the tenant."""
+    org = world.orgs[key]
+    if name != "admin:members_duesrecord_split" or org.level == Level.GRASSROOTS:
+        return org
+    unions = sorted(
+        (k for k in world.subtree(key) if world.orgs[k].level == Level.GRASSROOTS),
+        key=lambda k: (k not in NUMERIC_CANARIES, k),
+    )
+    return world.orgs[unions[0]] if unions else org
+
+
+def tool_query(world: World, name: str, key: str) -> dict:
+    return TOOLS[name](tool_org(world, name, key), timezone.localdate())
 
 
 # --- The world, once per module ----------------------------------------------------------
@@ -415,6 +456,9 @@ def admin_probes(world: World, role: str, pattern: Pattern) -> list[Probe]:
                 )
         else:
             # Tools without an object: imports, exports, dues, figures, search.
+            if pattern.name in TOOLS:
+                for key in (READER, *targets):
+                    probe("GET", base + "?" + urlencode(tool_query(world, pattern.name, key)))
             for target in targets:
                 org = world.orgs[target]
                 query = {"organization": org.pk, "organization__id__exact": org.pk}
@@ -576,6 +620,10 @@ def api_probes(world: World, role: str, pattern: Pattern) -> list[Probe]:
                     )
                 )
         return probes
+    tool = pattern.name in TOOLS and not formats
+    if tool:  # the reader's own organization, with the tool's parameters
+        query = urlencode(tool_query(world, pattern.name, READER))
+        probes.append(Probe(route, "api", "GET", f"{fill(route, pk=a.pk)}?{query}"))
     for target in TARGETS:
         if model is Organization:
             tenant, obj = target, world.orgs[target]
@@ -584,6 +632,8 @@ def api_probes(world: World, role: str, pattern: Pattern) -> list[Probe]:
         if obj is None:
             continue
         path = fill(route, pk=obj.pk, **formats)
+        if tool:
+            path += "?" + urlencode(tool_query(world, pattern.name, tenant))
         for method in actions_map:
             if method in ("head", "options"):
                 continue
@@ -725,6 +775,10 @@ def portal_probes(world: World, role: str, pattern: Pattern) -> list[Probe]:
         return []  # unknown: reported by the coverage test
     path = "/" + route
     probes.append(Probe(route, "portal", "GET", path))
+    if name in TOOLS:
+        for key in (READER, *TARGETS):
+            query = urlencode(tool_query(world, name, key))
+            probes.append(Probe(route, "portal", "GET", f"{path}?{query}"))
     for target in TARGETS:
         org = world.orgs[target]
         for query in PORTAL_LISTS.get(name, []):
@@ -818,7 +872,17 @@ def diff(before: dict, after: dict) -> list[str]:
 ADMIN_NOT_FOUND_REDIRECTS = ("/admin/",)
 
 
-def check(probe: Probe, role: str, response, forbidden: set[str]) -> list[str]:
+def number_pattern(numbers: set[str]) -> re.Pattern | None:
+    """The numeric canaries as printed figures: not a part of a longer number or word."""
+    if not numbers:
+        return None
+    alternatives = "|".join(re.escape(n) for n in sorted(numbers, key=len, reverse=True))
+    return re.compile(rf"(?<![\w.,])(?:{alternatives})(?![\w]|[.,]\d)")
+
+
+def check(
+    probe: Probe, role: str, response, forbidden: set[str], numbers: re.Pattern | None = None
+) -> list[str]:
     problems = []
     status = response.status_code
     if status >= 500:
@@ -860,6 +924,9 @@ def check(probe: Probe, role: str, response, forbidden: set[str]) -> list[str]:
     leaked = (set(CANARY.findall(body)) & forbidden) - sent
     if leaked:
         problems.append(f"out-of-scope canaries in body: {sorted(leaked)[:4]}")
+    figures = set(numbers.findall(body)) if numbers is not None else set()
+    if figures:
+        problems.append(f"out-of-scope numeric canaries in body: {sorted(figures)[:4]}")
     return problems
 
 
@@ -898,20 +965,21 @@ def run(world: World, role: str, surface: str) -> list[str]:
         as_member=role == "member" and surface == "portal",
         include_public=surface != "portal",
     )
+    numbers = number_pattern(world.numbers_outside(READER))
     failures = []
     started = time.monotonic()
     reads = [p for p in probes if p.method == "GET"]
     writes = [p for p in probes if p.method != "GET"]
     before = snapshot(world)
     for probe in reads:
-        failures += _run_one(client, probe, role, forbidden)
+        failures += _run_one(client, probe, role, forbidden, numbers)
     after = snapshot(world)
     failures += [f"{role} {surface} reads changed rows: {c}" for c in diff(before, after)]
     for target in TARGETS:
         batch = [p for p in writes if p.target == target or p.target in TARGET_FALLBACK[target]]
         before = snapshot(world)
         for probe in batch:
-            failures += _run_one(client, probe, role, forbidden)
+            failures += _run_one(client, probe, role, forbidden, numbers)
         after = snapshot(world)
         failures += [
             f"{role} {surface} writes against {target} changed rows: {c}"
@@ -920,12 +988,14 @@ def run(world: World, role: str, surface: str) -> list[str]:
         FIGURES.pairs.add((READER, role, target))
     rest = [p for p in writes if p.target is None]
     for probe in rest:
-        failures += _run_one(client, probe, role, forbidden)
+        failures += _run_one(client, probe, role, forbidden, numbers)
     FIGURES.seconds += time.monotonic() - started
     return failures
 
 
-def _run_one(client, probe: Probe, role: str, forbidden: set[str]) -> list[str]:
+def _run_one(
+    client, probe: Probe, role: str, forbidden: set[str], numbers: re.Pattern | None = None
+) -> list[str]:
     FIGURES.requests += 1
     FIGURES.by_surface[probe.surface] += 1
     FIGURES.patterns.add(probe.route)
@@ -933,7 +1003,7 @@ def _run_one(client, probe: Probe, role: str, forbidden: set[str]) -> list[str]:
         # A savepoint per request: a view that fails half-way leaves nothing behind.
         with transaction.atomic():
             response = send(client, probe)
-            problems = check(probe, role, response, forbidden)
+            problems = check(probe, role, response, forbidden, numbers)
     except Exception as error:  # every failure goes into the report
         problems = [f"raised {type(error).__name__}: {str(error)[:200]}"]
     where = f"{probe.target or '-'}:{probe.model or '-'}"
@@ -995,3 +1065,63 @@ def test_the_world_seeds_a_canary_of_every_model_in_each_tenant(world, db):
         assert world.canaries_of(target)
     for key in MODELS:
         assert any(key in world.objects[t] for t in (*TARGETS, "other_city")), key
+
+
+def _tool_probes(world: World, role: str, name: str) -> list[Probe]:
+    patterns = [p for p in url_patterns() if p.name == name]
+    return [p for p in plan(world, role, patterns) if "?" in p.path and name in TOOLS]
+
+
+def test_tool_pages_render_the_readers_own_figures(world, db):
+    """The tool probes are not empty forms: with the reader's own parameters the dues split
+    shows union A's payment, and the industry union's dashboard and statistics show its
+    affiliate B's figure (its own numeric canaries, which the others must not see)."""
+    client = Client(HTTP_ACCEPT_LANGUAGE="en")
+    client.force_login(world.users["a"]["admin"])
+    query = urlencode(tool_query(world, "admin:members_duesrecord_split", "a"))
+    response = client.get(f"/admin/members/duesrecord/split/?{query}")
+    assert response.status_code == 200
+    assert "25.13" in _body(response)
+    with reading_as("industry", SIDEWAYS["industry"]):
+        client.force_login(world.users["industry"]["admin"])
+        for name in ("reports:dashboard", "stats-dashboard"):
+            own = next(p for p in _tool_probes(world, "admin", name) if p.target is None)
+            response = client.get(own.path)
+            assert response.status_code == 200, (own.path, response.status_code)
+            numbers = number_pattern(set(world.numeric_canaries["b"]))
+            assert numbers.search(_body(response)), own.path
+
+
+def test_the_run_fails_when_the_dues_split_offers_every_union(world, db, monkeypatch):
+    """Self-test: the dues split page's unions (`members.selectors.dues.summary_unions`)
+    are every grassroots union, unscoped; union A's administrator then reads union B's split
+    by `?organization=<B>&period=<this month>`, and the probes of that page must report B's
+    numeric canary (no string canary is on that page)."""
+    from members.models import DuesRecord
+    from members.selectors import dues
+
+    monkeypatch.setattr(
+        dues,
+        "summary_unions",
+        lambda user: Organization.objects.filter(level=Level.GRASSROOTS).order_by("name", "pk"),
+    )
+    monkeypatch.setattr(sys.modules[__name__], "FIGURES", Figures())
+    assert DuesRecord.objects.filter(organization=world.orgs["b"]).exists()
+    probes = _tool_probes(world, "admin", "admin:members_duesrecord_split")
+    client = Client(HTTP_ACCEPT_LANGUAGE="en")
+    client.force_login(world.users["a"]["admin"])
+    numbers = number_pattern(world.numbers_outside("a"))
+    failures = []
+    for probe in probes:
+        failures += _run_one(client, probe, "admin", world.canaries_outside("a"), numbers)
+    b = world.orgs["b"].pk
+    forms = world.numeric_canaries["b"]
+    leaked = [f for f in failures if f"organization={b}&" in f and any(n in f for n in forms)]
+    assert leaked, failures
+    # Scoped as it is, the same probes find nothing.
+    monkeypatch.undo()
+    monkeypatch.setattr(sys.modules[__name__], "FIGURES", Figures())
+    clean = []
+    for probe in probes:
+        clean += _run_one(client, probe, "admin", world.canaries_outside("a"), numbers)
+    assert not clean, clean

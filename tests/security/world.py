@@ -20,6 +20,8 @@ Interface (stable; other test modules import it):
     world.seeds                     # every seeded object with its canary strings (Seed)
     world.canaries_outside(org, *, as_member=False, include_public=False) -> set[str]
     world.canaries_of(key) -> set[str]   # every canary seeded in one tenant
+    world.numeric_canaries          # tenant -> the printed forms of its distinctive figure
+    world.numbers_outside(org) -> set[str]   # numeric canaries `org`'s officers must not see
 
 Every seeded object carries unique canary strings ``CANARY-<tenant>-<model>-<hex>`` in its
 free-text fields (an organization in its address, a member in its name and employer, a
@@ -38,6 +40,14 @@ must not see, following `organizations.scope`:
   with ``include_public=True`` they count too, except the public facts of `org`'s own
   chain of federations (the union's page shows them): use it for the admin and the API,
   whose lists are scoped.
+
+Pages that show only figures carry no canary string, so some tenants also have a numeric
+canary (`NUMERIC_CANARIES`): the dues paid in the current month by their member, a yuan
+amount of six significant digits that no sum can equal (every union beside it pays
+something too). `numeric_canaries[key]` holds the forms pages print it in: "8,641.37",
+"8641.37" and in fen "864137". A reader may see a tenant's figure if the tenant is in its
+subtree, or if the tenant is affiliated to the reader (a national industry union sees its
+affiliates' figures aggregated; the matrix allows it their numbers).
 
 The tree (each tenant a key):
 
@@ -195,6 +205,18 @@ TRANSFER_TO = {"a": "c", "b": "c", "c": "b"}
 
 PRIVATE, CHAIN, PUBLIC = "private", "chain", "public"
 
+# Dues paid this month by the member of each tenant (see the module docstring). Union A pays
+# too, so that its county's sums differ from B's figure.
+NUMERIC_CANARIES = {"b": Decimal("8641.37"), "c": Decimal("7352.91")}
+OWN_PAYMENT = Decimal("25.13")
+NUMERIC_WAGE_BASE = "3000000"
+
+
+def numeric_forms(amount: Decimal) -> tuple[str, ...]:
+    """How pages print a yuan amount: grouped, plain, and in fen (JSON counters)."""
+    return (f"{amount:,.2f}", f"{amount:.2f}", str(int(amount * 100)))
+
+
 AID_DATA = {
     "tier": "relative",
     "reason": "unemployment",
@@ -232,6 +254,7 @@ class World:
     members: dict[str, Member]
     join_keys: dict[str, str]
     seeds: list[Seed] = field(default_factory=list)
+    numeric_canaries: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     @property
     def member_user(self):
@@ -270,6 +293,21 @@ class World:
 
     def canaries_of(self, tenant: str) -> set[str]:
         return {c for seed in self.seeds if seed.tenant == tenant for c in seed.canaries}
+
+    def numbers_outside(self, org: Organization | str) -> set[str]:
+        """The numeric canaries a reader whose scope is `org`'s subtree must not see: those of
+        tenants outside the subtree that are not affiliated to `org` (see above)."""
+        reader = self.orgs[self.key_of(org)]
+        inside = self.subtree(org)
+        affiliated = set(
+            Organization.objects.filter(industry=reader.pk).values_list("pk", flat=True)
+        )
+        return {
+            form
+            for key, forms in self.numeric_canaries.items()
+            if key not in inside and self.orgs[key].pk not in affiliated
+            for form in forms
+        }
 
     def canaries_outside(
         self, org: Organization | str, *, as_member: bool = False, include_public: bool = False
@@ -427,10 +465,18 @@ def build_world() -> World:
         seed(key, "transfer", transfer, texts, also=[TRANSFER_TO[key]])
 
         admin = users[key][Role.ADMIN]
-        dues_actions.set_wage_base(member=members[key], wage_base="6000", acting_user=admin)
+        wage_base = NUMERIC_WAGE_BASE if key in NUMERIC_CANARIES else "6000"
+        dues_actions.set_wage_base(member=members[key], wage_base=wage_base, acting_user=admin)
         period = timezone.localdate().replace(day=1)
         dues_actions.generate_monthly_dues(organization=orgs[key], period=period, acting_user=admin)
         record = DuesRecord.objects.get(member=members[key], period=period)
+        # The numeric canary: what the member paid this month (others pay a plain amount).
+        record = dues_actions.record_payment(
+            record=record,
+            amount=str(NUMERIC_CANARIES.get(key, OWN_PAYMENT)),
+            method="cash",
+            acting_user=admin,
+        )
         # No free text on a dues record: the member's name shows where it is listed.
         seed(key, "duesrecord", record, [])
 
@@ -602,4 +648,5 @@ def build_world() -> World:
         members=members,
         join_keys=join_keys,
         seeds=seeds,
+        numeric_canaries={key: numeric_forms(v) for key, v in NUMERIC_CANARIES.items()},
     )
