@@ -1,6 +1,39 @@
 """Form helpers every app's forms and views share."""
 
+from django import forms
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
+
+
+class OneTimeCodeForm(forms.Form):
+    """A 6-digit one-time code, typed on a phone's number pad. Subclasses say where the code
+    comes from (`label`, `required_message`): an authenticator app, a text message."""
+
+    label = _("6-digit code")
+    required_message = _("Enter the 6-digit code.")
+
+    code = forms.CharField(
+        min_length=6,
+        max_length=6,
+        widget=forms.TextInput(
+            attrs={"inputmode": "numeric", "autocomplete": "one-time-code", "pattern": "[0-9]*"}
+        ),
+        error_messages={
+            "min_length": _("The code has 6 digits."),
+            "max_length": _("The code has 6 digits."),
+        },
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["code"].label = self.label
+        self.fields["code"].error_messages["required"] = self.required_message
+
+    def clean_code(self):
+        code = self.cleaned_data["code"].strip()
+        if not code.isdigit():
+            raise ValidationError(_("The code has 6 digits."))
+        return code
 
 
 def add_action_errors(

@@ -333,16 +333,7 @@ AUDIT_FIELDS = (
 
 @admin.register(AuditEntry)
 class AuditEntryAdmin(ReadOnlyAdminMixin, scope.ScopedAdminMixin, admin.ModelAdmin):
-    list_display = (
-        "at",
-        "actor_display",
-        "action",
-        "object_type",
-        "object_id",
-        "organization",
-        "reason",
-        "result",
-    )
+    list_display = tuple(field for field in AUDIT_FIELDS if field != "changes")
     list_filter = ("action", "result")
     search_fields = ("object_id", "action")
     list_select_related = ("actor", "organization")

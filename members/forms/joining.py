@@ -14,7 +14,7 @@ from django.contrib.auth.password_validation import (
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
-from core.forms import add_action_errors
+from core.forms import OneTimeCodeForm, add_action_errors
 
 from .person import PersonCorrectionForm, PersonFieldsMixin
 
@@ -110,23 +110,8 @@ class LinkRecoveryForm(forms.Form):
     )
 
 
-class RecoveryCodeForm(forms.Form):
-    code = forms.CharField(
-        label=_("6-digit code from the text message"),
-        min_length=6,
-        max_length=6,
-        widget=forms.TextInput(
-            attrs={"inputmode": "numeric", "autocomplete": "one-time-code", "pattern": "[0-9]*"}
-        ),
-        error_messages={
-            "required": _("Enter the 6-digit code from the text message."),
-            "min_length": _("The code has 6 digits."),
-            "max_length": _("The code has 6 digits."),
-        },
-    )
+class RecoveryCodeForm(OneTimeCodeForm):
+    """The code of a lost link's recovery, from the text message."""
 
-    def clean_code(self):
-        code = self.cleaned_data["code"].strip()
-        if not code.isdigit():
-            raise ValidationError(_("The code has 6 digits."))
-        return code
+    label = _("6-digit code from the text message")
+    required_message = _("Enter the 6-digit code from the text message.")
