@@ -523,9 +523,14 @@ def affiliated_by_region(org: Organization) -> list[dict]:
 CHILD_PAGE = 50
 
 
+def child_unions(org: Organization):
+    """The organizations directly below `org`: the rows of its breakdown."""
+    return org.children.all()
+
+
 def children(org: Organization, page: int | None = 1) -> dict:
     """The child unions with their subtree figures, largest first (paged; None: all)."""
-    kids = list(org.children.all().order_by("lft", "pk"))
+    kids = list(child_unions(org).order_by("lft", "pk"))
     keys = (ACTIVE, GRASSROOTS, EMPLOYEES, S.OPEN, S.REQUESTS)
     prefetch = rollups.many_totals(kids, with_affiliated(keys))
     rows = []

@@ -25,8 +25,15 @@ What a probe expects:
   it (`World.numbers_outside`): pages of figures carry no strings;
 - tool pages that show data only with their parameters (`TOOLS`: the dues split, the
   dashboard, the statistics API) are probed with complete parameters for the reader's own
-  tenant and for each target; a self-test offers the dues split every union and requires
-  the probes to report B's numeric canary;
+  tenant and for each target;
+- a report request that makes a job (the reader's own organization; any other is refused)
+  has the job built as the worker would and its spreadsheet downloaded: no cell may carry
+  a canary or numeric canary the reader may not see (the PDF is drawn from the same
+  tables, `reports.files.tables`);
+- self-tests plant an unscoped aggregate view each (the dues split offered every union, a
+  dashboard breakdown listing the unions below every organization of the reader's level,
+  a report builder taking any organization) and require the probes to report B's numeric
+  canaries;
 - writes (POST, PUT, PATCH, DELETE) to out-of-scope objects change nothing: the rows of
   every tenant outside the reader's scope (their count per model, and every seeded row's
   values) are the same before and after.
@@ -38,6 +45,7 @@ patterns covered, requests made, (role, target tenant) pairs).
 from __future__ import annotations
 
 import contextlib
+import io
 import re
 import sys
 import time
@@ -51,6 +59,7 @@ from django.apps import apps
 from django.contrib import admin
 from django.contrib.contenttypes.models import ContentType
 from django.db import transaction
+from django.db.models import Q
 from django.forms.models import model_to_dict
 from django.test import Client, override_settings
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
@@ -61,7 +70,16 @@ from members import cards
 from members.models import Member
 from organizations import scope
 from organizations.models import Level, Organization, OrgRole, Role
-from tests.security.world import MODELS, NUMERIC_CANARIES, World, build_world
+from reports import actions as report_actions
+from reports.models import ReportJob
+from tests.security.world import (
+    MODELS,
+    NUMERIC_CANARIES,
+    NUMERIC_EMPLOYEES,
+    World,
+    build_world,
+    count_forms,
+)
 
 READER = "a"
 ROLES = ("admin", "staff", "viewer", "aid", "member")
@@ -257,6 +275,13 @@ def world(django_db_setup, django_db_blocker, tmp_path_factory):
             Token.objects.create(user=user)
         yield world
         transaction.set_rollback(True)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _report_files(tmp_path_factory):
+    """Reports built by the probes are written to a temporary directory."""
+    with override_settings(REPORTS_ROOT=tmp_path_factory.mktemp("reports")):
+        yield
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -703,10 +728,12 @@ PORTAL_LISTS = {
     "activities-list": [{"organization": "{org}"}],
     "announcement-list": [{"organization": "{org}"}],
 }
+# The report builder: a request that makes a job is followed to its file (`_built_reports`).
+REPORT_REQUEST = "reports:request"
 # Writes on object-less portal pages that name an out-of-scope organization in the body.
 PORTAL_WRITES = {
     "services-wishes": {"organization": "{org}", "title": "isolation", "category": "other"},
-    "reports:request": {"org": "{org}", "organization": "{org}", "period": "this_month"},
+    "reports:request": {"org": "{org}", "organization": "{org}", "period": "12m"},
     "reports:dashboard": {"org": "{org}"},
 }
 # Writes that only touch the reader's own rows (their inbox, session, language) or that a
@@ -787,6 +814,10 @@ def portal_probes(world: World, role: str, pattern: Pattern) -> list[Probe]:
         if name in PORTAL_WRITES and org.pk not in chain_pks(world):
             body = {k: str(v).replace("{org}", str(org.pk)) for k, v in PORTAL_WRITES[name].items()}
             probes.append(Probe(route, "portal", "POST", path, data=body, target=target))
+    if name == REPORT_REQUEST:  # the reader's own report, built and read (`_built_reports`)
+        own = str(world.orgs[READER].pk)
+        body = {k: str(v).replace("{org}", own) for k, v in PORTAL_WRITES[name].items()}
+        probes.append(Probe(route, "portal", "POST", path, data=body))
     return probes
 
 
@@ -921,12 +952,49 @@ def check(
             )
     # A canary the request itself sent (a search term) may be echoed back.
     sent = set(CANARY.findall(probe.path + repr(probe.data)))
-    leaked = (set(CANARY.findall(body)) & forbidden) - sent
+    return problems + leaks("body", body, forbidden - sent, numbers)
+
+
+def leaks(where: str, text: str, forbidden: set[str], numbers: re.Pattern | None) -> list[str]:
+    """The canaries and numeric canaries in `text` that the reader may not see."""
+    problems = []
+    leaked = set(CANARY.findall(text)) & forbidden
     if leaked:
-        problems.append(f"out-of-scope canaries in body: {sorted(leaked)[:4]}")
-    figures = set(numbers.findall(body)) if numbers is not None else set()
+        problems.append(f"out-of-scope canaries in {where}: {sorted(leaked)[:4]}")
+    figures = set(numbers.findall(text)) if numbers is not None else set()
     if figures:
-        problems.append(f"out-of-scope numeric canaries in body: {sorted(figures)[:4]}")
+        problems.append(f"out-of-scope numeric canaries in {where}: {sorted(figures)[:4]}")
+    return problems
+
+
+def _xlsx_text(content: bytes) -> str:
+    """Every cell of a workbook as text, one per line."""
+    from openpyxl import load_workbook
+
+    book = load_workbook(io.BytesIO(content), read_only=True)
+    return "\n".join(
+        str(value)
+        for sheet in book.worksheets
+        for row in sheet.iter_rows(values_only=True)
+        for value in row
+        if value is not None
+    )
+
+
+def _built_reports(
+    client, since: int, forbidden: set[str], numbers: re.Pattern | None
+) -> list[str]:
+    """The report jobs a request made (pk above `since`): each is built as the worker
+    would, and its spreadsheet, downloaded by the reader, must show nothing out of scope."""
+    problems = []
+    for pk in ReportJob.objects.filter(pk__gt=since).order_by("pk").values_list("pk", flat=True):
+        report_actions.build_report(pk)
+        response = client.get(reverse("reports:download", args=[pk, "xlsx"]))
+        if response.status_code != 200:
+            problems.append(f"report {pk}: the spreadsheet answered {response.status_code}")
+            continue
+        text = _xlsx_text(b"".join(response.streaming_content))
+        problems += leaks(f"report {pk}'s spreadsheet", text, forbidden, numbers)
     return problems
 
 
@@ -1002,8 +1070,12 @@ def _run_one(
     try:
         # A savepoint per request: a view that fails half-way leaves nothing behind.
         with transaction.atomic():
+            report = probe.method == "POST" and "/" + probe.route == reverse(REPORT_REQUEST)
+            since = ReportJob.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
             response = send(client, probe)
             problems = check(probe, role, response, forbidden, numbers)
+            if report:
+                problems += _built_reports(client, since, forbidden, numbers)
     except Exception as error:  # every failure goes into the report
         problems = [f"raised {type(error).__name__}: {str(error)[:200]}"]
     where = f"{probe.target or '-'}:{probe.model or '-'}"
@@ -1074,8 +1146,9 @@ def _tool_probes(world: World, role: str, name: str) -> list[Probe]:
 
 def test_tool_pages_render_the_readers_own_figures(world, db):
     """The tool probes are not empty forms: with the reader's own parameters the dues split
-    shows union A's payment, and the industry union's dashboard and statistics show its
-    affiliate B's figure (its own numeric canaries, which the others must not see)."""
+    shows union A's payment, and the industry union's dashboard, statistics and a report
+    it requests show its affiliate B's figures (its own numeric canaries, which the others
+    must not see)."""
     client = Client(HTTP_ACCEPT_LANGUAGE="en")
     client.force_login(world.users["a"]["admin"])
     query = urlencode(tool_query(world, "admin:members_duesrecord_split", "a"))
@@ -1090,6 +1163,19 @@ def test_tool_pages_render_the_readers_own_figures(world, db):
             assert response.status_code == 200, (own.path, response.status_code)
             numbers = number_pattern(set(world.numeric_canaries["b"]))
             assert numbers.search(_body(response)), own.path
+        # The report request probe is followed to a built spreadsheet of the same figures.
+        since = ReportJob.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
+        own = next(
+            p
+            for p in plan(world, "admin", [p for p in url_patterns() if p.name == REPORT_REQUEST])
+            if p.method == "POST" and p.target is None
+        )
+        assert send(client, own).status_code == 302
+        assert _built_reports(client, since, set(), None) == []
+        job = ReportJob.objects.get(pk__gt=since)
+        assert job.organization_id == world.orgs["industry"].pk
+        text = _xlsx_text(job.xlsx.read())
+        assert numbers.search(text), text[:2000]
 
 
 def test_the_run_fails_when_the_dues_split_offers_every_union(world, db, monkeypatch):
@@ -1124,4 +1210,85 @@ def test_the_run_fails_when_the_dues_split_offers_every_union(world, db, monkeyp
     clean = []
     for probe in probes:
         clean += _run_one(client, probe, "admin", world.canaries_outside("a"), numbers)
+    assert not clean, clean
+
+
+def _breakdown_probes(world: World) -> list[Probe]:
+    """The dashboard's tool probes (page and statistics API) of the reader's own union."""
+    return [
+        p
+        for name in ("reports:dashboard", "stats-dashboard")
+        for p in _tool_probes(world, "admin", name)
+        if p.path.endswith(urlencode(tool_query(world, name, READER)))
+        and (name != "stats-dashboard" or f"/{world.orgs[READER].pk}/" in p.path)
+    ]
+
+
+def test_the_run_fails_when_a_dashboard_breakdown_lists_every_union_of_its_level(
+    world, db, monkeypatch
+):
+    """Self-test: the dashboard's breakdown by child union (`reports.selectors.child_unions`)
+    lists the unions below every organization of the reader's level, not only its own. The
+    neighbouring county's administrator then sees B (a grassroots union of A's county) among
+    its children, by name only and with B's figures; the probes of its own dashboard (page
+    and statistics API) must report B's employees, a numeric canary."""
+    from reports import selectors
+
+    monkeypatch.setattr(
+        selectors,
+        "child_unions",
+        lambda org: Organization.objects.filter(parent__level=org.level),
+    )
+    monkeypatch.setattr(sys.modules[__name__], "FIGURES", Figures())
+    client = Client(HTTP_ACCEPT_LANGUAGE="en")
+    client.force_login(world.users["other_county"]["admin"])
+    numbers = number_pattern(world.numbers_outside("other_county"))
+    forbidden = world.canaries_outside("other_county", include_public=True)
+    employees = set(count_forms(NUMERIC_EMPLOYEES["b"]))
+    with reading_as("other_county", SIDEWAYS["other_county"]):
+        probes = _breakdown_probes(world)
+        assert {p.surface for p in probes} == {"portal", "api"}, probes
+        for probe in probes:
+            failures = _run_one(client, probe, "admin", forbidden, numbers)
+            assert any(any(n in f for n in employees) for f in failures), (probe.path, failures)
+        monkeypatch.undo()
+        monkeypatch.setattr(sys.modules[__name__], "FIGURES", Figures())
+        clean = [f for p in probes for f in _run_one(client, p, "admin", forbidden, numbers)]
+    assert not clean, clean
+
+
+def test_the_run_fails_when_the_report_builder_takes_any_union(world, db, monkeypatch):
+    """Self-test: the report pages and the report builder take the organization they are
+    given without the statistics scope (`scope.statistics_organizations` and
+    `scope.statistics_q`, as the reports app sees them, reach every organization). The
+    neighbouring county's administrator then has a report of B built; the matrix follows
+    the request to the built spreadsheet and must report B's employees in it. Scoped again,
+    the same requests build nothing of B."""
+    from reports import actions as actions_module
+    from reports import views as views_module
+
+    unscoped = SimpleNamespace(
+        **{name: getattr(scope, name) for name in dir(scope) if not name.startswith("__")}
+    )
+    unscoped.statistics_organizations = lambda user: Organization.objects.all()
+    unscoped.statistics_q = lambda user, prefix="": Q()
+    monkeypatch.setattr(views_module, "scope", unscoped)
+    monkeypatch.setattr(actions_module, "scope", unscoped)
+    monkeypatch.setattr(sys.modules[__name__], "FIGURES", Figures())
+    client = Client(HTTP_ACCEPT_LANGUAGE="en")
+    client.force_login(world.users["other_county"]["admin"])
+    numbers = number_pattern(world.numbers_outside("other_county"))
+    forbidden = world.canaries_outside("other_county")
+    employees = set(count_forms(NUMERIC_EMPLOYEES["b"]))
+    with reading_as("other_county", SIDEWAYS["other_county"]):
+        patterns = [p for p in url_patterns() if p.name == REPORT_REQUEST]
+        probes = [p for p in plan(world, "admin", patterns) if p.method == "POST"]
+        b = str(world.orgs["b"].pk)
+        assert any(p.data["org"] == b for p in probes), probes
+        failures = [f for p in probes for f in _run_one(client, p, "admin", forbidden, numbers)]
+        leaked = [f for f in failures if "spreadsheet" in f and any(n in f for n in employees)]
+        assert leaked, failures
+        monkeypatch.undo()
+        monkeypatch.setattr(sys.modules[__name__], "FIGURES", Figures())
+        clean = [f for p in probes for f in _run_one(client, p, "admin", forbidden, numbers)]
     assert not clean, clean

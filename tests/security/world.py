@@ -20,7 +20,7 @@ Interface (stable; other test modules import it):
     world.seeds                     # every seeded object with its canary strings (Seed)
     world.canaries_outside(org, *, as_member=False, include_public=False) -> set[str]
     world.canaries_of(key) -> set[str]   # every canary seeded in one tenant
-    world.numeric_canaries          # tenant -> the printed forms of its distinctive figure
+    world.numeric_canaries          # tenant -> the printed forms of its distinctive figures
     world.numbers_outside(org) -> set[str]   # numeric canaries `org`'s officers must not see
 
 Every seeded object carries unique canary strings ``CANARY-<tenant>-<model>-<hex>`` in its
@@ -41,13 +41,15 @@ must not see, following `organizations.scope`:
   chain of federations (the union's page shows them): use it for the admin and the API,
   whose lists are scoped.
 
-Pages that show only figures carry no canary string, so some tenants also have a numeric
-canary (`NUMERIC_CANARIES`): the dues paid in the current month by their member, a yuan
-amount of six significant digits that no sum can equal (every union beside it pays
-something too). `numeric_canaries[key]` holds the forms pages print it in: "8,641.37",
-"8641.37" and in fen "864137". A reader may see a tenant's figure if the tenant is in its
-subtree, or if the tenant is affiliated to the reader (a national industry union sees its
-affiliates' figures aggregated; the matrix allows it their numbers).
+Pages that show only figures carry no canary string, so some tenants also have numeric
+canaries: the dues paid in the current month by their member (`NUMERIC_CANARIES`), a yuan
+amount of six significant digits, and their number of employees (`NUMERIC_EMPLOYEES`), a
+five-digit count; no sum can equal either (every union beside it pays something and counts
+employees too). `numeric_canaries[key]` holds the forms pages print them in: "8,641.37",
+"8641.37" and in fen "864137"; "52,719" and "52719". A reader may see a tenant's figures if
+the tenant is in its subtree, or if the tenant is affiliated to the reader (a national
+industry union sees its affiliates' figures aggregated; the matrix allows it their
+numbers).
 
 The tree (each tenant a key):
 
@@ -210,11 +212,20 @@ PRIVATE, CHAIN, PUBLIC = "private", "chain", "public"
 NUMERIC_CANARIES = {"b": Decimal("8641.37"), "c": Decimal("7352.91")}
 OWN_PAYMENT = Decimal("25.13")
 NUMERIC_WAGE_BASE = "3000000"
+# Employees of each grassroots union (the dashboards' breakdowns and reports show them); A's
+# own count keeps its county's sum apart from B's.
+NUMERIC_EMPLOYEES = {"b": 52719, "c": 61847}
+OWN_EMPLOYEES = 130
 
 
 def numeric_forms(amount: Decimal) -> tuple[str, ...]:
     """How pages print a yuan amount: grouped, plain, and in fen (JSON counters)."""
     return (f"{amount:,.2f}", f"{amount:.2f}", str(int(amount * 100)))
+
+
+def count_forms(count: int) -> tuple[str, ...]:
+    """How pages print a count: grouped and plain."""
+    return (f"{count:,}", str(count))
 
 
 AID_DATA = {
@@ -352,13 +363,34 @@ def build_world() -> World:
     province = org("province", "浙江省总工会", Level.PROVINCIAL, national, region_code="330000")
     city = org("city", "杭州市总工会", Level.CITY, province, region_code="330100")
     county = org("county", "西湖区总工会", Level.COUNTY, city, region_code="330106")
-    union_a = org("a", "杭州甲科技有限公司工会", Level.GRASSROOTS, county, uscc=make_uscc("330106"))
-    union_b = org("b", "杭州乙物流有限公司工会", Level.GRASSROOTS, county, uscc=make_uscc("330106"))
+    union_a = org(
+        "a",
+        "杭州甲科技有限公司工会",
+        Level.GRASSROOTS,
+        county,
+        uscc=make_uscc("330106"),
+        employees=OWN_EMPLOYEES,
+    )
+    union_b = org(
+        "b",
+        "杭州乙物流有限公司工会",
+        Level.GRASSROOTS,
+        county,
+        uscc=make_uscc("330106"),
+        employees=NUMERIC_EMPLOYEES["b"],
+    )
     other_province = org(
         "other_province", "广东省总工会", Level.PROVINCIAL, national, region_code="440000"
     )
     other_city = org("other_city", "深圳市总工会", Level.CITY, other_province, region_code="440300")
-    union_c = org("c", "深圳丙电子有限公司工会", Level.GRASSROOTS, other_city, region_code="440305")
+    union_c = org(
+        "c",
+        "深圳丙电子有限公司工会",
+        Level.GRASSROOTS,
+        other_city,
+        region_code="440305",
+        employees=NUMERIC_EMPLOYEES["c"],
+    )
     other_county = org("other_county", "上城区总工会", Level.COUNTY, city, region_code="330102")
     industry = org("industry", "中国海员建设工会", Level.INDUSTRY, national, short_name="海员建设")
     Organization.objects.filter(pk=union_b.pk).update(industry=industry)
@@ -648,5 +680,8 @@ def build_world() -> World:
         members=members,
         join_keys=join_keys,
         seeds=seeds,
-        numeric_canaries={key: numeric_forms(v) for key, v in NUMERIC_CANARIES.items()},
+        numeric_canaries={
+            key: numeric_forms(v) + count_forms(NUMERIC_EMPLOYEES[key])
+            for key, v in NUMERIC_CANARIES.items()
+        },
     )
