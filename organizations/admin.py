@@ -1,6 +1,9 @@
 """Admin for unions: the organization tree, roles and the audit log, all scoped."""
 
+import json
+
 from django import forms
+from django.apps import apps
 from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.password_validation import validate_password
@@ -318,6 +321,33 @@ def _actor_shown(user):
     return Case(shown, default=Value(False), output_field=BooleanField())
 
 
+def _restricted_objects() -> dict[str, list[str]]:
+    """Object types whose audit details need an access of their own (a model's
+    `audit_access`, such as hardship aid cases): access -> object types."""
+    by_access: dict[str, list[str]] = {}
+    for model in apps.get_models():
+        access = getattr(model, "audit_access", None)
+        if access:
+            by_access.setdefault(access, []).append(model._meta.label_lower)
+    return by_access
+
+
+def _details_shown(user):
+    """Per entry: whether `user` may read its details (the changed values and the reason,
+    which an officer types and may name a person). Shown to readers who reach the personal
+    data of the entry's union, or for an object with an access of its own (an aid case) to
+    those who hold that access there; others see which fields changed, not to what."""
+    if scope.is_operator(user):
+        return Value(True)
+    whens = []
+    for access, types in _restricted_objects().items():
+        reach = scope.org_q(user, scope.Access(access), "organization__")
+        whens.append(When(Q(object_type__in=types) & reach, then=Value(True)))
+        whens.append(When(object_type__in=types, then=Value(False)))
+    whens.append(When(scope.org_q(user, scope.Access.PERSONAL, "organization__"), then=Value(True)))
+    return Case(*whens, default=Value(False), output_field=BooleanField())
+
+
 AUDIT_FIELDS = (
     "at",
     "actor_display",
@@ -325,15 +355,15 @@ AUDIT_FIELDS = (
     "object_type",
     "object_id",
     "organization",
-    "changes",
-    "reason",
+    "changes_display",
+    "reason_display",
     "result",
 )
 
 
 @admin.register(AuditEntry)
 class AuditEntryAdmin(ReadOnlyAdminMixin, scope.ScopedAdminMixin, admin.ModelAdmin):
-    list_display = tuple(field for field in AUDIT_FIELDS if field != "changes")
+    list_display = tuple(field for field in AUDIT_FIELDS if field != "changes_display")
     list_filter = ("action", "result")
     search_fields = ("object_id", "action")
     list_select_related = ("actor", "organization")
@@ -341,7 +371,32 @@ class AuditEntryAdmin(ReadOnlyAdminMixin, scope.ScopedAdminMixin, admin.ModelAdm
     readonly_fields = AUDIT_FIELDS
 
     def get_queryset(self, request):
-        return super().get_queryset(request).annotate(actor_shown=_actor_shown(request.user))
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                actor_shown=_actor_shown(request.user),
+                details_shown=_details_shown(request.user),
+            )
+        )
+
+    @admin.display(description=_("changes"))
+    def changes_display(self, obj):
+        if not obj.changes:
+            return "-"
+        if getattr(obj, "details_shown", False):
+            return json.dumps(obj.changes, ensure_ascii=False, sort_keys=True)
+        return _("%(fields)s (the values are shown only to officers who may see them)") % {
+            "fields": ", ".join(sorted(obj.changes))
+        }
+
+    @admin.display(description=_("reason"))
+    def reason_display(self, obj):
+        if not obj.reason:
+            return "-"
+        if getattr(obj, "details_shown", False):
+            return obj.reason
+        return _("(shown only to officers who may see it)")
 
     @admin.display(description=_("actor"), ordering="actor__username")
     def actor_display(self, obj):

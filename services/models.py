@@ -748,6 +748,8 @@ class AidCase(models.Model):
     """
 
     tenant_path = "organization"
+    # The audit log shows the details of its entries (amounts, tiers) to aid officers only.
+    audit_access = "aid"
 
     organization = TreeForeignKey(
         Organization,

@@ -184,3 +184,53 @@ def test_an_ordinary_request_is_not_logged_as_a_sensitive_read(tree, officers):
     req = request_actions.order_service(service=service, member=member, acting_user=member.user)
     assert api(officers.a_admin).get(f"/api/v1/service-requests/{req.pk}/").status_code == 200
     assert entries("service_request.viewed") == []
+
+
+# --- Who reads the details of an entry ---------------------------------------------------
+
+
+def audit_pages(client, user, entry) -> list[str]:
+    client.force_login(user)
+    changelist = client.get(reverse("admin:core_auditentry_changelist"))
+    change = client.get(reverse("admin:core_auditentry_change", args=[entry.pk]))
+    assert changelist.status_code == change.status_code == 200
+    return [changelist.text, change.text]
+
+
+def test_the_reason_of_an_entry_is_read_only_where_personal_data_is(
+    tree, officers, make_officer, client
+):
+    """A reveal's reason is typed by the officer and may name the person: union A's officers
+    read it; the county's administrator, who sees the entry but no personal data, does not."""
+    member = make_member(tree.union_a)
+    member_actions.reveal(
+        member=member, field="phone", acting_user=officers.a_admin, reason="回访王小明家属"
+    )
+    [entry] = entries("member.revealed_phone")
+    for page in audit_pages(client, officers.a_admin, entry):
+        assert "回访王小明家属" in page
+    xihu_admin = make_officer("xihu_admin", tree.xihu)
+    for page in audit_pages(client, xihu_admin, entry):
+        assert "回访王小明家属" not in page
+        assert "member.revealed_phone" in page
+
+
+def test_the_changes_of_an_aid_entry_are_read_by_aid_officers_only(
+    tree, officers, make_officer, client
+):
+    """An aid case's entries carry its figures: an administrator of its union who also
+    holds the aid role there reads them (the audit log is the administrators'); the union's
+    administrator without the aid role and the county's see which fields changed."""
+    from organizations.actions import grant_role
+
+    a_aid = make_officer("a_aid", tree.union_a, "aid")
+    chair = make_officer("a_chair", tree.union_a, "admin")
+    grant_role(user=chair, organization=tree.union_a, role="aid")
+    case = aid.open_aid_case(member=make_member(tree.union_a), data=AID_DATA, acting_user=a_aid)
+    entry = AuditEntry.objects.filter(object_id=str(case.pk), changes__has_key="year").get()
+    year = f"year&quot;: {case.year}"
+    [change] = audit_pages(client, chair, entry)[1:]
+    assert year in change
+    for reader in (officers.a_admin, make_officer("xihu_admin", tree.xihu)):
+        [change] = audit_pages(client, reader, entry)[1:]
+        assert year not in change and "by_member, year" in change
