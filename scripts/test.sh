@@ -30,7 +30,6 @@ pip-audit --no-deps --disable-pip -r requirements.txt -r requirements-dev.txt \
     --progress-spinner off 2>&1 | tail -n 3
 
 status=0
-# Both cores: files go whole to one of the workers (module fixtures are built once).
 # Both cores: each file goes whole to one worker (module fixtures are built once per file);
 # every worker starts its own PostgreSQL and Redis (tests/servers.py). -n 0 runs in-process.
 python -m pytest -n "${UNIONHUB_TEST_WORKERS:-auto}" --dist loadfile "$@" || status=$?
