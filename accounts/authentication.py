@@ -1,21 +1,63 @@
+"""API authentication by personal access token (`accounts.tokens`):
+``Authorization: Bearer uhp_…`` (the keyword ``Token`` is accepted too, as DRF's was)."""
+
 from django.utils.translation import gettext_lazy as _
-from django_otp.plugins.otp_totp.models import TOTPDevice
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
+from rest_framework.permissions import SAFE_METHODS
 
-from .security import needs_second_factor
+from . import tokens
+
+KEYWORDS = (b"bearer", b"token")
 
 
-class TokenAuthentication(authentication.TokenAuthentication):
-    """API tokens, refused for users who need a second factor but have not set one up:
-    a token is issued by an operator, and for those users only once their TOTP is on."""
+class AccessTokenAuthentication(authentication.BaseAuthentication):
+    """A token acts as its owner (never wider than the owner's grants); a read-only token
+    may only read; an expired or revoked one, or one whose owner needs a second factor
+    not yet set up, is refused."""
 
-    def authenticate_credentials(self, key):
-        user, token = super().authenticate_credentials(key)
-        if (
-            needs_second_factor(user)
-            and not TOTPDevice.objects.filter(user=user, confirmed=True).exists()
-        ):
+    def authenticate(self, request):
+        header = authentication.get_authorization_header(request).split()
+        if not header or header[0].lower() not in KEYWORDS:
+            return None
+        if len(header) != 2:
+            raise exceptions.AuthenticationFailed(
+                _("Send the token as: Authorization: Bearer <token>.")
+            )
+        try:
+            key = header[1].decode("ascii")
+        except UnicodeDecodeError:
+            raise exceptions.AuthenticationFailed(_("The token is not valid.")) from None
+        token = tokens.find(key)
+        if token is None:
+            raise exceptions.AuthenticationFailed(_("The token is not valid."))
+        if not token.is_active or not token.user.is_active:
+            raise exceptions.AuthenticationFailed(_("The token has expired or was revoked."))
+        if tokens.second_factor_missing(token.user):
             raise exceptions.AuthenticationFailed(
                 _("This account needs two-step verification before it can use the API.")
             )
-        return user, token
+        if token.read_only and request.method not in SAFE_METHODS:
+            raise exceptions.PermissionDenied(_("This token is read-only: it cannot change data."))
+        tokens.record_use(token)
+        return token.user, token
+
+    def authenticate_header(self, request):
+        return 'Bearer realm="api"'
+
+
+class AccessTokenScheme(OpenApiAuthenticationExtension):
+    """How the schema names the token: HTTP bearer authentication."""
+
+    target_class = "accounts.authentication.AccessTokenAuthentication"
+    name = "accessToken"
+
+    def get_security_definition(self, auto_schema):
+        return {
+            "type": "http",
+            "scheme": "bearer",
+            "description": _(
+                "A personal access token (uhp_…), made on the site under Login and "
+                "security → API tokens. It acts as its owner; a read-only token may only read."
+            ),
+        }

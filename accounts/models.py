@@ -53,3 +53,37 @@ class AccountPhone(models.Model):
     def set_phone(self, phone: str) -> None:
         self.phone_encrypted = crypto.encrypt(phone)
         self.phone_hash = crypto.phone_hash(phone)
+
+
+class AccessToken(models.Model):
+    """A personal access token for the API (`accounts.tokens`): named, with an expiry,
+    read-only or read-write, revocable. It acts as its owner, so it reaches no more than
+    the owner's grants at the time of each request. Only a SHA-256 hash of the secret is
+    kept (the secret is 256 random bits, shown once when the token is made)."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="access_tokens"
+    )
+    name = models.CharField(_("name"), max_length=60)
+    key_hash = models.CharField(max_length=64, unique=True)
+    # The secret's last characters, so the owner can tell tokens apart.
+    hint = models.CharField(_("ends with"), max_length=8)
+    read_only = models.BooleanField(_("read-only"), default=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    expires_at = models.DateTimeField(_("expires at"))
+    last_used_at = models.DateTimeField(_("last used at"), null=True, blank=True)
+    revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("API access token")
+        verbose_name_plural = _("API access tokens")
+        indexes = [models.Index(fields=["user", "created_at"], name="accesstoken_user")]
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def is_active(self) -> bool:
+        from django.utils import timezone
+
+        return self.revoked_at is None and self.expires_at > timezone.now()

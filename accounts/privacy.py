@@ -2,7 +2,7 @@
 
 In the copy: the account (login name, email, names, when it was created and last used, an
 officer's own mobile number) and its login sessions. In an erasure, last of all (after the
-member's parts, which may still write to the person): the API token, the account's own
+member's parts, which may still write to the person): the API tokens, the account's own
 mobile number, second-factor devices and every session go, and the account is anonymised —
 a random ``deleted-<hex>`` username, no email or names, an unusable password, inactive,
 without groups or permissions — so that it names nobody and no one can sign in with it.
@@ -15,12 +15,11 @@ from collections.abc import Iterable, Mapping
 
 from django.utils.translation import gettext_lazy as _
 from django_otp import devices_for_user
-from rest_framework.authtoken.models import Token
 
 from core.privacy import Section, Subject, plain, register_eraser, register_section
 
 from . import sessions
-from .models import AccountPhone, UserSession
+from .models import AccessToken, AccountPhone, UserSession
 
 # Places among the other apps' parts (see `core.privacy`).
 ACCOUNT_ORDER = 200
@@ -57,7 +56,7 @@ def erase_account(*, subject: Subject, redact) -> None:
     user = subject.user
     if user is None:
         return
-    Token.objects.filter(user=user).delete()
+    AccessToken.objects.filter(user=user).delete()
     AccountPhone.objects.filter(user=user).delete()
     for device in devices_for_user(user, confirmed=None):
         device.delete()

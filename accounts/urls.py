@@ -9,5 +9,7 @@ urlpatterns = [
     path("two-factor/", views.two_factor, name="two-factor"),
     path("security/", views.security, name="account-security"),
     path("security/end-others/", views.end_other_sessions, name="account-end-others"),
+    path("security/tokens/", views.api_tokens, name="account-tokens"),
+    path("security/tokens/<int:pk>/revoke/", views.revoke_api_token, name="account-token-revoke"),
     path("first-login/<uidb64>/<token>/", views.FirstLoginView.as_view(), name="first-login"),
 ]

@@ -8,8 +8,9 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import JsonResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse_lazy
 from django.utils.decorators import method_decorator
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -23,9 +24,9 @@ from django_ratelimit.decorators import ratelimit
 from core import qr
 from core.phones import mask_phone
 
-from . import sessions
+from . import sessions, tokens
 from .first_login import first_login_tokens, link_days
-from .forms import CodeForm
+from .forms import CodeForm, TokenForm
 from .security import needs_second_factor
 
 
@@ -95,8 +96,53 @@ def security(request):
                 user=request.user, confirmed=True
             ).exists(),
             "needs_second_factor": needs_second_factor(request.user),
+            "may_have_tokens": tokens.may_have_tokens(request.user),
         },
     )
+
+
+@never_cache
+@login_required
+def api_tokens(request):
+    """The user's API access tokens: make one (its secret shown on this answer only),
+    see when each was last used, revoke. Officers only."""
+    if not tokens.may_have_tokens(request.user):
+        raise PermissionDenied(_("API tokens are for union officers."))
+    form = TokenForm(request.POST or None)
+    secret = None
+    if request.method == "POST" and form.is_valid():
+        try:
+            _token, secret = tokens.issue(
+                user=request.user,
+                name=form.cleaned_data["name"],
+                read_only=form.cleaned_data["access"] == "read",
+                days=form.cleaned_data["days"],
+            )
+        except ValidationError as error:
+            for message in error.messages:
+                form.add_error(None, message)
+        else:
+            form = TokenForm()
+    return render(
+        request,
+        "accounts/api_tokens.html",
+        {
+            "form": form,
+            "secret": secret,
+            "tokens": tokens.tokens_of(request.user)[:50],
+            "blocked": tokens.second_factor_missing(request.user),
+            "lifetimes": tokens.LIFETIMES,
+        },
+    )
+
+
+@require_POST
+@login_required
+def revoke_api_token(request, pk: int):
+    token = get_object_or_404(tokens.tokens_of(request.user), pk=pk)
+    tokens.revoke(token=token, acting_user=request.user)
+    messages.success(request, _("The token %(name)s no longer works.") % {"name": token.name})
+    return redirect("account-tokens")
 
 
 @require_POST

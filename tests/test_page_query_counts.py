@@ -51,6 +51,7 @@ NOT_MEASURED = {
     "after-login": "a redirect (to the to-do or 我的会籍), reading the user's grants once",
     "logout": "POST only",
     "account-end-others": "POST only",
+    "account-token-revoke": "POST only",
     "inbox-read": "POST only",
     "inbox-read-all": "POST only",
     "transfer-cancel": "POST only",
@@ -321,7 +322,22 @@ def test_dashboard_and_reports_cost_the_same_at_every_depth(demo):
         assert max(counts.values()) <= PORTAL_CEILING, (name, counts)
 
 
+def test_the_api_token_page_costs_the_same_with_more_tokens(demo):
+    from accounts import tokens
+
+    user = get_user_model().objects.get(username="county_admin")
+    client = client_for("county_admin")
+    url = reverse("account-tokens")
+    counts = []
+    for _round in range(2):
+        for n in range(5):
+            tokens.issue(user=user, name=f"系统{n}", read_only=bool(n % 2), days=30)
+        counts.append(count(client, url))
+    assert counts[0] == counts[1] <= PORTAL_CEILING, counts
+
+
 MEASURED = {
+    "account-tokens",
     "directory",
     "union-detail",
     "login",

@@ -24,9 +24,8 @@ from django.http import HttpRequest
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
 
-from accounts.models import UserSession
+from accounts.models import AccessToken, UserSession
 from core.models import AuditEntry
 from members.actions import dues, joining, transfers
 from members.actions import privacy as privacy_actions
@@ -62,7 +61,7 @@ from services.models import (
     StationVisit,
     WishVote,
 )
-from tests.factories import make_member, person_data
+from tests.factories import make_member, make_token, person_data
 
 pytestmark = pytest.mark.django_db
 
@@ -188,7 +187,7 @@ def person(tree, officers, aiders, django_capture_on_commit_callbacks):
         user.save(update_fields=["email"])
         Preference.objects.create(user=user, kind="dues.reminder", channel="sms", enabled=False)
         RecipientSettings.objects.create(user=user, language="zh-hans")
-        Token.objects.create(user=user)
+        make_token(user)
 
         dues.set_wage_base(member=member, wage_base="5000.00", acting_user=None)
         dues.generate_monthly_dues(organization=tree.union_a, period=last_month())
@@ -526,7 +525,7 @@ def test_deleting_erases_every_identifier_and_keeps_the_records_unlinked(
     assert user.username.startswith("deleted-") and user.email == ""
     assert not user.has_usable_password() and not user.is_active
     assert UserSession.objects.filter(user=user).count() == 0
-    assert not Token.objects.filter(user=user).exists()
+    assert not AccessToken.objects.filter(user=user).exists()
     assert not Notification.objects.filter(recipient=user).exists()
     assert not Preference.objects.filter(user=user).exists()
     assert not RecipientSettings.objects.filter(user=user).exists()
@@ -696,7 +695,7 @@ def test_deleting_leaves_no_row_of_the_login_in_the_inbox_or_account_tables(
     user = member.user
     Preference.objects.create(user=user, kind="dues.reminder", channel="sms", enabled=False)
     RecipientSettings.objects.create(user=user, language="zh-hans")
-    Token.objects.create(user=user)
+    make_token(user)
     TOTPDevice.objects.create(user=user, name="phone", confirmed=False)
     set_account_phone(user, "13911112222")  # also an officer, with a phone of their own
     logged_in(member)
@@ -705,7 +704,7 @@ def test_deleting_leaves_no_row_of_the_login_in_the_inbox_or_account_tables(
     assert deliveries and captured.exists()
     of_the_user = [
         (model, field.name)
-        for label in ("notifications", "accounts", "authtoken", "otp_totp")
+        for label in ("notifications", "accounts", "otp_totp")
         for model in apps.get_app_config(label).get_models()
         for field in model._meta.concrete_fields
         if field.is_relation and field.related_model is get_user_model()

@@ -10,10 +10,9 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.test import Client
 from django_otp.plugins.otp_totp.models import TOTPDevice
-from rest_framework.authtoken.models import Token
 
 from accounts.security import current_code
-from tests.factories import UserFactory, make_member
+from tests.factories import UserFactory, make_member, make_token
 
 PASSWORD = "Pass-word-123"
 LOGIN = "/accounts/login/"
@@ -258,8 +257,7 @@ def test_operators_need_the_second_factor(db):
 
 def test_api_tokens_of_city_admins_need_the_second_factor_set_up(db, tree, make_officer):
     officer = make_officer("hz_admin", tree.hz)
-    token = Token.objects.create(user=officer)
-    client = Client(HTTP_AUTHORIZATION=f"Token {token.key}")
+    client = Client(HTTP_AUTHORIZATION=f"Bearer {make_token(officer)}")
     response = client.get("/api/v1/organizations/")
     # 403, not 401: DRF answers by its first authentication class (sessions: no challenge).
     assert response.status_code == 403

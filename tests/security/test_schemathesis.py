@@ -6,7 +6,7 @@ the views, on the test database, with the seeded world of `tests.security.world`
 A, sibling B, their county, city and province, union C in another province, a canary
 string in every free-text field).
 
-Callers, each with a DRF token (`Authorization: Token <key>`) set by a schemathesis auth
+Callers, each with an API access token (`Authorization: Bearer <token>`) set by a schemathesis auth
 provider: union A's administrator, staff and aid officer, a member of A (a portal account
 without grants), the county federation's administrator above A, the city federation's
 viewer, and an anonymous caller (whose credentials, if any, are schemathesis' random ones).
@@ -312,9 +312,9 @@ def _keep_connection() -> None:
 
 
 def _token(user) -> str:
-    from rest_framework.authtoken.models import Token
+    from tests.factories import make_token
 
-    return f"Token {Token.objects.create(user=user).key}"
+    return f"Bearer {make_token(user)}"
 
 
 def _collect_known_ids(world: World) -> None:

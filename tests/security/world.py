@@ -83,6 +83,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db.models import Model
 from django.utils import timezone
 
+from accounts.models import AccessToken
 from core.models import AuditEntry
 from members.actions import cards as card_actions
 from members.actions import dues as dues_actions
@@ -133,7 +134,7 @@ from services.models import (
     Station,
     StationVisit,
 )
-from tests.factories import OrganizationFactory, make_uscc, person_data
+from tests.factories import OrganizationFactory, make_token, make_uscc, person_data
 
 PASSWORD = "Pass-word-123"
 
@@ -187,6 +188,7 @@ MODELS: dict[str, type[Model]] = {
     "reportjob": ReportJob,
     "unionimport": UnionImport,
     "notification": Notification,
+    "accesstoken": AccessToken,
 }
 
 # Where a tenant's member-bound objects come from: the grassroots union whose member orders
@@ -645,6 +647,14 @@ def build_world() -> World:
         )
         inbox = Notification.objects.filter(recipient=users[key][Role.ADMIN], kind="role.granted")
         seed(key, "notification", inbox.get(context__role=text), [text])
+
+        # The administrator's API token, named with a canary (its owner's alone to see).
+        text = canary(key, "accesstoken")
+        make_token(users[key][Role.ADMIN])
+        token = AccessToken.objects.filter(user=users[key][Role.ADMIN]).latest("pk")
+        token.name = text
+        token.save(update_fields=["name"])
+        seed(key, "accesstoken", token, [text])
 
     for key in GRASSROOTS:
         text = canary(key, "aidcase")
