@@ -1,13 +1,14 @@
-"""No ID number and no full phone number in plaintext: not in any database table, not in
-the log output, not in any Celery message.
+"""No ID number, no full phone number and no API token in plaintext: not in any database
+table, not in the log output, not in any Celery message.
 
 Personal data goes through the real paths on a real worker and Redis: enrolment, an
 online application and its approval (SMS to the phone), logins by phone (and a wrong one
 that django-axes records), a spreadsheet import checked and written by the worker, a union
 workbook with an officer (account, encrypted phone, first-login SMS), a
-transfer found by ID number, a reveal, an announcement sent by SMS, an export. Then
-every row of every table is read raw, and every log record and published message is
-searched for each of those values in every spelling, and for any valid 18-digit ID.
+transfer found by ID number, a reveal, an announcement sent by SMS, an export, an API
+token made and used. Then every row of every table is read raw, and every log record and
+published message is searched for each of those values in every spelling (and the token),
+and for any valid 18-digit ID.
 """
 
 import json
@@ -270,7 +271,15 @@ def test_no_id_number_or_phone_in_plaintext_anywhere(
     sent = CapturedMessage.objects.count()
     assert CapturedMessage.objects.filter(channel="sms").exists(), "no SMS went out"
 
-    secrets = set().union(*(spellings(p) for p in people))
+    # An API token made on the security page and used: only its hash may be kept.
+    page = Client()
+    page.force_login(officers.a_admin)
+    made = page.post("/accounts/security/tokens/", {"name": "扫描", "access": "read", "days": 30})
+    token = made.context["secret"]
+    user_of_token = Client(HTTP_AUTHORIZATION=f"Bearer {token}")
+    assert user_of_token.get("/api/v1/organizations/").status_code == 200
+
+    secrets = set().union(*(spellings(p) for p in people)) | {token}
     assert len(people) == 10
 
     tables = every_table_as_text()
