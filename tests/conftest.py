@@ -183,6 +183,13 @@ def verify_second_factor(client, user) -> None:
 
 
 @pytest.fixture(autouse=True)
+def api_rate_limits_off(settings):
+    """Tests send thousands of API requests a minute from one address and user; the limits
+    have tests of their own (tests/security/test_rate_limits.py), which set them."""
+    settings.API_RATE_LIMITS = {"credential": None, "address": None}
+
+
+@pytest.fixture(autouse=True)
 def force_login_completes_second_factor(monkeypatch):
     from django.test import Client
 

@@ -312,7 +312,17 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_THROTTLE_CLASSES": [
+        "accounts.throttling.CredentialRateThrottle",
+        "accounts.throttling.AddressRateThrottle",
+    ],
     "EXCEPTION_HANDLER": "organizations.api.exception_handler",
+}
+# API rate limits (accounts.throttling): per access token or logged-in user, and per client
+# address; "N/s", "N/m" or "N/h"; empty switches one off.
+API_RATE_LIMITS = {
+    "credential": env.str("API_RATE_PER_CREDENTIAL", default="600/m") or None,
+    "address": env.str("API_RATE_PER_ADDRESS", default="1800/m") or None,
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "UnionHub API",
@@ -324,6 +334,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "accounts.throttling.document_rate_limits",
+    ],
     # One name per choice set shared by several serializers.
     "ENUM_NAME_OVERRIDES": {
         "MemberStatusEnum": "members.models.MemberStatus",
