@@ -2,11 +2,12 @@
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema, inline_serializer
-from rest_framework import serializers, status
+from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
-from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.exceptions import MethodNotAllowed, NotFound, PermissionDenied, ValidationError
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
@@ -15,8 +16,12 @@ from .models import Organization
 
 
 def exception_handler(exc, context):
-    """Turn the actions' Django errors into API errors (400/403) with their messages."""
-    if isinstance(exc, DjangoValidationError):
+    """Turn the actions' Django errors into API errors (400/403) with their messages, and a
+    404 into the generic "Not found." (Django's message names the model: "No Concern
+    matches the given query.")."""
+    if isinstance(exc, Http404):
+        exc = NotFound()
+    elif isinstance(exc, DjangoValidationError):
         detail = exc.message_dict if hasattr(exc, "error_dict") else {"detail": exc.messages}
         exc = ValidationError(detail)
     elif isinstance(exc, DjangoPermissionDenied):
@@ -72,7 +77,15 @@ class MoveSerializer(serializers.Serializer):
     parent = serializers.IntegerField(help_text=_("Id of the new parent organization."))
 
 
-class OrganizationViewSet(scope.ScopedModelViewSet):
+# No create: organizations are made under their parent, so the collection takes no POST
+# (and its `Allow` does not offer one).
+class OrganizationViewSet(
+    mixins.RetrieveModelMixin,
+    mixins.UpdateModelMixin,
+    mixins.DestroyModelMixin,
+    mixins.ListModelMixin,
+    scope.ScopedGenericViewSet,
+):
     """Organizations in the caller's scope. New ones are created under a parent:
     `POST /api/v1/organizations/{id}/children/`."""
 
@@ -86,13 +99,13 @@ class OrganizationViewSet(scope.ScopedModelViewSet):
     def narrow_queryset(self, queryset):
         return queryset.order_by("tree_id", "lft")
 
-    # Not an operation of the API: organizations are created under their parent.
-    @extend_schema(exclude=True)
-    def create(self, request, *args, **kwargs):
-        return Response(
-            {"detail": _("Create an organization under its parent: POST …/{id}/children/.")},
-            status=status.HTTP_405_METHOD_NOT_ALLOWED,
-        )
+    def http_method_not_allowed(self, request, *args, **kwargs):
+        if request.method == "POST" and "pk" not in kwargs:
+            raise MethodNotAllowed(
+                request.method,
+                detail=_("Create an organization under its parent: POST …/{id}/children/."),
+            )
+        return super().http_method_not_allowed(request, *args, **kwargs)
 
     def perform_update(self, serializer):
         data = actions.editable_data(serializer.validated_data)
