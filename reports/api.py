@@ -36,6 +36,125 @@ class TotalsSerializer(serializers.Serializer):
     figures = serializers.DictField(child=serializers.IntegerField(allow_null=True))
 
 
+# The figures of `selectors.dashboard()` and `selectors.children()`, documented for the
+# schema (the views answer the selectors' plain data as it is).
+class OrganizationLabelSerializer(OrganizationRefSerializer):
+    level_label = serializers.CharField()
+
+
+class PeriodSerializer(serializers.Serializer):
+    start = serializers.DateField()
+    end = serializers.DateField()
+    code = serializers.CharField(help_text=_("The preset's code, or custom."))
+
+
+class HeadlineSerializer(serializers.Serializer):
+    members = serializers.IntegerField()
+    retained = serializers.IntegerField()
+    grassroots_unions = serializers.IntegerField()
+    union_groups = serializers.IntegerField()
+    employees = serializers.IntegerField()
+    membership_rate = serializers.FloatField(allow_null=True)
+    requests = serializers.IntegerField()
+    requests_completed = serializers.IntegerField()
+    completion_rate = serializers.FloatField(allow_null=True)
+    satisfaction = serializers.FloatField(allow_null=True)
+    concerns_raised = serializers.IntegerField()
+    concerns_open = serializers.IntegerField()
+    concerns_overdue = serializers.IntegerField()
+    concern_escalations = serializers.IntegerField()
+    concern_response_hours = serializers.FloatField(allow_null=True)
+    concern_satisfaction = serializers.FloatField(allow_null=True)
+    activity_registrations = serializers.IntegerField()
+    activity_attendance = serializers.IntegerField()
+    wishes_open = serializers.IntegerField()
+    wish_votes = serializers.IntegerField()
+    dues_due = serializers.FloatField(help_text=_("Yuan."))
+    dues_paid = serializers.FloatField(help_text=_("Yuan."))
+    dues_collection_rate = serializers.FloatField(allow_null=True)
+    aid_cases = serializers.IntegerField(allow_null=True, help_text=_("Null: under five."))
+    aid_approved = serializers.IntegerField(allow_null=True, help_text=_("Null: under five."))
+    aid_disbursed = serializers.FloatField(allow_null=True, help_text=_("Yuan; null: suppressed."))
+    legal_aid_requests = serializers.IntegerField(allow_null=True)
+
+
+class FlowsSerializer(serializers.Serializer):
+    values = serializers.DictField(
+        child=serializers.IntegerField(allow_null=True),
+        help_text=_("Each flow's change within the period; null: unknown."),
+    )
+    since = serializers.DateField(
+        allow_null=True, help_text=_("From which day the daily figures are kept.")
+    )
+
+
+class TrendPointSerializer(serializers.Serializer):
+    date = serializers.DateField()
+    members = serializers.IntegerField()
+    joined = serializers.IntegerField(required=False)
+    withdrawn = serializers.IntegerField(required=False)
+
+
+class TrendSerializer(serializers.Serializer):
+    granularity = serializers.ChoiceField(choices=["day", "month"])
+    points = TrendPointSerializer(many=True)
+
+
+class BreakdownRowSerializer(serializers.Serializer):
+    key = serializers.CharField()
+    label = serializers.CharField()
+    value = serializers.IntegerField()
+
+
+class CategoryRowSerializer(BreakdownRowSerializer):
+    value = serializers.IntegerField(allow_null=True, help_text=_("Null: under five."))
+    sensitive = serializers.BooleanField()
+
+
+class UnionFiguresRowSerializer(serializers.Serializer):
+    id = serializers.IntegerField(allow_null=True)
+    label = serializers.CharField()
+    members = serializers.IntegerField()
+    grassroots_unions = serializers.IntegerField()
+
+
+class ChildRowSerializer(OrganizationLabelSerializer):
+    members = serializers.IntegerField()
+    grassroots_unions = serializers.IntegerField()
+    employees = serializers.IntegerField()
+    membership_rate = serializers.FloatField(allow_null=True)
+    concerns_open = serializers.IntegerField()
+    requests = serializers.IntegerField()
+
+
+class ChildrenSerializer(serializers.Serializer):
+    count = serializers.IntegerField()
+    page = serializers.IntegerField()
+    pages = serializers.IntegerField()
+    rows = ChildRowSerializer(many=True)
+
+
+class DashboardSerializer(serializers.Serializer):
+    organization = OrganizationLabelSerializer()
+    period = PeriodSerializer()
+    as_of = serializers.DateTimeField()
+    headline = HeadlineSerializer()
+    flows = FlowsSerializer()
+    trend = TrendSerializer()
+    by_employment = BreakdownRowSerializer(many=True)
+    by_gender = BreakdownRowSerializer(many=True)
+    by_age = BreakdownRowSerializer(many=True)
+    by_industry = UnionFiguresRowSerializer(many=True)
+    by_category = CategoryRowSerializer(many=True)
+    children = ChildrenSerializer()
+    affiliated_by_region = UnionFiguresRowSerializer(many=True)
+
+
+PAGE_PARAMETER = OpenApiParameter(
+    "page", OpenApiTypes.INT, description=_("The page of the child unions (50 a page).")
+)
+
+
 class StatsViewSet(ReplicaReadsMixin, scope.ScopedGenericViewSet):
     """Subtree figures of one organization: exact, from the roll-ups."""
 
@@ -67,7 +186,7 @@ class StatsViewSet(ReplicaReadsMixin, scope.ScopedGenericViewSet):
             }
         )
 
-    @extend_schema(parameters=PERIOD_PARAMETERS, responses=OpenApiTypes.OBJECT)
+    @extend_schema(parameters=[*PERIOD_PARAMETERS, PAGE_PARAMETER], responses=DashboardSerializer)
     @action(detail=True)
     def dashboard(self, request, pk=None):
         """The dashboard's figures: headline, period flows, trend, breakdowns, children."""
@@ -79,7 +198,7 @@ class StatsViewSet(ReplicaReadsMixin, scope.ScopedGenericViewSet):
             raise ValidationError({"page": [_("A page is a whole number.")]}) from None
         return Response(selectors.dashboard(org, self._period(), child_page=page))
 
-    @extend_schema(responses=OpenApiTypes.OBJECT)
+    @extend_schema(responses=ChildrenSerializer)
     @action(detail=True)
     def children(self, request, pk=None):
         """The child unions with their subtree figures (all of them, largest first)."""

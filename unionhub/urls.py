@@ -1,12 +1,13 @@
 from django.contrib import admin
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
+from drf_spectacular.views import SpectacularSwaggerSplitView
 from rest_framework.routers import DefaultRouter
 
 from members.api import ROUTES as MEMBER_ROUTES
 from notifications import views as notification_views
 from organizations import views as org_views
 from organizations.api import OrganizationViewSet
+from organizations.openapi import SchemaView
 from reports.api import ROUTES as REPORT_ROUTES
 from services.api import ROUTES as SERVICE_ROUTES
 from unionhub import health, views
@@ -32,7 +33,7 @@ urlpatterns = [
     path("i18n/setlang/", notification_views.set_language, name="set_language"),
     path("admin/", admin.site.urls),
     path("api/v1/", include(router.urls)),
-    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/schema/", SchemaView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="api-docs"),
     path("healthz/", health.health, name="health"),
     path("metrics", health.metrics, name="metrics"),

@@ -12,7 +12,12 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    extend_schema,
+    extend_schema_field,
+    inline_serializer,
+)
 from rest_framework import mixins, serializers
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
@@ -25,6 +30,9 @@ from organizations.models import Organization
 from ..actions import dues as actions
 from ..models import DuesRecord, PaymentMethod
 from ..selectors import dues as selectors
+
+# A month as the API writes and reads it: YYYY-MM.
+MONTH_PATTERN = r"^[0-9]{4}-(0[1-9]|1[0-2])$"
 
 
 class DuesRecordSerializer(serializers.ModelSerializer):
@@ -67,6 +75,7 @@ class DuesRecordSerializer(serializers.ModelSerializer):
         if request is None or not request.user.has_perm("members.change_wage_base"):
             self.fields.pop("wage_base")
 
+    @extend_schema_field({"type": "string", "pattern": MONTH_PATTERN})
     def get_month(self, obj) -> str:
         return obj.period.strftime("%Y-%m")
 
@@ -95,7 +104,9 @@ def _period_param(value: str):
 
 @extend_schema(
     parameters=[
-        OpenApiParameter("period", OpenApiTypes.STR, description=_("Month, YYYY-MM.")),
+        OpenApiParameter(
+            "period", OpenApiTypes.STR, description=_("Month, YYYY-MM."), pattern=MONTH_PATTERN
+        ),
         OpenApiParameter(
             "arrears", OpenApiTypes.BOOL, description=_("1: only months over and not paid.")
         ),
@@ -140,13 +151,19 @@ class DuesRecordViewSet(
     @extend_schema(
         parameters=[
             OpenApiParameter("organization", OpenApiTypes.INT, required=True),
-            OpenApiParameter("period", OpenApiTypes.STR, required=True),
+            OpenApiParameter(
+                "period",
+                OpenApiTypes.STR,
+                required=True,
+                description=_("Month, YYYY-MM."),
+                pattern=MONTH_PATTERN,
+            ),
         ],
         responses=inline_serializer(
             "DuesSplit",
             {
                 "organization": serializers.IntegerField(),
-                "period": serializers.CharField(),
+                "period": serializers.RegexField(MONTH_PATTERN),
                 "collected": serializers.DecimalField(max_digits=14, decimal_places=2),
                 "parts": SplitPartSerializer(many=True),
             },

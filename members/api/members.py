@@ -67,7 +67,10 @@ class PersonInputSerializer(serializers.Serializer):
     id_number = serializers.CharField(max_length=24, write_only=True)
     phone = serializers.CharField(max_length=20, write_only=True)
     ethnicity = serializers.ChoiceField(choices=ETHNICITIES, default="01")
-    education = serializers.ChoiceField(choices=Education.choices, required=False, default="")
+    # Optional on the record (blank: not given), so "" is accepted and is the default.
+    education = serializers.ChoiceField(
+        choices=Education.choices, required=False, default="", allow_blank=True
+    )
     employer = serializers.CharField(max_length=200)
     job = serializers.CharField(max_length=100, required=False, default="", allow_blank=True)
     employment_type = serializers.ChoiceField(

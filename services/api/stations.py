@@ -8,8 +8,7 @@ row, `PATCH …/{id}/` changes it.
 """
 
 from django.utils.translation import gettext_lazy as _
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers
 from rest_framework.decorators import action
 from rest_framework.response import Response
@@ -68,10 +67,24 @@ class StationInputSerializer(serializers.Serializer):
         max_length=200, required=False, default="", allow_blank=True
     )
     latitude = serializers.DecimalField(
-        max_digits=9, decimal_places=6, required=False, allow_null=True, default=None
+        max_digits=9,
+        decimal_places=6,
+        min_value=-90,
+        max_value=90,
+        coerce_to_string=False,  # documented as a number, with its limits
+        required=False,
+        allow_null=True,
+        default=None,
     )
     longitude = serializers.DecimalField(
-        max_digits=9, decimal_places=6, required=False, allow_null=True, default=None
+        max_digits=9,
+        decimal_places=6,
+        min_value=-180,
+        max_value=180,
+        coerce_to_string=False,
+        required=False,
+        allow_null=True,
+        default=None,
     )
     phone = serializers.CharField(max_length=32, required=False, default="", allow_blank=True)
     description = serializers.CharField(required=False, default="", allow_blank=True)
@@ -88,8 +101,13 @@ class StationUpdateSerializer(StationInputSerializer):
 
 
 class NearbySerializer(serializers.Serializer):
-    lat = serializers.DecimalField(max_digits=9, decimal_places=6)
-    lon = serializers.DecimalField(max_digits=9, decimal_places=6)
+    # Numbers in the schema, with their limits (a query parameter is text all the same).
+    lat = serializers.DecimalField(
+        max_digits=9, decimal_places=6, min_value=-90, max_value=90, coerce_to_string=False
+    )
+    lon = serializers.DecimalField(
+        max_digits=9, decimal_places=6, min_value=-180, max_value=180, coerce_to_string=False
+    )
     limit = serializers.IntegerField(min_value=1, max_value=50, default=10)
 
 
@@ -137,11 +155,7 @@ class StationViewSet(
         return self.action_response(station)
 
     @extend_schema(
-        parameters=[
-            OpenApiParameter("lat", OpenApiTypes.NUMBER, required=True),
-            OpenApiParameter("lon", OpenApiTypes.NUMBER, required=True),
-            OpenApiParameter("limit", OpenApiTypes.INT),
-        ],
+        parameters=[NearbySerializer],
         responses=NearbyStationSerializer(many=True),
     )
     # At most `limit` stations, unpaginated; the list's filters are not its own.
