@@ -77,6 +77,7 @@ NOT_MEASURED = {
     "reports:detail": "one report job: one row, no list (tests/reports)",
     "schema": "the API's OpenAPI schema: generated from the code, no tenant data",
     "api-docs": "the API's documentation page: static",
+    "api-guide": "the integrators' guide: static",
     "health": "operations: a fixed handful of checks, no tenant data (tests/test_health.py)",
     "metrics": "operations: Prometheus metrics, no tenant data (tests/test_health.py)",
 }

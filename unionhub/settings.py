@@ -335,9 +335,16 @@ API_RATE_LIMITS = {
 SPECTACULAR_SETTINGS = {
     "TITLE": "UnionHub API",
     "DESCRIPTION": "网上工会 — the union tree, members and services. Every endpoint is scoped "
-    "to the caller's organizations.",
+    "to the caller's organizations. Credentials, rate limits, pagination, errors and examples: "
+    "[对接指南 / guide for integrators](/api/guide/).",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # Operations are named and tagged after the resource below /api/v1/ ("members_create",
+    # tag "members"), so generated clients group them by resource.
+    "SCHEMA_PATH_PREFIX": r"/api/v1",
+    # Request bodies are documented as JSON only (the API's own clients send JSON; the form
+    # parsers serve the browsable API), so a generated client has one body type per call.
+    "PARSER_WHITELIST": ["rest_framework.parsers.JSONParser"],
     # The docs UI is served from this site (drf-spectacular-sidecar), never from a CDN.
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
@@ -345,6 +352,7 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "accounts.throttling.document_rate_limits",
+        "unionhub.openapi.drop_parameter_titles",
     ],
     # One name per choice set shared by several serializers.
     "ENUM_NAME_OVERRIDES": {

@@ -35,6 +35,7 @@ urlpatterns = [
     path("api/v1/", include(router.urls)),
     path("api/schema/", SchemaView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="api-docs"),
+    path("api/guide/", views.api_guide, name="api-guide"),
     path("healthz/", health.health, name="health"),
     path("metrics", health.metrics, name="metrics"),
 ]

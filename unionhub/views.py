@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.http import JsonResponse
 from django.shortcuts import redirect, render
@@ -20,3 +21,16 @@ def after_login(request):
     if may_enter(request.user):
         return redirect("admin:todo")
     return redirect("my-membership")
+
+
+def api_guide(request):
+    """The integrators' guide to the API (Chinese or English, as the page's language)."""
+    return render(
+        request,
+        "api_guide.html",
+        {
+            "base": request.build_absolute_uri("/")[:-1],
+            "rate_limits": settings.API_RATE_LIMITS,
+            "page_size": settings.REST_FRAMEWORK["PAGE_SIZE"],
+        },
+    )

@@ -116,6 +116,7 @@ EXEMPT = {
     "api/schema/": "the OpenAPI schema: generated from code, no rows (tests/security/"
     "test_schemathesis.py exercises it)",
     "api/docs/": "Swagger UI page that loads the schema; no rows",
+    "api/guide/": "the integrators' guide: a static page, no rows",
     "healthz/": "operations: the state of the database, Redis and workers, no rows; 503 "
     "without a worker by design (tests/test_health.py)",
     "metrics": "operations: Prometheus counters by view name, no rows (tests/test_health.py)",
