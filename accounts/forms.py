@@ -1,5 +1,6 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from core.forms import OneTimeCodeForm
 
@@ -16,7 +17,7 @@ class TokenForm(forms.Form):
     """A new API access token: its name, what it may do and how long it lives."""
 
     name = forms.CharField(
-        label=_("Name"),
+        label=pgettext_lazy("API token", "Name"),
         max_length=60,
         help_text=_("Which system or script uses it, e.g. 人事系统同步."),
     )
