@@ -50,6 +50,8 @@ OFFICER_PAGES = {
     "dashboard": "/dashboard/",
     "reports": "/reports/",
     "admin-index": "/admin/",
+    "api-tokens": "/accounts/security/tokens/",
+    "api-guide": "/api/guide/",
 }
 
 
