@@ -7,7 +7,7 @@ answers 401), answers 404 for a row outside the caller's scope (or a page past t
 and 400 for invalid input; one that takes a body answers 415 to a body of a media type it
 does not parse (or none). `ScopedAutoSchema` adds those answers, with the bodies
 `organizations.api.exception_handler` and DRF produce, unless a view documents its own; it
-says which filters answer 400 to an id the caller may not know, and gives a text field that
+says which filters find nothing for an id the caller may not know, and gives a text field that
 refuses "" its `minLength: 1`.
 
 The schema is served as YAML 1.2 (`SchemaView`): a string that a YAML 1.2 reader would take
@@ -133,7 +133,7 @@ class ScopedAutoSchema(AutoSchema):
         return parameters
 
     def _known_id_filters(self) -> set[str]:
-        """The filters naming a related row, which answer 400 to an id the caller may not
+        """The filters naming a related row, which find nothing for an id the caller may not
         know (`organizations.scope.api.ScopedFilterBackend`)."""
         names = set()
         queryset = getattr(self.view, "queryset", None)
@@ -157,8 +157,8 @@ class ApiSessionScheme(SessionScheme):
 
 
 UNKNOWN_ID_FILTER = _(
-    "Id of a related row. An id that does not exist or lies outside your scope answers 400 "
-    "(the same message for both)."
+    "Id of a related row. An id that does not exist or lies outside your scope finds "
+    "nothing (an empty page), the same for both."
 )
 
 # What a YAML 1.2 core-schema reader resolves a plain scalar to, other than a string.

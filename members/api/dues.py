@@ -8,6 +8,8 @@ returns how a grassroots union's collected dues split between the levels (aggreg
 view access to the union).
 """
 
+import re
+
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -96,7 +98,10 @@ class SplitPartSerializer(serializers.Serializer):
 
 
 def _period_param(value: str):
+    """A month as the schema gives it (YYYY-MM, nothing else), or a 400."""
     try:
+        if not re.fullmatch(MONTH_PATTERN, value):
+            raise DjangoValidationError("not YYYY-MM")
         return selectors.parse_month(value)
     except DjangoValidationError:
         raise ValidationError({"period": [_("Give the month as YYYY-MM, e.g. 2025-01.")]}) from None
@@ -127,7 +132,7 @@ class DuesRecordViewSet(
         # Paying needs personal-data access as well, or the record does not exist.
         queryset = scope.filter_queryset(self.request.user, queryset, scope.Access.PERSONAL)
         params = self.request.query_params
-        if params.get("period"):
+        if "period" in params:  # given empty, or as a day, it is refused: not a month
             queryset = queryset.filter(period=_period_param(params["period"]))
         if params.get("arrears") in ("1", "true", "yes"):
             queryset = selectors.arrears(queryset)

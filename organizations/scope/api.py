@@ -7,6 +7,7 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils.translation import gettext as _
 from django_filters import ModelChoiceFilter, ModelMultipleChoiceFilter
 from django_filters.rest_framework import DjangoFilterBackend
+from django_filters.utils import translate_validation
 from rest_framework import mixins, permissions, viewsets
 from rest_framework.exceptions import ValidationError
 from rest_framework.settings import api_settings
@@ -27,13 +28,24 @@ class ScopedPermission(permissions.IsAuthenticated):
 
 class ScopedFilterBackend(DjangoFilterBackend):
     """django-filter for scoped viewsets: a filter naming a related row (`?service=`,
-    `?organization=`, `?session=`…) accepts only the ids the caller may know, so another
-    tenant's id is refused exactly like an id that does not exist (400, same message)
-    instead of answering an empty page that tells that it exists.
+    `?organization=`, `?session=`…) matches only the ids the caller may know, so another
+    tenant's id finds exactly what an id that does not exist finds: nothing (200, an
+    empty page), never a different answer that tells that it exists. A value that is not
+    an id at all (`?service=abc`) is refused with 400, as the schema's integer says.
 
     An id is known when its row is in the caller's scope for the view's access, or when a
     row the caller sees refers to it (a request names the city's service it ordered).
     """
+
+    def filter_queryset(self, request, queryset, view):
+        filterset = self.get_filterset(request, queryset, view)
+        if filterset is None:
+            return queryset
+        if not filterset.is_valid():
+            if _only_unknown_ids(filterset):
+                return queryset.none()
+            raise translate_validation(filterset.errors)
+        return filterset.qs
 
     def get_filterset(self, request, queryset, view):
         filterset = super().get_filterset(request, queryset, view)
@@ -46,6 +58,23 @@ class ScopedFilterBackend(DjangoFilterBackend):
                     request.user, choice.get_queryset(request), queryset, choice, access
                 )
         return filterset
+
+
+def _only_unknown_ids(filterset) -> bool:
+    """Whether every error of the filterset is a related-row filter given well-formed ids
+    that name no row the caller may know."""
+    for name, errors in filterset.errors.as_data().items():
+        choice = filterset.filters.get(name)
+        if not isinstance(choice, (ModelChoiceFilter, ModelMultipleChoiceFilter)):
+            return False
+        if any(error.code not in ("invalid_choice", "invalid_pk_value") for error in errors):
+            return False
+        if choice.extra.get("to_field_name") not in (None, "pk", "id"):
+            return False
+        values = filterset.data.getlist(name) if hasattr(filterset.data, "getlist") else []
+        if not values or not all(str(v).strip().lstrip("-").isdigit() for v in values):
+            return False
+    return True
 
 
 def _known(user, choices: QuerySet, seen: QuerySet, choice, access: Access) -> QuerySet:

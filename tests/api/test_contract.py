@@ -467,25 +467,41 @@ def test_dues_months_document_their_format(schema):
     assert summary["pattern"] == pattern
 
 
+def test_the_dues_list_takes_a_month_only_as_the_schema_says(client, tree, officers):
+    """`?period=` is a month, YYYY-MM: given empty or as a day it is refused, not ignored
+    (schemathesis sent `?period=` and saw every record)."""
+    client.force_login(officers.a_admin)
+    assert client.get("/api/v1/dues/", {"period": "2025-01"}, **EN).status_code == 200
+    for value in ("", "2025-01-01", "2025-13", "202501"):
+        response = client.get("/api/v1/dues/", {"period": value}, **EN)
+        assert response.status_code == 400 and "period" in response.json(), value
+
+
 # --- H: unknown ids in filters -----------------------------------------------------------
 
 
-def test_filters_naming_related_rows_document_their_400(schema):
+def test_filters_naming_related_rows_document_what_an_unknown_id_finds(schema):
     documented = []
     for path, _method, operation in operations(schema):
         for parameter in operation.get("parameters", []):
-            if "answers 400" in (parameter.get("description") or ""):
+            if "finds nothing" in (parameter.get("description") or ""):
                 documented.append((path, parameter["name"]))
+                assert parameter["schema"]["type"] == "integer", (path, parameter)
                 assert "400" in operation["responses"], path
     assert ("/api/v1/service-requests/", "service") in documented
     assert ("/api/v1/members/", "organization") in documented
 
 
-def test_an_unknown_service_filter_answers_the_documented_400(client, tree, officers, schema):
+def test_an_unknown_service_filter_finds_nothing_and_a_non_id_answers_400(
+    client, tree, officers, schema
+):
+    """A schema-valid id that names nothing the caller knows is accepted and finds nothing
+    (as schemathesis's positive-data check expects); a value that is not an id is not."""
     client.force_login(officers.a_admin)
 
     response = client.get("/api/v1/service-requests/", {"service": 999999}, **EN)
+    assert response.status_code == 200 and response.json()["results"] == []
 
-    assert response.status_code == 400
-    assert "service" in response.json()
+    response = client.get("/api/v1/service-requests/", {"service": "abc"}, **EN)
+    assert response.status_code == 400 and "service" in response.json()
     assert "400" in schema["paths"]["/api/v1/service-requests/"]["get"]["responses"]
