@@ -25,9 +25,9 @@ Interface (stable; other test modules import it):
 
 Every seeded object carries unique canary strings ``CANARY-<tenant>-<model>-<hex>`` in its
 free-text fields (an organization in its address, a member in its name and employer, a
-user in its username, a report in its error text). A canary is only ever shown to those
-who may see the object, so finding one in a response body that the reader may not see is
-a leak. `canaries_outside(org)` gives the canaries a user whose scope is `org`'s subtree
+user in its username, a report in its error text, the administrator's API token in its
+name). A canary is only ever shown to those who may see the object, so finding one in a
+response body that the reader may not see is a leak. `canaries_outside(org)` gives the canaries a user whose scope is `org`'s subtree
 must not see, following `organizations.scope`:
 
 - an object is visible to a scope that covers one of the tenants it belongs to, or one of
