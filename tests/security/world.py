@@ -27,8 +27,9 @@ Every seeded object carries unique canary strings ``CANARY-<tenant>-<model>-<hex
 free-text fields (an organization in its address, a member in its name and employer, a
 user in its username, a report in its error text, the administrator's API token in its
 name). A canary is only ever shown to those who may see the object, so finding one in a
-response body that the reader may not see is a leak. `canaries_outside(org)` gives the canaries a user whose scope is `org`'s subtree
-must not see, following `organizations.scope`:
+response body that the reader may not see is a leak. `canaries_outside(org)` gives the
+canaries a user whose scope is `org`'s subtree must not see, following
+`organizations.scope`:
 
 - an object is visible to a scope that covers one of the tenants it belongs to, or one of
   the tenants it is legitimately shown to (a transfer to both unions, a concern handed over
