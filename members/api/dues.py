@@ -18,6 +18,7 @@ from drf_spectacular.utils import (
     OpenApiParameter,
     extend_schema,
     extend_schema_field,
+    extend_schema_view,
     inline_serializer,
 )
 from rest_framework import mixins, serializers
@@ -34,7 +35,7 @@ from ..models import DuesRecord, PaymentMethod
 from ..selectors import dues as selectors
 
 # A month as the API writes and reads it: YYYY-MM.
-MONTH_PATTERN = r"^[0-9]{4}-(0[1-9]|1[0-2])$"
+MONTH_PATTERN = r"^[1-9][0-9]{3}-(0[1-9]|1[0-2])$"
 
 
 class DuesRecordSerializer(serializers.ModelSerializer):
@@ -107,15 +108,17 @@ def _period_param(value: str):
         raise ValidationError({"period": [_("Give the month as YYYY-MM, e.g. 2025-01.")]}) from None
 
 
-@extend_schema(
-    parameters=[
-        OpenApiParameter(
-            "period", OpenApiTypes.STR, description=_("Month, YYYY-MM."), pattern=MONTH_PATTERN
-        ),
-        OpenApiParameter(
-            "arrears", OpenApiTypes.BOOL, description=_("1: only months over and not paid.")
-        ),
-    ]
+@extend_schema_view(
+    list=extend_schema(
+        parameters=[
+            OpenApiParameter(
+                "period", OpenApiTypes.STR, description=_("Month, YYYY-MM."), pattern=MONTH_PATTERN
+            ),
+            OpenApiParameter(
+                "arrears", OpenApiTypes.BOOL, description=_("1: only months over and not paid.")
+            ),
+        ]
+    )
 )
 class DuesRecordViewSet(
     ActionViewSetMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, scope.ScopedGenericViewSet
@@ -132,9 +135,10 @@ class DuesRecordViewSet(
         # Paying needs personal-data access as well, or the record does not exist.
         queryset = scope.filter_queryset(self.request.user, queryset, scope.Access.PERSONAL)
         params = self.request.query_params
-        if "period" in params:  # given empty, or as a day, it is refused: not a month
+        # The list's filters; a period given empty, or as a day, is refused: not a month.
+        if self.action == "list" and "period" in params:
             queryset = queryset.filter(period=_period_param(params["period"]))
-        if params.get("arrears") in ("1", "true", "yes"):
+        if self.action == "list" and params.get("arrears") in ("1", "true", "yes"):
             queryset = selectors.arrears(queryset)
         return queryset.order_by("-period", "-pk")
 
