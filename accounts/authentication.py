@@ -1,7 +1,11 @@
-"""API authentication by personal access token (`accounts.tokens`):
-``Authorization: Bearer uhp_…`` (the keyword ``Token`` is accepted too, as DRF's was)."""
+"""API authentication: a browser's login session (`SessionAuthentication`, with the CSRF
+refusal translated), and the personal access token of other systems (`accounts.tokens`):
+``Authorization: Bearer uhp_…`` (the keyword ``Token`` is accepted too, as DRF's was).
+Each with the security scheme the schema names it by."""
 
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
+from drf_spectacular.authentication import SessionScheme
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
 from rest_framework.permissions import SAFE_METHODS
@@ -9,6 +13,28 @@ from rest_framework.permissions import SAFE_METHODS
 from . import tokens
 
 KEYWORDS = (b"bearer", b"token")
+
+
+class SessionAuthentication(authentication.SessionAuthentication):
+    """DRF's session authentication, refusing a missing or wrong CSRF token with a
+    translated message instead of Django's English reason."""
+
+    def enforce_csrf(self, request):
+        try:
+            super().enforce_csrf(request)
+        except exceptions.PermissionDenied:
+            raise exceptions.PermissionDenied(
+                gettext(
+                    "CSRF check failed: a logged-in browser session must send its CSRF "
+                    "token (the X-CSRFToken header); reload the page and try again."
+                )
+            ) from None
+
+
+class ApiSessionScheme(SessionScheme):
+    """The session cookie, for the API's session authentication with translated errors."""
+
+    target_class = "accounts.authentication.SessionAuthentication"
 
 
 class AccessTokenAuthentication(authentication.BaseAuthentication):

@@ -71,21 +71,28 @@ def issue(*, user, name: str, read_only: bool, days: int) -> tuple[AccessToken, 
                 _("You have %(n)d active tokens; revoke one before making another.")
                 % {"n": len(active)}
             )
-        secret = PREFIX + secrets.token_urlsafe(32)
-        token = AccessToken.objects.create(
-            user=user,
-            name=name[:60],
-            key_hash=key_hash(secret),
-            hint=secret[-4:],
-            read_only=read_only,
-            expires_at=timezone.now() + datetime.timedelta(days=days),
-        )
+        token, secret = new_token(user=user, name=name, read_only=read_only, days=days)
         record_audit(
             actor=user,
             action="token.created",
             obj=token,
             changes={"read_only": read_only, "days": days},
         )
+    return token, secret
+
+
+def new_token(*, user, name: str, read_only: bool, days: int) -> tuple[AccessToken, str]:
+    """The token's row and its secret, nothing checked or audited: `issue` checks and audits
+    around it (test factories make tokens with it directly)."""
+    secret = PREFIX + secrets.token_urlsafe(32)
+    token = AccessToken.objects.create(
+        user=user,
+        name=name[:60],
+        key_hash=key_hash(secret),
+        hint=secret[-4:],
+        read_only=read_only,
+        expires_at=timezone.now() + datetime.timedelta(days=days),
+    )
     return token, secret
 
 

@@ -3,9 +3,9 @@
 Every error of `/api/` answers `{"detail": "..."}` (a validation error keeps DRF's
 field -> messages shape). DRF's own errors have that shape; what answers before or beside
 DRF does not: Django's 404 page for a path no route matches (in DEBUG a technical HTML page
-that bypasses `handler404`), its 500 page, a CSRF refusal worded in English by Django.
-`ApiErrorMiddleware` turns any such non-JSON error under `/api/` into the JSON shape;
-`SessionAuthentication` words the CSRF refusal through gettext; `JSONParser` refuses bodies
+that bypasses `handler404`), its 500 page. `ApiErrorMiddleware` turns any such non-JSON
+error under `/api/` into the JSON shape (the CSRF refusal, worded in English by Django, is
+translated by `accounts.authentication.SessionAuthentication`); `JSONParser` refuses bodies
 that would make the parser itself fail (nesting deeper than the stack, numbers no float
 holds) with a 400 instead of a server error.
 """
@@ -21,7 +21,7 @@ from django.conf import settings
 from django.http import JsonResponse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from rest_framework import authentication, exceptions, parsers
+from rest_framework import exceptions, parsers
 from rest_framework.settings import api_settings
 
 API_PREFIX = "/api/"
@@ -70,22 +70,6 @@ class ApiErrorMiddleware:
             if header in response:
                 answer[header] = response[header]
         return answer
-
-
-class SessionAuthentication(authentication.SessionAuthentication):
-    """DRF's session authentication, refusing a missing or wrong CSRF token with a
-    translated message instead of Django's English reason."""
-
-    def enforce_csrf(self, request):
-        try:
-            super().enforce_csrf(request)
-        except exceptions.PermissionDenied:
-            raise exceptions.PermissionDenied(
-                _(
-                    "CSRF check failed: a logged-in browser session must send its CSRF "
-                    "token (the X-CSRFToken header); reload the page and try again."
-                )
-            ) from None
 
 
 # Arrays and objects nested deeper than this are refused (no API body needs more than a few).

@@ -25,7 +25,6 @@ from django.utils.safestring import SafeString
 from django.utils.translation import gettext_lazy as _
 from django_filters import ModelChoiceFilter, ModelMultipleChoiceFilter
 from drf_spectacular import renderers
-from drf_spectacular.authentication import SessionScheme
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.plumbing import ResolvedComponent
 from drf_spectacular.types import OpenApiTypes
@@ -150,12 +149,6 @@ class ScopedAutoSchema(AutoSchema):
         return names
 
 
-class ApiSessionScheme(SessionScheme):
-    """The session cookie, for the API's session authentication with translated errors."""
-
-    target_class = "core.api_errors.SessionAuthentication"
-
-
 UNKNOWN_ID_FILTER = _(
     "Id of a related row. An id that does not exist or lies outside your scope finds "
     "nothing (an empty page), the same for both."
@@ -239,3 +232,17 @@ class SchemaView(SpectacularAPIView):
         renderers.OpenApiJsonRenderer,
         renderers.OpenApiJsonRenderer2,
     ]
+
+
+def drop_parameter_titles(result, generator, request, public):
+    """A query parameter's schema carries its filter's label as `title` ("学历"), which
+    client generators turn into type names (`MembersList学历`); the parameter's name and
+    description say the same, so the title goes and the types are named after the
+    parameter (`MembersListEducation`)."""
+    for operations in result.get("paths", {}).values():
+        for operation in operations.values():
+            if not isinstance(operation, dict):
+                continue
+            for parameter in operation.get("parameters", []):
+                parameter.get("schema", {}).pop("title", None)
+    return result

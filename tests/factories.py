@@ -180,21 +180,6 @@ def sheet_xlsx(rows: list[dict], headers=None) -> bytes:
 def make_token(user, *, read_only: bool = False, days: int = 90) -> str:
     """An API access token of `user`, made directly (no officer or second-factor check:
     `accounts.tokens.issue` has its own tests); returns its secret."""
-    import datetime
-    import secrets
-
-    from django.utils import timezone
-
     from accounts import tokens
-    from accounts.models import AccessToken
 
-    secret = tokens.PREFIX + secrets.token_urlsafe(32)
-    AccessToken.objects.create(
-        user=user,
-        name="test",
-        key_hash=tokens.key_hash(secret),
-        hint=secret[-4:],
-        read_only=read_only,
-        expires_at=timezone.now() + datetime.timedelta(days=days),
-    )
-    return secret
+    return tokens.new_token(user=user, name="test", read_only=read_only, days=days)[1]

@@ -302,7 +302,7 @@ SITE_URL = env.str(
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "core.api_errors.SessionAuthentication",
+        "accounts.authentication.SessionAuthentication",
         "accounts.authentication.AccessTokenAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -352,7 +352,7 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "accounts.throttling.document_rate_limits",
-        "unionhub.openapi.drop_parameter_titles",
+        "organizations.openapi.drop_parameter_titles",
     ],
     # One name per choice set shared by several serializers.
     "ENUM_NAME_OVERRIDES": {
